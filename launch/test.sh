@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test command: sets up everything the tests need (venv, vLLM CPU build, Docker engine, ...) and
+# runs the whole suite. Extra arguments go to pytest, e.g. `bash launch/test.sh -m "not slow"`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash launch/setup.sh
+exec .venv/bin/python -m pytest -q -rfEs "$@"
