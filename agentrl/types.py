@@ -219,8 +219,8 @@ def _to_jsonable(value: Any) -> Any:
         return [_to_jsonable(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None  # JSON has no NaN/inf; a non-finite reward is "not applicable"
-    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
-        return _to_jsonable(value.item())
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy / torch arrays and scalars
+        return _to_jsonable(value.tolist())
     return value
 
 

@@ -59,12 +59,13 @@ class RewardTerm:
         return _as_score(self.name, result)
 
 
-def reward(fn: Callable[..., Any] | None = None, *, name: str | None = None, weight: float = 1.0) -> Any:
-    """Wrap a function as a `RewardTerm`; usable as ``reward(fn, weight=0.5)`` or as a decorator."""
+def reward(fn: Callable[..., Any] | None = None, *, name: str | None = None, weight: float | None = None) -> Any:
+    """Wrap a function as a `RewardTerm` (weight 1 unless given); ``reward(fn, weight=0.5)`` or a decorator."""
     if fn is None:
         return lambda f: reward(f, name=name, weight=weight)
     if isinstance(fn, RewardTerm):
-        return dataclasses.replace(fn, name=name or fn.name, weight=weight)
+        return dataclasses.replace(fn, name=name or fn.name, weight=fn.weight if weight is None else weight)
+    weight = 1.0 if weight is None else weight
     if not callable(fn):
         raise RewardError(f"a reward must be a function, got {fn!r}.")
     params = inspect.signature(fn).parameters.values()
