@@ -1,0 +1,36 @@
+"""Credit assignment and losses for the learner: pure functions from named rewards to per-turn advantages.
+
+    from agentrl.algorithms import AdvantageConfig, LossConfig, compute_advantages, policy_loss
+
+    adv = compute_advantages(episodes, AdvantageConfig(estimator="grpo", weights=rubric.weights))
+    loss, metrics = policy_loss(new_logprobs, old_logprobs, advantages, mask, LossConfig(clip_high=0.28))
+
+Advantage estimators take Python floats (no torch); the losses take torch tensors. docs/algorithms.md lists
+every estimator with its config name, paper and assumptions.
+"""
+
+from agentrl.algorithms.advantages import compute_advantages
+from agentrl.algorithms.config import ESTIMATORS, AdvantageConfig, LossConfig
+from agentrl.algorithms.estimators import batch_normalise, discounted_returns, drgrpo, gae, grpo, rloo
+from agentrl.algorithms.losses import aggregate, importance_ratio, kl_penalty, policy_loss
+from agentrl.algorithms.tournament import CompareError, round_robin, single_elimination
+
+__all__ = [
+    "ESTIMATORS",
+    "AdvantageConfig",
+    "CompareError",
+    "LossConfig",
+    "aggregate",
+    "batch_normalise",
+    "compute_advantages",
+    "discounted_returns",
+    "drgrpo",
+    "gae",
+    "grpo",
+    "importance_ratio",
+    "kl_penalty",
+    "policy_loss",
+    "rloo",
+    "round_robin",
+    "single_elimination",
+]
