@@ -11,6 +11,14 @@ every estimator with its config name, paper and assumptions.
 
 from agentrl.algorithms.advantages import compute_advantages
 from agentrl.algorithms.config import ESTIMATORS, AdvantageConfig, LossConfig
+from agentrl.algorithms.filters import (
+    DynamicSamplingResult,
+    GroupRefill,
+    apply_overlong_penalty,
+    dynamic_sampling,
+    exclude_failures,
+    overlong_penalty,
+)
 from agentrl.algorithms.estimators import batch_normalise, discounted_returns, drgrpo, gae, grpo, rloo
 from agentrl.algorithms.losses import aggregate, importance_ratio, kl_penalty, policy_loss
 from agentrl.algorithms.tournament import CompareError, round_robin, single_elimination
@@ -19,16 +27,22 @@ __all__ = [
     "ESTIMATORS",
     "AdvantageConfig",
     "CompareError",
+    "DynamicSamplingResult",
+    "GroupRefill",
     "LossConfig",
     "aggregate",
+    "apply_overlong_penalty",
     "batch_normalise",
     "compute_advantages",
     "discounted_returns",
     "drgrpo",
+    "dynamic_sampling",
+    "exclude_failures",
     "gae",
     "grpo",
     "importance_ratio",
     "kl_penalty",
+    "overlong_penalty",
     "policy_loss",
     "rloo",
     "round_robin",
