@@ -1,0 +1,131 @@
+"""The bubblewrap backend: a sandbox for machines without a Docker daemon.
+
+`bwrap` puts the sandbox agent (_agent.py) in fresh user, pid, network, ipc, uts and cgroup namespaces
+(`--unshare-all`: no network but loopback) with no capabilities, a read-only view of the host's /usr
+(or of `rootfs`, e.g. a debootstrapped tree), fresh /proc, /dev and tmpfs /work and /tmp, a clean
+environment, and nothing else of the host: no /home, /root, /etc, /work of the host, no sockets.
+When we are root it first drops to nobody (65534) with setpriv, so the namespaces are unprivileged.
+
+Limits bwrap cannot set come from rlimits on the agent (prlimit), which every command inherits:
+`memory` -> RLIMIT_AS (per process, not a total), `pids` -> RLIMIT_NPROC (counted per user, so bwrap
+sandboxes running as the same user share it), `disk` -> RLIMIT_FSIZE (largest file; bwrap 0.8 cannot
+size its tmpfs, so the total is not capped). `cpus` is not enforced. The per-command and per-episode
+wall-clock limits and the output cap are the agent's, as in Docker.
+`snapshot` writes the work dir to a tar file and returns its path: pass it as `seed` to start from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from agentrl.sandbox._channel import AGENT_COMMAND, AgentChannel
+from agentrl.sandbox._common import AgentSandbox
+from agentrl.sandbox.base import DEFAULT_WORKDIR, SandboxError, SandboxLimits
+
+NOBODY = 65534
+SNAPSHOT_DIR = Path(os.environ.get("AGENTRL_SNAPSHOT_DIR", Path.home() / ".cache" / "agentrl" / "snapshots"))
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_SEED_PATH = "/opt/agentrl/work.tar"
+
+
+def bwrap_command(limits: SandboxLimits, workdir: str, rootfs: str | None, seed_fd: int | None) -> list[str]:
+    """The full argv: rlimits, the drop to nobody (when root), bwrap's isolation, then the agent."""
+    for tool in ("bwrap", "prlimit"):
+        if shutil.which(tool) is None:
+            raise SandboxError(f"`{tool}` is missing: apt-get install -y bubblewrap util-linux "
+                               "(launch/setup_docker.sh installs bubblewrap).")
+    argv = ["prlimit", f"--as={limits.memory}", f"--nproc={limits.pids}", f"--fsize={limits.disk}",
+            "--nofile=1024", "--core=0", "--"]
+    if os.geteuid() == 0:
+        argv += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
+    argv += ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    if rootfs:
+        argv += ["--ro-bind", rootfs, "/"]
+    else:
+        argv += ["--ro-bind", "/usr", "/usr"]
+        for link in ("bin", "lib", "lib64", "sbin"):
+            if os.path.islink(f"/{link}"):
+                argv += ["--symlink", f"usr/{link}", f"/{link}"]  # merged-/usr layout
+        for etc in ("/etc/alternatives", "/etc/ld.so.cache"):
+            argv += ["--ro-bind-try", etc, etc]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", workdir]
+    if seed_fd is not None:
+        # Handed over as an open fd: the seed may live where nobody (our uid inside) cannot read.
+        argv += ["--ro-bind-data", str(seed_fd), _SEED_PATH]
+    argv += ["--chdir", workdir, "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
+             "--setenv", "AGENTRL_WORKDIR", workdir, "--setenv", "AGENTRL_PIDNS", "1", "--"]
+    return argv + AGENT_COMMAND
+
+
+class BwrapSandbox(AgentSandbox):
+    """A sandbox in bubblewrap namespaces. Create with `await BwrapSandbox.create(...)`."""
+
+    def __init__(self, channel: AgentChannel, limits: SandboxLimits, workdir: str, process: asyncio.subprocess.Process,
+                 rootfs: str | None):
+        super().__init__(channel, limits, workdir, name=f"bwrap-{process.pid}")
+        self._process = process
+        self._rootfs = rootfs
+
+    @classmethod
+    async def create(cls, limits: SandboxLimits | None = None, *, workdir: str = DEFAULT_WORKDIR,
+                     rootfs: str | None = None, seed: str | None = None) -> "BwrapSandbox":
+        limits = limits or SandboxLimits()
+        if seed is not None and not os.path.isfile(seed):
+            raise SandboxError(f"seed {seed!r} is not a file; pass the path that BwrapSandbox.snapshot returned.")
+        seed_fd = os.open(seed, os.O_RDONLY) if seed is not None else None
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *bwrap_command(limits, workdir, rootfs, seed_fd), stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+                pass_fds=() if seed_fd is None else (seed_fd,))
+        finally:
+            if seed_fd is not None:
+                os.close(seed_fd)
+        tail = bytearray()
+
+        async def keep_stderr_tail():  # drained so a chatty failure cannot block the agent
+            while chunk := await process.stderr.read(4096):
+                tail[:] = (tail + chunk)[-4096:]
+
+        drain = asyncio.ensure_future(keep_stderr_tail())
+        describe = lambda: f"bwrap pid {process.pid}; stderr: {bytes(tail[-800:]).decode(errors='replace')!r}"
+        box = cls(AgentChannel(process.stdout.readexactly, process.stdin, describe), limits, workdir, process, rootfs)
+        box._drain = drain
+        try:
+            await box._call({"op": "ping"}, 30.0)
+        except BaseException:
+            await asyncio.shield(box.close())
+            raise
+        return box
+
+    async def snapshot(self, tag: str) -> str:
+        """Write the work dir to `<SNAPSHOT_DIR>/<tag>.tar.gz`; returns that path (a `seed` for `create`)."""
+        if not isinstance(tag, str) or not _TAG.match(tag):
+            raise ValueError(f"snapshot tag {tag!r} is invalid: use letters, digits, '_', '.', '-' (at most 128).")
+        archive = await self._tar_workdir()
+        SNAPSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        path = SNAPSHOT_DIR / f"{tag}.tar.gz"
+        tmp = path.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
+        tmp.write_bytes(archive)
+        tmp.chmod(0o644)  # the agent reads it as nobody
+        tmp.replace(path)
+        return str(path)
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._channel.close()
+        process = self._process
+        if process.returncode is None:
+            try:
+                os.killpg(process.pid, 9)  # the whole session: prlimit, setpriv, bwrap and what runs inside
+            except ProcessLookupError:
+                pass
+        await asyncio.shield(process.wait())
+        self._drain.cancel()

@@ -1,0 +1,71 @@
+"""Pure checks of sandbox configuration: limits validation, the Docker security settings, the bwrap argv,
+owner labels and apt mirror discovery."""
+
+import os
+
+import pytest
+
+from agentrl.errors import ConfigError
+from agentrl.sandbox._owner import is_orphan, owner_id, owner_labels
+from agentrl.sandbox.base import ExecResult, SandboxLimits
+from agentrl.sandbox.bwrap_backend import bwrap_command
+from agentrl.sandbox.docker_backend import container_config
+from agentrl.sandbox.image import apt_mirror
+
+
+@pytest.mark.parametrize("field,value", [("memory", 0), ("memory", 1024), ("pids", 2), ("cpus", -1),
+                                         ("output_cap", 1.5), ("command_timeout", 0), ("disk", True)])
+def test_limits_reject_bad_values_naming_the_field(field, value):
+    with pytest.raises(ConfigError, match=field):
+        SandboxLimits(**{field: value})
+
+
+def test_exec_result_ok_needs_zero_exit_and_no_timeout():
+    assert ExecResult(0, "", "").ok
+    assert not ExecResult(0, "", "", timed_out=True).ok and not ExecResult(1, "", "").ok
+
+
+def test_docker_config_locks_the_container_down():
+    limits = SandboxLimits(memory=256 * 2**20, cpus=0.5, pids=64, disk=100 * 2**20)
+    create, host = container_config("img", limits, "/work", {"agentrl.sandbox": "1"})
+    assert host["network_mode"] == "none" and host["privileged"] is False
+    assert host["cap_drop"] == ["ALL"] and host["security_opt"] == ["no-new-privileges"]
+    assert host["read_only"] is True and host["auto_remove"] is True
+    assert host["mem_limit"] == host["memswap_limit"] == 256 * 2**20
+    assert host["nano_cpus"] == 500_000_000 and host["pids_limit"] == 64
+    assert f"size={100 * 2**20}" in host["tmpfs"]["/work"] and "nosuid" in host["tmpfs"]["/tmp"]
+    assert create["user"] == "65534:65534" and create["stdin_open"] is True
+    assert "binds" not in host and "mounts" not in host  # nothing of the host, above all not docker.sock
+
+
+def test_bwrap_argv_unshares_everything_and_sets_rlimits():
+    argv = bwrap_command(SandboxLimits(memory=2**30, pids=50, disk=2**20), "/work", None, None)
+    assert argv[:5] == ["prlimit", f"--as={2**30}", "--nproc=50", f"--fsize={2**20}", "--nofile=1024"]
+    bw = argv[argv.index("bwrap"):]
+    assert "--unshare-all" in bw and "--die-with-parent" in bw and "--share-net" not in bw
+    assert bw[bw.index("--cap-drop") + 1] == "ALL"
+    assert ("setpriv" in argv) == (os.geteuid() == 0)
+    binds = [bw[i + 1] for i, a in enumerate(bw) if a in ("--bind", "--ro-bind", "--dev-bind")]
+    assert binds == ["/usr"]  # the only host path inside, read-only
+
+
+def test_owner_labels_and_orphans():
+    labels = owner_labels()
+    assert labels["agentrl.sandbox"] == "1" and labels["agentrl.owner"] == owner_id()
+    assert not is_orphan(owner_id())  # we are alive
+    host = owner_id().split("/")[0]
+    assert is_orphan(f"{host}/999999999/123")  # no such pid
+    assert not is_orphan("some-other-host/1/1") and not is_orphan(None) and not is_orphan("garbage")
+
+
+def test_apt_mirror_reads_deb822_and_classic_sources(tmp_path):
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm\n\n"
+        "Types: deb\nURIs: http://mirror.example/debian-security\n")
+    assert apt_mirror(str(tmp_path)) == "http://mirror.example/debian"
+    classic = tmp_path / "c"
+    classic.mkdir()
+    (classic / "sources.list").write_text("deb [arch=amd64] http://classic.example/debian bookworm main\n")
+    assert apt_mirror(str(classic)) == "http://classic.example/debian"
+    assert apt_mirror(str(tmp_path / "none")) == "http://deb.debian.org/debian"
