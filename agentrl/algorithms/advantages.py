@@ -157,9 +157,8 @@ def _reinforce_pp(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig
         centred: dict[int, float] = {}
         for units in groups.values():
             rs = [(u, r) for u in units if (r := outcome_scalar(u)) is not None]
-            m = est.mean([r for _, r in rs]) if len(rs) > 1 else None
-            for u, r in rs:
-                centred[id(u)] = r - m if m is not None else 0.0
+            for (u, _), c in zip(rs, est.drgrpo([r for _, r in rs])):
+                centred[id(u)] = c
         values = [centred[id(u)] for u, _ in scored]
     advs = est.batch_normalise(values, config.eps, config.unbiased_std)
     return {id(u): _broadcast(u, a) for (u, _), a in zip(scored, advs)}

@@ -62,7 +62,7 @@ def rloo(rewards: Sequence[float]) -> list[float]:
     gradient estimate stays unbiased. Equals n/(n-1) * (r_i - mean(r)).
     """
     n = len(rewards)
-    if n < 2:
+    if n < 2 or _all_equal(rewards):  # exact zeros, not float residue, when there is no signal
         return [0.0] * n
     total = sum(rewards)
     return [r - (total - r) / (n - 1) for r in rewards]
