@@ -8,6 +8,10 @@ from agentrl.registry import register
 
 
 def register_envs() -> None:
+    register("games/Echo-v0", "agentrl.environments.echo:EchoEnv",
+             tasks="agentrl.environments.echo:tasks", rubric="agentrl.environments.echo:rubric",
+             scripted_policy="agentrl.environments.echo:echo_policy", max_turns=8,
+             description="Repeat the digit shown, three turns in a row (the quickstart task).")
     register("games/GuessNumber-v0", "agentrl.environments.guess_number:GuessNumberEnv",
              tasks="agentrl.environments.guess_number:tasks", rubric="agentrl.environments.guess_number:rubric",
              scripted_policy="agentrl.environments.guess_number:bisect_policy", max_turns=8,

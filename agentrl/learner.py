@@ -1,0 +1,251 @@
+"""The learner: consumes `Episode`s, updates a causal LM with a GRPO-family loss, exports weights.
+
+    learner = Learner(model_path, LearnerConfig(), rubric_weights)
+    metrics = learner.update(episodes)
+    policy.update_weights(learner.export_weights(), version=learner.version)
+
+`update` reads top to bottom:
+
+    advantages = compute_advantages(episodes)          # per turn; failed episodes are dropped, never scored 0
+    samples    = one token sequence per agent per episode (turns chained token-exactly), with per-token
+                 advantage, rollout logprob and a mask over the sampled tokens
+    old        = the learner's logprobs before the update (PPO anchor); ref = reference model's, if KL is on
+    for each epoch, for each mini-batch:
+        for each micro-batch: loss = policy_loss(new, old, adv, mask) scaled by its share; backward
+        clip the gradient norm; optimizer step
+    version += 1
+
+Because a vLLM policy extends each turn's prompt with exactly the previously sampled tokens, all of an agent's
+turns fit in one sequence (its last turn's prompt + completion) and one forward pass scores every turn.
+Turns that do not chain (a policy that re-rendered history) become separate sequences.
+On CPU this is a plain torch module; FSDP2 on GPUs plugs in at `_build_model`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import random
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import torch
+
+from agentrl.algorithms import AdvantageConfig, LossConfig, compute_advantages, policy_loss
+from agentrl.errors import ConfigError
+from agentrl.types import Episode, Turn
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnerConfig:
+    lr: float = 1e-5
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    max_grad_norm: float = 1.0
+    epochs: int = 1  # passes over each batch
+    mini_batches: int = 1  # optimizer steps per epoch
+    micro_batch_size: int = 16  # sequences per forward/backward (gradient accumulation below that)
+    reference_model: bool = False  # keep a frozen copy for the KL term (needs loss.kl_coef > 0)
+    dtype: str = "float32"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0 or self.epochs < 1 or self.mini_batches < 1 or self.micro_batch_size < 1:
+            raise ConfigError("learner: lr must be > 0 and epochs, mini_batches, micro_batch_size >= 1.")
+        if self.dtype not in ("float32", "bfloat16", "float16"):
+            raise ConfigError(f"learner.dtype must be float32, bfloat16 or float16, got {self.dtype!r}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One training sequence: token ids plus, per target position (ids[1:]), the mask, advantage and the
+    engine's logprob at sampling time."""
+
+    ids: tuple[int, ...]
+    mask: tuple[float, ...]
+    advantages: tuple[float, ...]
+    rollout_logprobs: tuple[float, ...]
+
+
+def chains(prev: Turn, nxt: Turn) -> bool:
+    head = prev.prompt_ids + prev.completion_ids
+    return len(nxt.prompt_ids) >= len(head) and nxt.prompt_ids[: len(head)] == head
+
+
+def build_samples(episodes: Sequence[Episode], advantages: Mapping[str, list[float]]) -> list[Sample]:
+    """Pack each agent's turns of each episode into as few sequences as token-exactness allows."""
+    samples = []
+    for ep in episodes:
+        if ep.id not in advantages:
+            continue
+        per_turn = dict(zip((id(t) for t in ep.turns), advantages[ep.id]))
+        for agent in ep.agents:
+            turns = [t for t in ep.turns_of(agent) if t.completion_ids]
+            chain: list[Turn] = []
+            for turn in turns:
+                if chain and not chains(chain[-1], turn):
+                    samples.append(_pack(chain, per_turn))
+                    chain = []
+                chain.append(turn)
+            if chain:
+                samples.append(_pack(chain, per_turn))
+    return samples
+
+
+def _pack(chain: list[Turn], per_turn: Mapping[int, float]) -> Sample:
+    last = chain[-1]
+    ids = last.prompt_ids + last.completion_ids
+    n = len(ids) - 1
+    mask, adv, lps = [0.0] * n, [0.0] * n, [0.0] * n
+    for turn in chain:
+        start = len(turn.prompt_ids)
+        logprobs = turn.logprobs or (0.0,) * len(turn.completion_ids)
+        for k, lp in enumerate(logprobs):
+            target = start + k - 1  # the logits at position p predict token p + 1
+            mask[target], adv[target], lps[target] = 1.0, per_turn[id(turn)], lp
+    return Sample(tuple(ids), tuple(mask), tuple(adv), tuple(lps))
+
+
+class Learner:
+    def __init__(self, model_path: str | Path, config: LearnerConfig = LearnerConfig(),
+                 advantage: AdvantageConfig = AdvantageConfig(), loss: LossConfig = LossConfig(),
+                 device: str = "cpu"):
+        if loss.kl_coef > 0 and not config.reference_model:
+            raise ConfigError("loss.kl_coef > 0 needs learner.reference_model: true (a frozen reference copy).")
+        torch.manual_seed(config.seed)
+        self.config, self.advantage, self.loss = config, advantage, loss
+        self.device = torch.device(device)
+        self.model = self._build_model(model_path)
+        self.reference = copy.deepcopy(self.model).eval().requires_grad_(False) if config.reference_model else None
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, betas=config.betas,
+                                           weight_decay=config.weight_decay)
+        self.version = 0
+
+    def _build_model(self, model_path: str | Path) -> torch.nn.Module:
+        from transformers import AutoModelForCausalLM
+
+        dtype = getattr(torch, self.config.dtype)
+        model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=dtype)
+        return model.to(self.device).train()
+
+    # -- the update ------------------------------------------------------------------------------------
+    def update(self, episodes: Sequence[Episode]) -> dict[str, float]:
+        started = time.monotonic()
+        advantages = compute_advantages(episodes, self.advantage)
+        samples = build_samples(episodes, advantages)
+        metrics: dict[str, float] = {"learner/sequences": float(len(samples)),
+                                     "learner/episodes_used": float(len(advantages)),
+                                     "learner/episodes_dropped": float(len(episodes) - len(advantages))}
+        if not samples:
+            return {**metrics, "learner/skipped": 1.0}
+        batch = self._collate(samples)
+        old = self._logprobs(self.model, batch)
+        ref = self._logprobs(self.reference, batch) if self.reference is not None else None
+        rng = random.Random(self.config.seed + self.version)
+        sums: dict[str, float] = {}
+        steps = 0
+        for _ in range(self.config.epochs):
+            order = list(range(len(samples)))
+            rng.shuffle(order)
+            for mini in _split(order, self.config.mini_batches):
+                step_metrics = self._optimizer_step(batch, mini, old, ref)
+                for k, v in step_metrics.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                steps += 1
+        self.version += 1
+        metrics.update({k: v / steps for k, v in sums.items()})
+        metrics["learner/tokens"] = float(batch["mask"].sum())
+        metrics["learner/update_s"] = time.monotonic() - started
+        metrics["learner/version"] = float(self.version)
+        return metrics
+
+    def _optimizer_step(self, batch: dict[str, torch.Tensor], rows: list[int], old: torch.Tensor,
+                        ref: torch.Tensor | None) -> dict[str, float]:
+        self.optimizer.zero_grad(set_to_none=True)
+        total_tokens = float(batch["mask"][rows].sum())
+        sums: dict[str, float] = {}
+        for micro in _chunks(rows, self.config.micro_batch_size):
+            idx = torch.tensor(micro)
+            part = {k: v[idx] for k, v in batch.items()}
+            new, entropy = self._forward(self.model, part, with_entropy=self.loss.entropy_coef != 0)
+            loss, m = policy_loss(new, old[idx], part["advantages"], part["mask"], self.loss,
+                                  ref_logprobs=None if ref is None else ref[idx], entropy=entropy,
+                                  rollout_logprobs=part["rollout_logprobs"] if self.loss.tis_cap else None)
+            share = float(part["mask"].sum()) / max(total_tokens, 1.0)
+            (loss * share).backward()
+            for k, v in m.items():
+                sums[f"loss/{k}"] = sums.get(f"loss/{k}", 0.0) + v * share
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        sums["learner/grad_norm"] = float(grad_norm)
+        return sums
+
+    # -- tensors ---------------------------------------------------------------------------------------
+    def _collate(self, samples: list[Sample]) -> dict[str, torch.Tensor]:
+        width = max(len(s.ids) for s in samples)
+        ids = torch.zeros(len(samples), width, dtype=torch.long)
+        attention = torch.zeros(len(samples), width, dtype=torch.long)
+        shape = (len(samples), width - 1)
+        mask, adv, lps = torch.zeros(shape), torch.zeros(shape), torch.zeros(shape)
+        for i, s in enumerate(samples):
+            n = len(s.ids)
+            ids[i, :n] = torch.tensor(s.ids)
+            attention[i, :n] = 1
+            mask[i, : n - 1] = torch.tensor(s.mask)
+            adv[i, : n - 1] = torch.tensor(s.advantages)
+            lps[i, : n - 1] = torch.tensor(s.rollout_logprobs)
+        return {"ids": ids, "attention": attention, "mask": mask, "advantages": adv, "rollout_logprobs": lps}
+
+    def _forward(self, model: torch.nn.Module, part: Mapping[str, torch.Tensor],
+                 with_entropy: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        ids = part["ids"].to(self.device)
+        logits = model(input_ids=ids, attention_mask=part["attention"].to(self.device)).logits[:, :-1].float()
+        logp = torch.log_softmax(logits, dim=-1)
+        chosen = logp.gather(-1, ids[:, 1:, None]).squeeze(-1)
+        entropy = -(logp.exp() * logp).sum(-1) if with_entropy else None
+        return chosen.cpu(), None if entropy is None else entropy.cpu()
+
+    @torch.no_grad()
+    def _logprobs(self, model: torch.nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        rows = list(range(batch["ids"].shape[0]))
+        out = torch.zeros_like(batch["mask"])
+        for micro in _chunks(rows, self.config.micro_batch_size):
+            idx = torch.tensor(micro)
+            out[idx] = self._forward(model, {k: v[idx] for k, v in batch.items()})[0]
+        return out
+
+    # -- weights and checkpoints -----------------------------------------------------------------------
+    def export_weights(self) -> Iterator[tuple[str, torch.Tensor]]:
+        """(name, tensor) pairs in Hugging Face naming, for `VLLMPolicy.update_weights`."""
+        for name, tensor in self.model.state_dict().items():
+            yield name, tensor.detach()
+
+    def save(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(folder / "model", safe_serialization=True)
+        torch.save({"optimizer": self.optimizer.state_dict(), "version": self.version,
+                    "torch_rng": torch.get_rng_state()}, folder / "learner.pt")
+
+    def load(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        from transformers import AutoModelForCausalLM
+
+        loaded = AutoModelForCausalLM.from_pretrained(str(folder / "model"), dtype=getattr(torch, self.config.dtype))
+        self.model.load_state_dict(loaded.state_dict())
+        state = torch.load(folder / "learner.pt", weights_only=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.version = state["version"]
+        torch.set_rng_state(state["torch_rng"])
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i: i + size]
+
+
+def _split(items: list[int], parts: int) -> list[list[int]]:
+    size = math.ceil(len(items) / parts)
+    return [c for c in _chunks(items, size)]

@@ -1,0 +1,87 @@
+"""The learner on a tiny random Qwen2 model built in the test (no engine needed)."""
+
+import pytest
+import torch
+from transformers import Qwen2Config, Qwen2ForCausalLM
+
+from agentrl.algorithms import AdvantageConfig
+from agentrl.errors import ConfigError
+from agentrl.learner import Learner, LearnerConfig, build_samples
+from agentrl.types import Episode, Status, Task, Turn
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny")
+    cfg = Qwen2Config(vocab_size=32, hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=1, head_dim=32, max_position_embeddings=64)
+    torch.manual_seed(0)
+    Qwen2ForCausalLM(cfg).save_pretrained(path)
+    return path
+
+
+def turn(prompt, completion, index=0, agent="a"):
+    return Turn(agent=agent, index=index, messages=["x"], prompt_ids=prompt, completion_ids=completion,
+                logprobs=[-1.0] * len(completion))
+
+
+def episode(group, reward, turns, status=Status.OK):
+    return Episode(task=Task(id=group), env_id="x/Y-v0", seed=0, turns=tuple(turns), reward={"a": reward},
+                   status=status)
+
+
+def test_chained_turns_pack_into_one_sequence_with_exact_masks():
+    t0 = turn([1, 2], [3, 4])
+    t1 = turn([1, 2, 3, 4, 5], [6], index=1)  # extends t0 exactly
+    ep = episode("g", 1.0, [t0, t1])
+    (s,) = build_samples([ep], {ep.id: [0.5, -0.5]})
+    assert s.ids == (1, 2, 3, 4, 5, 6)
+    # targets are ids[1:] = 2 3 4 5 6; sampled tokens 3, 4 (turn 0) and 6 (turn 1)
+    assert s.mask == (0.0, 1.0, 1.0, 0.0, 1.0)
+    assert s.advantages == (0.0, 0.5, 0.5, 0.0, -0.5)
+
+
+def test_turns_that_do_not_chain_become_separate_sequences():
+    t0 = turn([1, 2], [3])
+    t1 = turn([1, 9, 3, 5], [6], index=1)  # history was re-rendered
+    ep = episode("g", 1.0, [t0, t1])
+    assert [s.ids for s in build_samples([ep], {ep.id: [1.0, 1.0]})] == [(1, 2, 3), (1, 9, 3, 5, 6)]
+
+
+def sequence_logprob(learner, ids):
+    x = torch.tensor([ids])
+    with torch.no_grad():
+        logp = torch.log_softmax(learner.model(input_ids=x).logits[0, :-1], -1)
+    return float(logp[torch.arange(len(ids) - 1), x[0, 1:]][-2:].sum())
+
+
+def test_update_moves_probability_towards_the_better_sample(model_dir):
+    learner = Learner(model_dir, LearnerConfig(lr=1e-2), AdvantageConfig("grpo"))
+    good, bad = [1, 2, 3, 7, 8], [1, 2, 3, 9, 10]
+    before = sequence_logprob(learner, good), sequence_logprob(learner, bad)
+    eps = [episode("g", 1.0, [turn([1, 2, 3], [7, 8])]), episode("g", 0.0, [turn([1, 2, 3], [9, 10])]),
+           episode("g", 5.0, [turn([1, 2, 3], [4])], status=Status.ENV_ERROR)]
+    for _ in range(3):
+        m = learner.update(eps)
+    after = sequence_logprob(learner, good), sequence_logprob(learner, bad)
+    assert after[0] > before[0] + 0.1 and after[1] < before[1] - 0.1
+    assert m["learner/episodes_dropped"] == 1.0 and m["learner/version"] == 3.0
+
+
+def test_save_and_load_restore_weights_optimizer_and_version(model_dir, tmp_path):
+    learner = Learner(model_dir, LearnerConfig(lr=1e-2))
+    learner.update([episode("g", 1.0, [turn([1, 2], [3])]), episode("g", 0.0, [turn([1, 2], [4])])])
+    learner.save(tmp_path / "ckpt")
+    other = Learner(model_dir, LearnerConfig(lr=1e-2))
+    other.load(tmp_path / "ckpt")
+    assert other.version == 1
+    for (n, a), (_, b) in zip(learner.export_weights(), other.export_weights()):
+        assert torch.equal(a, b), n
+    assert other.optimizer.state_dict()["state"].keys() == learner.optimizer.state_dict()["state"].keys()
+
+
+def test_kl_without_reference_is_a_config_error(model_dir):
+    from agentrl.algorithms import LossConfig
+
+    with pytest.raises(ConfigError, match="reference_model"):
+        Learner(model_dir, LearnerConfig(), loss=LossConfig(kl_coef=0.1))
