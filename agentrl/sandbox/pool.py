@@ -117,11 +117,17 @@ class SandboxPool:
                 raise SandboxError("the SandboxPool was closed while waiting for a sandbox.")
             while self._idle:
                 box = self._idle.pop(0)
+                self._in_use.add(box)  # counted as live while we check it, so max_live holds
                 self._need_fill.set()
-                if await _alive(box):
-                    self._in_use.add(box)
+                alive = False
+                try:
+                    alive = await _alive(box)
+                finally:  # dead, or we were cancelled while checking: it is nobody's, close it
+                    if not alive:
+                        self._in_use.discard(box)
+                        await asyncio.shield(_close_quietly(box))
+                if alive:
                     return box
-                await _close_quietly(box)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise SandboxError(f"no sandbox became ready within {self.acquire_timeout} s "
