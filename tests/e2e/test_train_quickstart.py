@@ -1,0 +1,64 @@
+"""End to end: `agentrl train` on the quickstart config through real vLLM (CPU build) and the torch learner.
+
+One test, two processes: the first run is interrupted with Ctrl-C (SIGINT) after a few steps and must save a
+checkpoint; the second run resumes from it and must lift the success rate from near zero to the stated
+threshold. The run is seeded; margins are stated below.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.vllm, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+START_SUCCESS_AT_MOST = 0.10  # a random tiny model almost never echoes three digits in a row
+TARGET_SUCCESS = 0.6  # reached by step ~150 in local runs; the cap below leaves room
+MAX_STEPS = 260
+
+
+def train_cmd(out: Path, *overrides: str) -> list[str]:
+    return [sys.executable, "-m", "agentrl.cli", "train", "--config", str(REPO / "launch/configs/quickstart.yaml"),
+            f"run.out_dir={out}", "run.tensorboard=false", "run.log_every=10", *overrides]
+
+
+def metrics(out: Path) -> list[dict]:
+    path = out / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_quickstart_learns_and_resumes_after_ctrl_c(tmp_path):
+    out = tmp_path / "run"
+    first = subprocess.Popen(train_cmd(out, f"run.steps={MAX_STEPS}"), cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 600
+    while len(metrics(out)) < 3 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(1)
+    assert first.poll() is None, first.stdout.read()
+    first.send_signal(signal.SIGINT)
+    log1 = first.communicate(timeout=300)[0]
+    assert first.returncode == 0, log1
+    steps_before = len(metrics(out))
+    checkpoints = sorted((out / "checkpoints").glob("step-*"))
+    assert checkpoints and checkpoints[-1].name == f"step-{steps_before:06d}", log1
+    early = [m["rollout/success"] for m in metrics(out)]
+    assert max(early) <= START_SUCCESS_AT_MOST, early
+
+    second = subprocess.run(train_cmd(out, f"run.steps={MAX_STEPS}", f"run.stop_at_success={TARGET_SUCCESS}"),
+                            cwd=tmp_path, capture_output=True, text=True, timeout=1500)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert f"resuming from {checkpoints[-1]} (step {steps_before}" in second.stdout + second.stderr
+    rows = metrics(out)
+    assert [r["step"] for r in rows] == list(range(1, len(rows) + 1))  # no step lost or repeated
+    assert rows[-1]["rollout/success"] >= TARGET_SUCCESS, [r["rollout/success"] for r in rows][-20:]
+    assert rows[-1]["learner/version"] == len(rows)
+    episodes = (out / "episodes.jsonl").read_text().splitlines()
+    assert len(episodes) == 64 * len(rows)
+    last = json.loads(episodes[-1])
+    assert last["policy_version"] == len(rows) - 1 and last["turns"][0]["completion_ids"]

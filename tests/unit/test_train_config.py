@@ -1,0 +1,39 @@
+import pytest
+
+from agentrl.config import load_config
+from agentrl.errors import ConfigError, UnknownKeyError
+from agentrl.train import TrainConfig, _episode_metrics, _tasks_for_step
+from agentrl.types import Episode, Status, Task
+
+QUICKSTART = "launch/configs/quickstart.yaml"
+
+
+def test_quickstart_config_loads_with_overrides():
+    cfg = load_config(TrainConfig, QUICKSTART, ["run.steps=7", "algorithm.advantage=rloo"])
+    assert cfg.env.id == "games/Echo-v0" and cfg.run.steps == 7 and cfg.algorithm.advantage == "rloo"
+
+
+def test_unknown_keys_are_rejected_with_the_valid_list():
+    with pytest.raises(UnknownKeyError, match="group_size"):
+        load_config(TrainConfig, QUICKSTART, ["rollout.groupsize=4"])
+    with pytest.raises(UnknownKeyError, match="algorithm, env, learner, model, rollout, run"):
+        load_config(TrainConfig, None, ["optimizer.lr=1"])
+
+
+def test_task_order_is_seeded_and_covers_each_epoch():
+    cfg = load_config(TrainConfig, None, ["rollout.tasks_per_step=4"])
+    tasks = [Task(id=str(i)) for i in range(10)]
+    epoch = [t.id for s in range(2) for t in _tasks_for_step(tasks, cfg, s)]
+    assert len(set(epoch)) == 8  # no repeats within an epoch
+    assert [t.id for t in _tasks_for_step(tasks, cfg, 5)] == [t.id for t in _tasks_for_step(tasks, cfg, 5)]
+    with pytest.raises(ConfigError, match="only 10"):
+        _tasks_for_step(tasks, load_config(TrainConfig, None, ["rollout.tasks_per_step=11"]), 0)
+
+
+def test_failed_episodes_are_counted_not_scored():
+    task = Task(id="t")
+    eps = [Episode(task=task, env_id="x/Y-v0", seed=0, reward={"a": 1.0}, outcome_rewards={"a": {"success": 1.0}}),
+           Episode(task=task, env_id="x/Y-v0", seed=0, status=Status.ENV_ERROR)]
+    m = _episode_metrics(eps, "success")
+    assert m["rollout/reward"] == 1.0 and m["rollout/success"] == 1.0
+    assert m["rollout/failed"] == 1.0 and m["rollout/status_env_error"] == 1.0
