@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
@@ -280,8 +281,6 @@ def _tournament(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig) 
 
 def _stable_seed(seed: int, group_id: str) -> int:
     """A per-group bracket seed that is the same in every process (unlike hash(), which is salted)."""
-    import zlib
-
     return (seed * 1_000_003 + zlib.crc32(group_id.encode("utf-8"))) & 0x7FFFFFFF
 
 
