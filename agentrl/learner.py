@@ -173,7 +173,7 @@ class Learner:
             loss, m = policy_loss(new, old[idx], part["advantages"], part["mask"], self.loss,
                                   ref_logprobs=None if ref is None else ref[idx], entropy=entropy,
                                   rollout_logprobs=part["rollout_logprobs"] if self.loss.tis_cap else None)
-            share = float(part["mask"].sum()) / max(total_tokens, 1.0)
+            share = self._share(part["mask"], total_tokens, len(micro), len(rows))
             (loss * share).backward()
             for k, v in m.items():
                 sums[f"loss/{k}"] = sums.get(f"loss/{k}", 0.0) + v * share
@@ -181,6 +181,13 @@ class Learner:
         self.optimizer.step()
         sums["learner/grad_norm"] = float(grad_norm)
         return sums
+
+    def _share(self, mask: torch.Tensor, total_tokens: float, micro_rows: int, total_rows: int) -> float:
+        """The micro-batch's weight in the mini-batch loss, so accumulated gradients equal one big batch:
+        its share of tokens for a token mean, its share of rows for per-row aggregations."""
+        if self.loss.aggregation == "token_mean":
+            return float(mask.sum()) / max(total_tokens, 1.0)
+        return micro_rows / total_rows
 
     # -- tensors ---------------------------------------------------------------------------------------
     def _collate(self, samples: list[Sample]) -> dict[str, torch.Tensor]:

@@ -85,3 +85,17 @@ def test_kl_without_reference_is_a_config_error(model_dir):
 
     with pytest.raises(ConfigError, match="reference_model"):
         Learner(model_dir, LearnerConfig(), loss=LossConfig(kl_coef=0.1))
+
+
+@pytest.mark.parametrize("aggregation", ["token_mean", "sequence_mean", "constant"])
+def test_micro_batches_accumulate_to_the_full_batch_gradient(model_dir, aggregation):
+    from agentrl.algorithms import LossConfig
+
+    eps = [episode("g", float(i), [turn([1, 2], [3 + i] * (1 + i))]) for i in range(4)]
+    grads = []
+    for micro in (4, 1):
+        learner = Learner(model_dir, LearnerConfig(lr=1e-9, micro_batch_size=micro), AdvantageConfig("grpo"),
+                          LossConfig(aggregation=aggregation))
+        learner.update(eps)
+        grads.append(torch.cat([p.grad.flatten() for p in learner.model.parameters() if p.grad is not None]))
+    assert torch.allclose(grads[0], grads[1], atol=1e-6, rtol=1e-4)
