@@ -88,7 +88,7 @@ def run(req):
     deadline = start + timeout
     try:
         proc = subprocess.Popen(["/bin/sh", "-c", req["cmd"]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=req.get("cwd") or WORKDIR, env=env,
+                                stderr=subprocess.PIPE, cwd=resolve(req.get("cwd") or WORKDIR), env=env,
                                 start_new_session=True, preexec_fn=make_victim)
     except OSError as e:
         return {"ok": True, "exit_code": 127, "stdout": "", "stderr": f"cannot start command: {e}\n",

@@ -82,6 +82,9 @@ class BwrapSandbox(AgentSandbox):
             process = await asyncio.create_subprocess_exec(
                 *bwrap_command(limits, workdir, rootfs, seed_fd), stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+                # bwrap's own init (pid 1 inside) keeps the environment it was started with, readable in
+                # /proc/1/environ: give it nothing of ours (no tokens, no keys).
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
                 pass_fds=() if seed_fd is None else (seed_fd,))
         finally:
             if seed_fd is not None:

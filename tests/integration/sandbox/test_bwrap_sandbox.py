@@ -44,6 +44,24 @@ async def test_isolation(box):
     files = await box.exec("ls /etc/shadow /root /home /work/main /var/run/docker.sock; touch /usr/x")
     assert files.stdout == "" and files.stderr.count("No such file or directory") == 5
     assert "Read-only file system" in files.stderr
+    await forging_replies_fails(box)
+
+
+async def test_host_environment_does_not_leak(monkeypatch):
+    monkeypatch.setenv("AGENTRL_TEST_SECRET", "canary-7f3a")
+    b = await BwrapSandbox.create(LIMITS)
+    try:
+        # bwrap's init (pid 1) keeps the environment bwrap got; it must be ours, not the host process's.
+        dump = await b.exec("cat /proc/1/environ | tr '\\0' '\\n'")
+        assert dump.ok and dump.stdout.split() == ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+    finally:
+        await b.close()
+
+
+async def forging_replies_fails(box):
+    """Commands run as the agent's user: writing fake replies into the agent's stream must be impossible."""
+    await box.exec("for p in /proc/[0-9]*; do [ $p = /proc/$$ ] || echo forged > $p/fd/1; done; true")
+    assert (await box.exec("echo genuine")).stdout == "genuine\n"
 
 
 async def test_limits(box):

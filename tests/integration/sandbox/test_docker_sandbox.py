@@ -9,6 +9,7 @@ import pytest
 from agentrl.sandbox import DockerSandbox, EpisodeTimeoutError, SandboxLimits
 
 from .conftest import LIMITS
+from .test_bwrap_sandbox import forging_replies_fails
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="session")]
 
@@ -51,6 +52,7 @@ async def test_host_files_are_out_of_reach(pool):
         for expected in ("/etc/shadow: Permission denied", "/work/main': No such file",
                          "docker.sock': No such file", "/etc/x': Read-only file system"):
             assert expected in r.stderr
+        await forging_replies_fails(box)
 
 
 async def test_fork_bomb_is_contained(pool):
