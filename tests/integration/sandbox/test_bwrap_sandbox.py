@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from agentrl.sandbox import BwrapSandbox, SandboxLimits
+from agentrl.sandbox import BwrapSandbox, SandboxLimits, SandboxPool
 
 pytestmark = [pytest.mark.bwrap, pytest.mark.asyncio(loop_scope="session")]
 
@@ -45,6 +45,15 @@ async def test_isolation(box):
     assert files.stdout == "" and files.stderr.count("No such file or directory") == 5
     assert "Read-only file system" in files.stderr
     await forging_replies_fails(box)
+
+
+async def test_pool_of_bwrap_sandboxes():
+    async with SandboxPool.bwrap(LIMITS, size=2) as pool:
+        async with pool.acquire() as first:
+            await first.write_file("dirty", "x")
+        async with pool.acquire() as second:
+            assert second is not first and first.closed
+            assert (await second.exec("ls -A")).stdout == ""
 
 
 async def test_host_environment_does_not_leak(monkeypatch):
