@@ -1,0 +1,48 @@
+"""Multi-agent traffic: driving on highway-env and traffic-signal control on SUMO (sumo-rl).
+
+- `driving`: highway, merge and intersection with N controlled vehicles, as a PettingZoo parallel env
+  (`DrivingParallelEnv`) and as an agentrl env with text observations (`DrivingEnv`); heterogeneous
+  background drivers in `drivers`.
+- `signals`: sumo-rl networks with one agent per traffic light (`SignalParallelEnv`, `SignalEnv`).
+
+Rewards live in `agentrl.verifiers.driving`. `register_envs` registers the ids below; the registry never
+imports this package until an id is made.
+"""
+
+from __future__ import annotations
+
+from agentrl.registry import register
+
+_D = "agentrl.environments.traffic.driving"
+_S = "agentrl.environments.traffic.signals"
+
+# Short episodes by default (highway-env at 5 Hz as in its "fast" variants): a turn is a model call per agent.
+_FAST = {"simulation_frequency": 5}
+
+
+def register_envs(override: bool = False) -> None:
+    """Register the traffic envs (`override=True` replaces earlier registrations, as tests need)."""
+    register("traffic/Highway-v0", f"{_D}:DrivingEnv", tasks=f"{_D}:highway_tasks", rubric=f"{_D}:rubric",
+             scripted_policy=f"{_D}:scripted_policy", max_turns=20, override=override,
+             kwargs={"scenario": "highway", "n_agents": 2, "config": {**_FAST, "duration": 20}},
+             description="Two LLM drivers on a 3-lane highway among mild/chaotic background traffic (iPLAN).")
+    register("traffic/Merge-v0", f"{_D}:DrivingEnv", tasks=f"{_D}:merge_tasks", rubric=f"{_D}:rubric",
+             scripted_policy=f"{_D}:scripted_policy", max_turns=20, override=override,
+             kwargs={"scenario": "merge", "n_agents": 2, "config": {**_FAST, "duration": 20}},
+             description="A highway driver and a ramp driver negotiate a merge.")
+    register("traffic/Intersection-v0", f"{_D}:DrivingEnv", tasks=f"{_D}:intersection_tasks",
+             rubric=f"{_D}:rubric", scripted_policy=f"{_D}:scripted_policy", max_turns=13, override=override,
+             kwargs={"scenario": "intersection", "n_agents": 2, "config": {**_FAST, "duration": 13}},
+             description="Two drivers cross an unsignalised four-way intersection with cross traffic.")
+    register("traffic/SumoSingle-v0", f"{_S}:SignalEnv", tasks=f"{_S}:tasks", rubric=f"{_S}:rubric",
+             scripted_policy=f"{_S}:scripted_policy", max_turns=40, override=override,
+             kwargs={"network": "single-intersection", "num_seconds": 200},
+             description="One traffic light (sumo-rl single intersection); phases chosen from queue text.")
+    register("traffic/SumoGrid2x2-v0", f"{_S}:SignalEnv", tasks=f"{_S}:tasks", rubric=f"{_S}:rubric",
+             scripted_policy=f"{_S}:scripted_policy", max_turns=40, override=override,
+             kwargs={"network": "2x2grid", "num_seconds": 200},
+             description="Four traffic lights on sumo-rl's 2x2 grid, one agent each.")
+    register("traffic/SumoCologne8-v0", f"{_S}:SignalEnv", tasks=f"{_S}:tasks", rubric=f"{_S}:rubric",
+             scripted_policy=f"{_S}:scripted_policy", max_turns=40, override=override,
+             kwargs={"network": "cologne8", "num_seconds": 200},
+             description="Eight traffic lights of RESCO's real Cologne network, one agent each.")

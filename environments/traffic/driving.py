@@ -1,0 +1,405 @@
+"""Multi-agent driving on highway-env: a PettingZoo parallel env and, over it, an env of our contract.
+
+`DrivingParallelEnv` (PettingZoo ``ParallelEnv``) drives highway-env's simulator with one agent per controlled
+vehicle (``agent_0`` ... ``agent_{N-1}``, in highway-env's `controlled_vehicles` order):
+
+- observation: highway-env's kinematics array for that vehicle (its own observation space);
+- action: the index of a meta-action in `action_names(agent)` (LANE_LEFT, IDLE, LANE_RIGHT, FASTER, SLOWER;
+  the intersection has SLOWER, IDLE, FASTER);
+- reward: highway-env's reward for that vehicle (its per-agent reward where highway-env has one, else its
+  ego reward computed with that vehicle as the ego);
+- terminated: the vehicle crashed, arrived (route progress reached 1) or, with ``offroad_terminal``, left the
+  road; truncated: highway-env's time limit. Finished agents leave `agents`; their vehicles keep the IDLE
+  meta-action (a crashed vehicle stands still, as highway-env makes it).
+- infos: JSON-ready state of the vehicle (position, speed, lane, crashed, on_road, arrived, route_progress,
+  nearby vehicles with lane, gap and relative speed, the raw kinematics) that text observations and
+  verifiers read.
+
+Background traffic draws aggressive, normal and defensive drivers (`drivers.py`); ``traffic`` picks the mix.
+
+`DrivingEnv` adapts the parallel env to agentrl's contract with `PettingZooParallelEnv`: observations are
+text (`describe`), replies name a meta-action, and with ``messages=True`` a reply may carry one line
+``SAY: <text>`` that the other agents read in their next observation.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # highway-env imports pygame; no display is needed
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from agentrl.adapters import PettingZooParallelEnv
+from agentrl.env import InvalidAction, StepResult
+from agentrl.environments.traffic.scenarios import SCENARIOS, Scenario
+from agentrl.policy import ScriptedPolicy
+from agentrl.types import AgentID, Task
+
+NEARBY_RADIUS = 60.0  # [m] vehicles farther away are not described
+MAX_NEARBY = 6
+MAX_MESSAGE_CHARS = 200
+
+
+def agent_name(i: int) -> str:
+    return f"agent_{i}"
+
+
+def _round(x: float, digits: int = 2) -> float:
+    return round(float(x), digits)
+
+
+class DrivingParallelEnv(ParallelEnv):
+    """N controlled vehicles of a highway-env scenario as a PettingZoo parallel env; see the module docstring.
+
+    `config` overrides highway-env config keys (for example ``{"duration": 10, "vehicles_count": 10}``);
+    ``reset(options={"config": {...}})`` overrides them for one episode, as highway-env allows.
+    """
+
+    metadata = {"name": "agentrl_driving_v0", "render_modes": ["rgb_array"], "is_parallelizable": True}
+
+    def __init__(self, scenario: str = "highway", n_agents: int = 2, traffic: str = "mild",
+                 config: Mapping[str, Any] | None = None, observation: Mapping[str, Any] | None = None,
+                 route_length: float | None = None, render_mode: str | None = None):
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown driving scenario {scenario!r}; choose one of {sorted(SCENARIOS)}.")
+        self.scenario: Scenario = SCENARIOS[scenario]
+        self.route_length = float(route_length if route_length is not None else self.scenario.route_length)
+        self.config = self.scenario.build_config(n_agents, traffic, observation, config)
+        self.sim = self.scenario.env_class(config=self.config, render_mode=render_mode)
+        self.render_mode = render_mode
+        self.possible_agents = [agent_name(i) for i in range(n_agents)]
+        self.agents: list[AgentID] = []
+        self._start: dict[AgentID, float] = {}
+        self._done: set[AgentID] = set()
+        self._last_actions: dict[AgentID, int] = {}
+        self.sim.reset(seed=0)  # highway-env defines its spaces once vehicles exist
+        self._obs_spaces = {a: self.sim.observation_space[i] for i, a in enumerate(self.possible_agents)}
+        self._act_spaces = {a: spaces.Discrete(len(self.action_names(a))) for a in self.possible_agents}
+
+    # --- PettingZoo API -------------------------------------------------------------------------------------
+    def observation_space(self, agent: AgentID) -> spaces.Space:
+        return self._obs_spaces[agent]
+
+    def action_space(self, agent: AgentID) -> spaces.Space:
+        return self._act_spaces[agent]
+
+    def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None):
+        raw, _ = self.sim.reset(seed=seed, options=dict(options) if options else None)
+        self.agents = list(self.possible_agents)
+        self._done = set()
+        self._last_actions = {}
+        self._start = {}
+        for agent, vehicle in zip(self.possible_agents, self.sim.controlled_vehicles):
+            vehicle.initial_route = list(getattr(vehicle, "route", None) or [])
+            self._start[agent] = self._progress(vehicle).s
+        obs = {a: raw[i] for i, a in enumerate(self.possible_agents)}
+        return obs, {a: self.agent_info(a, raw[i]) for i, a in enumerate(self.possible_agents)}
+
+    def step(self, actions: Mapping[AgentID, Any]):
+        self._check_actions(actions)
+        idle = {a: self.action_names(a).index("IDLE") for a in self.possible_agents}
+        joint = tuple(int(actions.get(a, idle[a])) if a in self.agents else idle[a] for a in self.possible_agents)
+        self._last_actions = dict(zip(self.possible_agents, joint))
+        raw, _, _, sim_truncated, sim_info = self.sim.step(joint)
+        acting = list(self.agents)
+        rewards = {a: self._agent_reward(i, joint[i], sim_info) for i, a in enumerate(self.possible_agents)
+                   if a in acting}
+        terms = {a: self._agent_terminal(self.possible_agents.index(a)) for a in acting}
+        truncs = {a: bool(sim_truncated) and not terms[a] for a in acting}
+        infos = {a: self.agent_info(a, raw[self.possible_agents.index(a)]) for a in acting}
+        obs = {a: raw[self.possible_agents.index(a)] for a in acting}
+        self._done |= {a for a in acting if terms[a] or truncs[a]}
+        self.agents = [a for a in acting if a not in self._done]
+        return obs, rewards, terms, truncs, infos
+
+    def render(self):
+        return self.sim.render()
+
+    def close(self) -> None:
+        self.sim.close()
+
+    # --- what each agent can do and sees ---------------------------------------------------------------------
+    @functools.lru_cache(maxsize=None)
+    def action_names(self, agent: AgentID) -> tuple[str, ...]:
+        action_type = self.sim.action_type.agents_action_types[self.possible_agents.index(agent)]
+        return tuple(action_type.actions[i] for i in sorted(action_type.actions))
+
+    def available_actions(self, agent: AgentID) -> list[str]:
+        action_type = self.sim.action_type.agents_action_types[self.possible_agents.index(agent)]
+        names = action_type.actions
+        return [names[i] for i in sorted(set(action_type.get_available_actions()))]
+
+    def vehicle(self, agent: AgentID) -> Any:
+        return self.sim.controlled_vehicles[self.possible_agents.index(agent)]
+
+    def agent_info(self, agent: AgentID, raw: np.ndarray) -> dict[str, Any]:
+        """The JSON-ready state of one agent's vehicle; `describe` turns it into text."""
+        v = self.vehicle(agent)
+        progress = self._progress(v)
+        fraction = progress.fraction(self._start.get(agent, progress.s))
+        last = self._last_actions.get(agent)
+        return {
+            "scenario": self.scenario.name,
+            "time": _round(self.sim.time),
+            "road": f"{v.lane_index[0]}->{v.lane_index[1]}" if v.lane_index else None,
+            "lane": int(v.lane_index[2]) if v.lane_index else None,
+            "lanes": len(self.sim.road.network.all_side_lanes(v.lane_index)) if v.lane_index else 0,
+            "position": [_round(v.position[0], 3), _round(v.position[1], 3)],
+            "heading": _round(v.heading, 4),
+            "speed": _round(v.speed, 3),
+            "target_speed": _round(getattr(v, "target_speed", v.speed), 3),
+            "crashed": bool(v.crashed),
+            "on_road": bool(v.on_road),
+            "arrived": bool(self._arrived(self.possible_agents.index(agent), fraction)),
+            "route_progress": _round(fraction, 4),
+            "last_action": None if last is None else self.action_names(agent)[last],
+            "available_actions": self.available_actions(agent),
+            "nearby": self._nearby(v),
+            "kinematics": np.asarray(raw, dtype=np.float64).round(5).tolist(),
+        }
+
+    def _nearby(self, ego: Any) -> list[dict[str, Any]]:
+        names = {id(v): a for a, v in zip(self.possible_agents, self.sim.controlled_vehicles)}
+        lane = ego.lane
+        s_ego, _ = lane.local_coordinates(ego.position) if lane else (0.0, 0.0)
+        direction = np.array([math.cos(ego.heading), math.sin(ego.heading)])
+        found = []
+        for other in self.sim.road.vehicles:
+            distance = float(np.linalg.norm(other.position - ego.position))
+            if other is ego or distance > NEARBY_RADIUS:
+                continue
+            same_road = bool(other.lane_index and ego.lane_index and other.lane_index[:2] == ego.lane_index[:2])
+            s_other, lateral = lane.local_coordinates(other.position) if lane else (0.0, 0.0)
+            along = float(s_other - s_ego)
+            gap = max(abs(along) - (ego.LENGTH + other.LENGTH) / 2, 0.0)
+            found.append({
+                "id": names.get(id(other), "car"),
+                "lane": int(other.lane_index[2]) if same_road else None,
+                "road": f"{other.lane_index[0]}->{other.lane_index[1]}" if other.lane_index else None,
+                "ahead": along >= 0,
+                "gap": _round(gap), "lateral": _round(lateral), "distance": _round(distance),
+                "relative_speed": _round(float(np.dot(other.velocity, direction)) - ego.speed),
+                "crashed": bool(other.crashed),
+            })
+        found.sort(key=lambda n: (n["distance"], n["id"]))
+        return found[:MAX_NEARBY]
+
+    # --- judging one vehicle as highway-env does -------------------------------------------------------------
+    def _progress(self, vehicle: Any):
+        return self.scenario.progress(self.sim, vehicle, self._start.get(self._agent_of(vehicle), 0.0),
+                                      self.route_length)
+
+    def _agent_of(self, vehicle: Any) -> AgentID | None:
+        for a, v in zip(self.possible_agents, self.sim.controlled_vehicles):
+            if v is vehicle:
+                return a
+        return None
+
+    def _agent_reward(self, i: int, action: int, sim_info: Mapping[str, Any]) -> float:
+        if "agents_rewards" in sim_info:  # highway-env's own per-agent reward
+            return float(sim_info["agents_rewards"][i])
+        sim, vehicle = self.sim, self.sim.controlled_vehicles[i]
+        saved = sim.controlled_vehicles
+        sim.controlled_vehicles = [vehicle] + [v for v in saved if v is not vehicle]  # make it the ego
+        try:
+            return float(sim._reward(action))
+        finally:
+            sim.controlled_vehicles = saved
+
+    def _arrived(self, i: int, fraction: float) -> bool:
+        vehicle = self.sim.controlled_vehicles[i]
+        if hasattr(self.sim, "has_arrived"):
+            return bool(self.sim.has_arrived(vehicle))
+        return fraction >= 1.0 and not vehicle.crashed
+
+    def _agent_terminal(self, i: int) -> bool:
+        vehicle = self.sim.controlled_vehicles[i]
+        if hasattr(self.sim, "_agent_is_terminal"):
+            ended = self.sim._agent_is_terminal(vehicle)
+        else:
+            agent = self.possible_agents[i]
+            ended = vehicle.crashed or self._arrived(i, self._progress(vehicle).fraction(self._start[agent]))
+        offroad = self.sim.config.get("offroad_terminal") and not vehicle.on_road
+        return bool(ended or offroad)
+
+    def _check_actions(self, actions: Mapping[AgentID, Any]) -> None:
+        unknown = set(actions) - set(self.possible_agents)
+        if unknown:
+            raise ValueError(f"actions for unknown agents {sorted(unknown)}; agents are {self.possible_agents}.")
+        for agent, action in actions.items():
+            if agent in self.agents and not self.action_space(agent).contains(np.int64(action)):
+                raise ValueError(f"action {action!r} for {agent} is not in 0..{self.action_space(agent).n - 1} "
+                                 f"({', '.join(self.action_names(agent))}).")
+
+
+# --- text ---------------------------------------------------------------------------------------------------
+def _where(n: Mapping[str, Any], ego_lane: int | None) -> str:
+    if n["lane"] is None:
+        return f"on road {n['road']}, {n['distance']:.0f} m away"
+    if n["lane"] == ego_lane:
+        side = "your lane"
+    else:
+        side = f"lane {n['lane']} ({'left' if n['lane'] < (ego_lane or 0) else 'right'} of you)"
+    return f"{side}, {n['gap']:.1f} m {'ahead' if n['ahead'] else 'behind'}"
+
+
+def describe(agent: AgentID, info: Mapping[str, Any], messages: Mapping[AgentID, str] | None = None) -> str:
+    """A text observation of one agent's situation, built from its info dict."""
+    lane = info["lane"]
+    lines = [f"You are {agent} at t={info['time']:.0f} s on the {info['scenario']} road {info['road']}.",
+             f"Your lane: {lane} of {info['lanes']} (lane 0 is leftmost). Speed: {info['speed']:.1f} m/s "
+             f"(target {info['target_speed']:.1f}). Route progress: {100 * info['route_progress']:.0f}%."]
+    ahead = [n for n in info["nearby"] if n["lane"] == lane and n["ahead"]]
+    if ahead:
+        closing = -ahead[0]["relative_speed"]
+        lines.append(f"Gap ahead in your lane: {ahead[0]['gap']:.1f} m, closing at {closing:.1f} m/s.")
+    else:
+        lines.append("Gap ahead in your lane: clear.")
+    if info["nearby"]:
+        lines.append("Nearby vehicles:")
+        for n in info["nearby"]:
+            who = n["id"] if n["id"] != "car" else "a car"
+            rel = n["relative_speed"]
+            speed = f"{abs(rel):.1f} m/s {'faster' if rel > 0 else 'slower'}" if abs(rel) >= 0.05 else "same speed"
+            lines.append(f"- {who}: {_where(n, lane)}, {speed}{' (crashed)' if n['crashed'] else ''}.")
+    for sender, text in sorted((messages or {}).items()):
+        lines.append(f"Message from {sender}: {text}")
+    lines.append(f"Available actions: {', '.join(info['available_actions'])}. Reply with one action name.")
+    return "\n".join(lines)
+
+
+_SAY = re.compile(r"^\s*SAY:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+
+
+class DrivingEnv(PettingZooParallelEnv):
+    """The driving scenarios through agentrl's contract: text in, meta-action names out.
+
+    Keyword arguments go to `DrivingParallelEnv`; `messages` turns on the message channel.
+    """
+
+    def __init__(self, scenario: str = "highway", n_agents: int = 2, traffic: str = "mild",
+                 config: Mapping[str, Any] | None = None, route_length: float | None = None,
+                 messages: bool = False, max_invalid: int = 3):
+        self.messages = messages
+        self._outbox: dict[AgentID, str] = {}
+        super().__init__(lambda: DrivingParallelEnv(scenario, n_agents, traffic, config, route_length=route_length),
+                         observe=self._observe, parse_action=self._parse, max_invalid=max_invalid)
+
+    def _observe(self, agent: AgentID, obs: Any, info: Mapping[str, Any]) -> str:
+        inbox = {s: t for s, t in self._outbox.items() if s != agent}
+        return describe(agent, info, inbox if self.messages else None)
+
+    def _parse(self, agent: AgentID, text: str) -> int:
+        names = self.env.action_names(agent)
+        said = _SAY.search(text) if self.messages else None
+        body = _SAY.sub("", text) if said else text
+        found = re.findall(r"\b(LANE[ _-]?LEFT|LANE[ _-]?RIGHT|IDLE|FASTER|SLOWER)\b", body.upper())
+        if not found:
+            raise InvalidAction(f"name one action: {', '.join(names)}.")
+        choice = re.sub(r"[ \-]", "_", found[-1]).replace("LANELEFT", "LANE_LEFT").replace("LANERIGHT", "LANE_RIGHT")
+        if choice not in names:
+            raise InvalidAction(f"{choice} is not an action here; choose one of {', '.join(names)}.")
+        if said:
+            self._outbox[agent] = said.group(1).strip()[:MAX_MESSAGE_CHARS]
+        return names.index(choice)
+
+    async def reset(self, task: Task, seed: int) -> dict:
+        self._outbox = {}
+        return await super().reset(task, seed)
+
+    async def step(self, actions: Mapping[AgentID, str]) -> StepResult:
+        # Every reply is parsed (filling the outbox) before the simulator steps and observations are written,
+        # so this step's messages reach the others in their next observation.
+        self._outbox = {}
+        return await super().step(actions)
+
+
+# --- tasks, rubric, scripted policy (what the registry needs) -----------------------------------------------
+_PROMPT = ("You drive one vehicle in a multi-agent {scenario} scenario; other vehicles are driven by other agents "
+           "or by background drivers of mixed styles (aggressive, normal, defensive). Reach the end of your route "
+           "without crashing and without leaving the road; faster is better. Each turn you see your lane, speed, "
+           "route progress and the nearby vehicles. Reply with one meta-action name: {actions}.")
+_ACTIONS = {"intersection": "SLOWER, IDLE or FASTER"}
+_DENSITY = {"highway": "vehicles_density", "merge": None, "intersection": "spawn_probability"}
+
+
+def driving_tasks(scenario: str, split: str = "train") -> list:
+    """Tasks for one scenario: iPLAN's mild and chaotic traffic at two densities, 4 each per split.
+
+    A task sets the traffic level (and density) through ``reset(options={"config": ...})``; the seed varies
+    the initial scene. Test tasks use other densities than train tasks.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"driving tasks have splits 'train' and 'test', got {split!r}.")
+    from agentrl.environments.traffic.drivers import TRAFFIC_LEVELS
+
+    densities = {"train": (1.0, 1.25), "test": (0.8, 1.5)}[split]
+    prompt = _PROMPT.format(scenario=scenario, actions=_ACTIONS.get(scenario, "LANE_LEFT, IDLE, LANE_RIGHT, "
+                                                                               "FASTER or SLOWER"))
+    out = []
+    for traffic in ("mild", "chaotic"):
+        for density in densities:
+            config = {"other_vehicles_type": TRAFFIC_LEVELS[traffic]}
+            key = _DENSITY[scenario]
+            if key == "spawn_probability":
+                config[key] = round(0.5 * density, 3)
+            elif key:
+                config[key] = density
+            out.append(Task(id=f"{scenario}-{traffic}-d{density}-{split}", split=split,
+                            prompt=({"role": "system", "content": prompt},),
+                            reference={"scenario": scenario, "traffic": traffic, "density": density},
+                            env_kwargs={"options": {"config": config}}))
+    return out
+
+
+def highway_tasks(split: str = "train") -> list:
+    return driving_tasks("highway", split)
+
+
+def merge_tasks(split: str = "train") -> list:
+    return driving_tasks("merge", split)
+
+
+def intersection_tasks(split: str = "train") -> list:
+    return driving_tasks("intersection", split)
+
+
+def rubric():
+    """CaRL's reward: route completion, zeroed by a crash, scaled down per off-road step; metrics logged."""
+    from agentrl.verifiers.driving import carl_rubric
+
+    return carl_rubric()
+
+
+_GAP = re.compile(r"Gap ahead in your lane: (clear|([\d.]+) m, closing at (-?[\d.]+) m/s)")
+_SPEED = re.compile(r"Speed: ([\d.]+) m/s")
+_AVAILABLE = re.compile(r"Available actions: ([A-Z_, ]+)\.")
+
+
+def cautious_driver(agent: AgentID, messages, rng) -> str:
+    """A rule-based driver reading the text observation: brake when closing in, else speed up to 25 m/s."""
+    text = next((m["content"] for m in reversed(messages) if m.get("role") == "user"
+                 and "Available actions" in (m.get("content") or "")), "")
+    available = _AVAILABLE.search(text)
+    options = [a.strip() for a in available.group(1).split(",")] if available else ["IDLE"]
+    gap = _GAP.search(text)
+    speed = float(_SPEED.search(text).group(1)) if _SPEED.search(text) else 0.0
+    if rng.random() < 0.1:  # some variety, from the seeded generator
+        return rng.choice(options)
+    if gap and gap.group(2) is not None:
+        distance, closing = float(gap.group(2)), float(gap.group(3))
+        if distance < 15 or (closing > 0 and distance / closing < 3):
+            return "SLOWER" if "SLOWER" in options else "IDLE"
+    return "FASTER" if speed < 24 and "FASTER" in options else "IDLE"
+
+
+def scripted_policy(seed: int = 0) -> ScriptedPolicy:
+    return ScriptedPolicy(cautious_driver, seed=seed)

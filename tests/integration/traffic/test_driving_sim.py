@@ -1,0 +1,132 @@
+"""Driving envs on the real highway-env simulator: PettingZoo API, our contract, exact replay, messages."""
+
+import gymnasium
+import numpy as np
+import pytest
+from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+from agentrl import check_env
+from agentrl.environments.traffic.driving import (DrivingEnv, DrivingParallelEnv, highway_tasks,
+                                                  scripted_policy)
+from agentrl.environments.traffic.scenarios import SCENARIOS
+from agentrl.types import Task
+
+SMALL = {
+    "highway": {"duration": 6, "simulation_frequency": 5, "vehicles_count": 8},
+    "merge": {"duration": 6, "simulation_frequency": 5},
+    "intersection": {"duration": 6, "simulation_frequency": 5, "initial_vehicle_count": 5},
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_pettingzoo_parallel_api(scenario):
+    env = DrivingParallelEnv(scenario, n_agents=3, config=SMALL[scenario])
+    parallel_api_test(env, num_cycles=8)
+    parallel_seed_test(lambda: DrivingParallelEnv(scenario, n_agents=2, config=SMALL[scenario]))
+
+
+@pytest.mark.parametrize("env_id", ["traffic/Highway-v0", "traffic/Merge-v0", "traffic/Intersection-v0"])
+async def test_check_env(env_id):
+    report = await check_env(env_id, num_tasks=1, seeds=(0,))
+    assert "same seed gives the same episode" in report.passed
+    ep = report.episodes[0]
+    assert set(ep.agents) == {"agent_0", "agent_1"}
+    assert all(0.0 <= terms["route_completion"] <= 1.0 for terms in ep.outcome_rewards.values())
+
+
+def _raw_sim(scenario: str, config: dict):
+    """highway-env's own registered env for the same config (merge: the multi-agent merge class itself)."""
+    spec = SCENARIOS[scenario]
+    if spec.gym_id:
+        return gymnasium.make(spec.gym_id, config=config).unwrapped
+    return spec.env_class(config=config)
+
+
+def _positions(sim) -> list[tuple[float, ...]]:
+    return [(float(v.position[0]), float(v.position[1]), float(v.speed), float(v.heading))
+            for v in sim.road.vehicles]
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+async def test_wrapped_run_reproduces_the_simulator_exactly(scenario):
+    """Same seed and actions: same rewards, terminations and vehicle states as stepping highway-env directly."""
+    n = 3
+    env = DrivingEnv(scenario, n_agents=n, traffic="chaotic", config=SMALL[scenario])
+    wrapped = env.env  # the PettingZoo env inside the contract adapter
+    raw = _raw_sim(scenario, wrapped.config)
+    task = Task(id="replay", env_kwargs={"options": {"config": {"vehicles_density": 1.2}}})
+    policy = scripted_policy(seed=5)
+    obs = await env.reset(task, seed=11)
+    raw.reset(seed=11, options=task.env_kwargs["options"])
+    assert _positions(raw) == _positions(wrapped.sim)
+    conversations = {a: list(m if isinstance(m, list) else [m]) for a, m in obs.items()}
+    steps = 0
+    while obs:
+        texts = {}
+        for agent, shown in obs.items():
+            turn = await policy.generate(agent, [*conversations.get(agent, []), *([{"role": "user", "content": shown}]
+                                                                                 if isinstance(shown, str) else shown)])
+            texts[agent] = turn.text
+        result = await env.step(texts)
+        joint = tuple(wrapped.action_names(a).index(texts[a]) if a in texts else wrapped.action_names(a).index("IDLE")
+                      for a in wrapped.possible_agents)
+        _, raw_reward, raw_term, raw_trunc, raw_info = raw.step(joint)
+        steps += 1
+        assert _positions(raw) == _positions(wrapped.sim)
+        for i, agent in enumerate(wrapped.possible_agents):
+            if agent not in texts:
+                continue
+            if "agents_rewards" in raw_info:
+                assert result.rewards[agent] == raw_info["agents_rewards"][i]
+                assert result.terminated[agent] == raw_info["agents_terminated"][i]
+            elif i == 0:  # highway-env's highway judges its first controlled vehicle
+                assert result.rewards[agent] == raw_reward
+                assert result.terminated[agent] == raw_term
+            assert result.truncated[agent] == (raw_trunc and not result.terminated[agent])
+            assert result.infos[agent]["position"] == [round(float(x), 3) for x in raw.controlled_vehicles[i].position]
+        obs = {a: [m] if isinstance(m, dict) else m for a, m in result.obs.items()}
+    assert steps >= 2
+    await env.close()
+
+
+def test_seeded_scenes_repeat_and_differ():
+    a, b = (DrivingParallelEnv("highway", n_agents=2, config=SMALL["highway"]) for _ in range(2))
+    obs_a, _ = a.reset(seed=3)
+    obs_b, _ = b.reset(seed=3)
+    assert all(np.array_equal(obs_a[k], obs_b[k]) for k in obs_a)
+    obs_c, _ = b.reset(seed=4)
+    assert not all(np.array_equal(obs_a[k], obs_c[k]) for k in obs_a)
+
+
+def test_background_drivers_are_heterogeneous_and_seeded():
+    env = DrivingParallelEnv("highway", n_agents=2, traffic="chaotic",
+                             config={**SMALL["highway"], "vehicles_count": 30})
+    env.reset(seed=0)
+    kinds = [getattr(v, "driver_type", None) for v in env.sim.road.vehicles if v not in env.sim.controlled_vehicles]
+    assert {"aggressive", "normal", "defensive"} <= set(kinds)
+    from agentrl.environments.traffic.drivers import DRIVER_TYPES
+
+    for v in env.sim.road.vehicles:
+        if v not in env.sim.controlled_vehicles:  # the style's IDM/MOBIL parameters are the vehicle's own
+            assert (v.TIME_WANTED, v.POLITENESS) == (DRIVER_TYPES[v.driver_type].time_wanted,
+                                                     DRIVER_TYPES[v.driver_type].politeness)
+    env.reset(seed=0)
+    again = [getattr(v, "driver_type", None) for v in env.sim.road.vehicles if v not in env.sim.controlled_vehicles]
+    assert kinds == again
+    mild = DrivingParallelEnv("highway", n_agents=2, traffic="mild", config={**SMALL["highway"], "vehicles_count": 30})
+    mild.reset(seed=0)
+    aggressive_share = lambda e: np.mean([getattr(v, "driver_type", "") == "aggressive" for v in e.sim.road.vehicles])
+    assert aggressive_share(env) > aggressive_share(mild)
+
+
+async def test_message_channel_reaches_the_other_agents():
+    env = DrivingEnv("highway", n_agents=3, config=SMALL["highway"], messages=True)
+    await env.reset(highway_tasks()[0], seed=0)
+    result = await env.step({"agent_0": "IDLE\nSAY: I will stay in my lane", "agent_1": "FASTER",
+                             "agent_2": "SLOWER"})
+    assert "Message from agent_0: I will stay in my lane" in result.obs["agent_1"]
+    assert "Message from agent_0" in result.obs["agent_2"]
+    assert "Message from agent_0" not in result.obs["agent_0"]
+    result = await env.step({a: "IDLE" for a in result.obs})
+    assert all("Message from" not in text for text in result.obs.values())
+    await env.close()
