@@ -1,0 +1,147 @@
+"""Task images, built offline on this machine: nothing is ever fetched from inside a sandbox.
+
+    base (agentrl/base:bookworm: Debian, python3, git)
+      -> toolchain  agentrl/swe-py:<pytest version>   pytest and its deps unpacked from wheels
+        -> task     agentrl/swe-task:<instance id>    the repo at base_commit, as the work-dir seed
+
+An image is made without running anything in it: a container is created (never started) from the parent,
+files are copied in with the engine's archive API, and the container is committed. The task layer holds the
+buggy repository with a one-commit git history, so the fixed sources never enter any image the agent runs.
+Sources (sdists) and wheels are downloaded here, on the host, by pip into a cache directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from agentrl.sandbox.base import SandboxError
+
+TOOLCHAIN_REPO = "agentrl/swe-py"
+# Pure-Python wheels only: the image's python3 (3.11 on bookworm) imports them from /usr/lib/python3/dist-packages.
+TOOLCHAIN = ("pytest==8.3.5", "pluggy==1.5.0", "iniconfig==2.0.0", "packaging==24.2")
+TOOLCHAIN_TAG = f"{TOOLCHAIN_REPO}:pytest-8.3.5"
+SITE = "usr/lib/python3/dist-packages"
+SEED = "opt/agentrl/work.tar"
+LABEL = "agentrl.swe"
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("AGENTRL_SWE_CACHE", Path.home() / ".cache" / "agentrl" / "swe"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def pip_download(requirements: Iterable[str], dest: Path, *, sdist: bool) -> list[Path]:
+    """Download on the host with pip (sdists or wheels, no dependencies); returns the files for these specs."""
+    dest.mkdir(parents=True, exist_ok=True)
+    kind = ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-build-isolation", *kind,
+           "-d", str(dest), *requirements]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SandboxError(f"pip download {' '.join(requirements)} failed:\n{proc.stderr.strip()[-2000:]}")
+    return [_find(dest, r) for r in requirements]
+
+
+def _find(dest: Path, requirement: str) -> Path:
+    name, _, version = requirement.partition("==")
+    stem = name.replace("-", "_").lower()
+    for path in sorted(dest.iterdir()):
+        low = path.name.lower().replace("-", "_")
+        if low.startswith(f"{stem}_{version}".lower() if version else f"{stem}_") and \
+                path.name.endswith((".whl", ".tar.gz", ".zip")):
+            return path
+    raise SandboxError(f"pip reported success but no file for {requirement} is in {dest}")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- image plumbing ---------------------------------------------------------------------------------------------
+def image_exists(tag: str) -> bool:
+    from agentrl.sandbox.docker_backend import docker_client
+    import docker.errors
+    try:
+        docker_client().api.inspect_image(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def commit_files(parent: str, archive: bytes, tag: str, labels: dict[str, str] | None = None) -> str:
+    """A new image `tag` = `parent` + the tar `archive` extracted at /; nothing runs. Returns the image id."""
+    from agentrl.sandbox._owner import owner_labels
+    from agentrl.sandbox.docker_backend import _live, _remove, docker_client
+
+    client = docker_client()
+    repository, _, version = tag.rpartition(":")
+    helper = client.containers.create(image=parent, command=["true"], labels=owner_labels(), network_mode="none")
+    _live[helper.id] = client
+    try:
+        helper.put_archive("/", archive)
+        image = helper.commit(repository=repository, tag=version, conf={"Labels": {LABEL: "1", **(labels or {})}})
+        return image.id
+    finally:
+        _remove(client, helper.id)
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = len(data), mode, 0
+    tar.addfile(info, io.BytesIO(data))
+
+
+def toolchain_image(*, force: bool = False, log=print) -> str:
+    """The shared test toolchain image (pytest from wheels on top of the base image); built once."""
+    from agentrl.sandbox.docker_backend import BASE_IMAGE
+
+    if not force and image_exists(TOOLCHAIN_TAG):
+        return TOOLCHAIN_TAG
+    if not image_exists(BASE_IMAGE):
+        raise SandboxError(f"{BASE_IMAGE} is missing: run `bash launch/setup_docker.sh` (or agentrl sandbox "
+                           "build-base) first.")
+    log(f"[swe] building {TOOLCHAIN_TAG} from {', '.join(TOOLCHAIN)}")
+    wheels = pip_download(TOOLCHAIN, cache_dir() / "wheels", sdist=False)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for wheel in wheels:
+            with zipfile.ZipFile(wheel) as z:
+                for member in z.infolist():
+                    if not member.is_dir():
+                        _add(tar, f"{SITE}/{member.filename}", z.read(member))
+        _add(tar, "usr/local/bin/pytest", b'#!/bin/sh\nexec python3 -m pytest "$@"\n', 0o755)
+    commit_files(BASE_IMAGE, buf.getvalue(), TOOLCHAIN_TAG)
+    return TOOLCHAIN_TAG
+
+
+def workdir_seed(tree: Path, arcname: str = "repo") -> bytes:
+    """The work-dir seed the sandbox agent restores at start: `tree` as ./<arcname>, gzipped, owned by nobody."""
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz", compresslevel=6) as t:
+        def own(info: tarfile.TarInfo) -> tarfile.TarInfo:
+            info.uid = info.gid = 65534
+            info.uname = info.gname = ""
+            info.mode |= 0o600 if info.isfile() else 0o700
+            return info
+        t.add(str(tree), arcname=arcname, filter=own)
+    outer = io.BytesIO()
+    with tarfile.open(fileobj=outer, mode="w") as tar:
+        folder = tarfile.TarInfo("opt/agentrl")
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(folder)
+        _add(tar, SEED, inner.getvalue())
+    return outer.getvalue()
+
+
+def seed_image(tree: Path, tag: str, *, parent: str = TOOLCHAIN_TAG, labels: dict[str, str] | None = None) -> str:
+    """An image whose sandboxes start with `tree` copied to <workdir>/repo."""
+    return commit_files(parent, workdir_seed(tree), tag, labels)

@@ -1,0 +1,77 @@
+"""Session fixtures for the SWE tests against a real Docker engine.
+
+`toy` is a tiny repository built here (two bugs, a hidden test patch) for the grader and env tests.
+The shipped instances' images come from `bash launch/setup_swe.sh` (it downloads the sdists on the host
+and builds the images); a missing one fails with that fix rather than being built silently here.
+At the end no container of this session may be left.
+"""
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from agentrl.environments.swe import images, repo
+from agentrl.environments.swe.tasks import SWEInstance
+from agentrl.sandbox._owner import OWNER_LABEL, owner_id
+from agentrl.sandbox.docker_backend import BASE_IMAGE
+
+TOY_IMAGE = "agentrl/swe-task:test-toy"
+CALC_BUGGY = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n\n\ndef neg(a):\n    return a\n"
+CALC_FIXED = CALC_BUGGY.replace("a - b", "a + b").replace("return a\n", "return -a\n")
+TEST_CALC = "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"
+TEST_HIDDEN = ("from calc import add, neg\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
+               "def test_neg():\n    assert neg(2) == -2\n")
+
+
+def our_containers() -> list[str]:
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={OWNER_LABEL}={owner_id()}"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+@pytest.fixture(scope="session")
+def swe_docker():
+    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
+    assert info.returncode == 0, f"no Docker engine answers ({info.stderr.strip()}); run `bash launch/setup_docker.sh`"
+    assert images.image_exists(BASE_IMAGE), f"{BASE_IMAGE} is missing; run `bash launch/setup_docker.sh`"
+    images.toolchain_image()
+    yield
+    left = our_containers()
+    assert not left, f"containers left behind by the SWE tests: {left}"
+
+
+def toy_patches(tree: Path) -> tuple[str, str, str]:
+    """(gold patch, half fix, test patch) for the toy repo at its base commit."""
+    (tree / "calc.py").write_text(CALC_FIXED)
+    gold = repo.diff_against_head(tree)
+    (tree / "calc.py").write_text(CALC_BUGGY.replace("a - b", "a + b"))
+    half = repo.diff_against_head(tree)
+    (tree / "calc.py").write_text(CALC_BUGGY)
+    (tree / "tests" / "test_hidden.py").write_text(TEST_HIDDEN)
+    test_patch = repo.diff_against_head(tree)
+    (tree / "tests" / "test_hidden.py").unlink()
+    return gold, half, test_patch
+
+
+@pytest.fixture(scope="session")
+def toy(swe_docker) -> tuple[SWEInstance, str]:
+    """(instance, half-fix patch): add() and neg() are broken; the hidden tests check both."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "repo"
+        (tree / "tests").mkdir(parents=True)
+        (tree / "calc.py").write_text(CALC_BUGGY)
+        (tree / "tests" / "test_calc.py").write_text(TEST_CALC)
+        base = repo.commit_tree(tree, "toy calc\n")
+        gold, half, test_patch = toy_patches(tree)
+        repo.recommit(tree, "toy calc\n", base)
+        images.seed_image(tree, TOY_IMAGE)
+    instance = SWEInstance(
+        instance_id="test-toy", repo="agentrl/toy-calc", base_commit=base,
+        problem_statement="calc.add subtracts and calc.neg does not negate.",
+        FAIL_TO_PASS=("tests/test_hidden.py::test_add", "tests/test_hidden.py::test_neg"),
+        PASS_TO_PASS=("tests/test_calc.py::test_mul",), test_patch=test_patch, patch=gold, image=TOY_IMAGE,
+        test_cmd="PYTHONPATH=. python3 -m pytest -rA --tb=short -p no:cacheprovider tests")
+    return instance, half
