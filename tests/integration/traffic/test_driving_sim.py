@@ -130,3 +130,16 @@ async def test_message_channel_reaches_the_other_agents():
     result = await env.step({a: "IDLE" for a in result.obs})
     assert all("Message from" not in text for text in result.obs.values())
     await env.close()
+
+
+async def test_replies_are_parsed_by_name_and_illegal_ones_explained():
+    env = DrivingEnv("intersection", n_agents=2, config=SMALL["intersection"])
+    await env.reset(Task(id="parse"), seed=0)
+    assert env._parse("agent_0", "I think braking is wise: slower") == env.env.action_names("agent_0").index("SLOWER")
+    from agentrl.env import InvalidAction
+
+    with pytest.raises(InvalidAction, match="LANE_LEFT is not an action here; choose one of SLOWER, IDLE, FASTER"):
+        env._parse("agent_0", "lane left")
+    result = await env.step({"agent_0": "go go go", "agent_1": "IDLE"})
+    assert "Invalid action: name one action: SLOWER, IDLE, FASTER." in result.obs["agent_0"][0]["content"]
+    await env.close()
