@@ -25,4 +25,4 @@ else
   log "installing playwright into $("$py" -c 'import sys; print(sys.prefix)')"
   "$py" -m pip install -q "playwright>=1.45" 2>&1 | { grep -v '^WARNING: Location' || true; }
 fi
-chromium --version
+chromium --version 2>/dev/null
