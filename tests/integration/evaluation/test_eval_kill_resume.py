@@ -33,8 +33,9 @@ def _count_lines(path: Path) -> int:
         return 0
 
 
-def run_and_kill(cmd: list[str], out: Path, after: int, env: dict, timeout: float = 180) -> int:
-    """Start `cmd`, SIGKILL it as soon as `after` episodes are on disk; returns how many there were."""
+def run_and_kill(cmd: list[str], out: Path, after: int, env: dict, timeout: float = 180,
+                 sig: signal.Signals = signal.SIGKILL) -> int:
+    """Start `cmd`, send `sig` as soon as `after` episodes are on disk; returns how many there were then."""
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + timeout
     try:
@@ -45,11 +46,15 @@ def run_and_kill(cmd: list[str], out: Path, after: int, env: dict, timeout: floa
             if time.monotonic() > deadline:
                 pytest.fail(f"fewer than {after} episodes after {timeout} s")
             time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(sig)
     finally:
-        proc.wait()
+        proc.wait(timeout=60)
+        err = proc.stderr.read().decode()
         proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+    # Ctrl-C is handled: the command says how to resume and exits 130; SIGKILL cannot be handled
+    assert proc.returncode == (130 if sig == signal.SIGINT else -sig), err[-2000:]
+    if sig == signal.SIGINT:
+        assert "rerun the same command to resume" in err
     return _count_lines(out / EPISODES)
 
 
@@ -99,7 +104,7 @@ SLOW_DRIVER = textwrap.dedent("""
 """)
 
 
-def test_sigkill_then_resume_with_a_scripted_policy(tmp_path):
+def test_ctrl_c_and_sigkill_then_resume_with_a_scripted_policy(tmp_path):
     driver = tmp_path / "driver.py"
     driver.write_text(SLOW_DRIVER)
     args = ["eval", "--env", "test/SlowGuess-v0", "--tasks", "test/:10", "--samples", "3", "--concurrency", "3",
@@ -107,8 +112,10 @@ def test_sigkill_then_resume_with_a_scripted_policy(tmp_path):
     cmd = lambda out: [sys.executable, str(driver), *args, "--out", str(out)]  # noqa: E731
     env = env_vars()
     run_to_end(cmd(tmp_path / "reference"), env)
-    written = run_and_kill(cmd(tmp_path / "resumed"), tmp_path / "resumed", after=8, env=env)
-    assert 8 <= written < 30
+    written = run_and_kill(cmd(tmp_path / "resumed"), tmp_path / "resumed", after=6, env=env, sig=signal.SIGINT)
+    assert 6 <= written < 30
+    written = run_and_kill(cmd(tmp_path / "resumed"), tmp_path / "resumed", after=written + 6, env=env)
+    assert 12 <= written < 30
     run_to_end(cmd(tmp_path / "resumed"), env)
     assert_same_run(tmp_path / "resumed", tmp_path / "reference", planned=30)
 
