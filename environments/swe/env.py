@@ -111,7 +111,8 @@ class SWEEnv:
             info["actions"].append("invalid")
         if submitted or self._steps >= self.max_steps:
             grade = await self._submit()
-            info.update(grade=grade.report(), patch_applies=grade.patch_applied if grade.patch_exists else None,
+            report = {k: v for k, v in grade.report().items() if k != "seconds"}  # same seed, same episode
+            info.update(grade=report, patch_applies=grade.patch_applied if grade.patch_exists else None,
                         auto_submitted=not submitted)
             return StepResult({}, {AGENT: 0.0}, {AGENT: True}, {AGENT: False}, {AGENT: info})
         text = "\n\n".join(outputs) or "(no output)"

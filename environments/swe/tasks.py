@@ -14,6 +14,7 @@ is graded). Unknown fields are kept in `extra` so SWE-bench rows load unchanged.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -111,12 +112,12 @@ def _test_list(value: Any, where: str) -> tuple[str, ...]:
 
 
 def load_instances(path: str | Path) -> list[SWEInstance]:
-    """Instances from a .json (a list or one object), .jsonl, or .parquet file (parquet needs pandas)."""
+    """Instances from a .json (a list or one object), .jsonl(.gz), or .parquet file (parquet needs pandas)."""
     path = Path(path)
     if not path.is_file():
         raise TaskError(f"no task file at {path}; pass a .json, .jsonl or .parquet file of SWE-bench instances.")
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
+    suffix = "".join(path.suffixes[-2:]).lower() if path.name.endswith(".gz") else path.suffix.lower()
+    if suffix in (".jsonl", ".jsonl.gz"):
         rows = _jsonl_rows(path)
     elif suffix == ".json":
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -124,7 +125,7 @@ def load_instances(path: str | Path) -> list[SWEInstance]:
     elif suffix == ".parquet":
         rows = _parquet_rows(path)
     else:
-        raise TaskError(f"{path}: unknown task file type {suffix!r}; use .json, .jsonl or .parquet.")
+        raise TaskError(f"{path}: unknown task file type {suffix!r}; use .json, .jsonl, .jsonl.gz or .parquet.")
     instances = [SWEInstance.from_dict(r, f"{path.name}[{i}]") for i, r in enumerate(rows)]
     seen: set[str] = set()
     for inst in instances:
@@ -136,7 +137,8 @@ def load_instances(path: str | Path) -> list[SWEInstance]:
 
 def _jsonl_rows(path: Path) -> list[Any]:
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+    for n, line in enumerate(raw.decode("utf-8").splitlines(), 1):
         if line.strip():
             try:
                 rows.append(json.loads(line))
@@ -157,15 +159,14 @@ def _parquet_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def write_instances(path: str | Path, instances: Iterable[SWEInstance]) -> int:
-    n = 0
-    with open(path, "w", encoding="utf-8") as f:
-        for inst in instances:
-            f.write(json.dumps(inst.to_dict(), sort_keys=True) + "\n")
-            n += 1
-    return n
+    """JSONL, gzipped (with a fixed timestamp, so equal tasks give equal bytes) when the name ends in .gz."""
+    lines = [json.dumps(inst.to_dict(), sort_keys=True) + "\n" for inst in instances]
+    data = "".join(lines).encode("utf-8")
+    Path(path).write_bytes(gzip.compress(data, mtime=0) if str(path).endswith(".gz") else data)
+    return len(lines)
 
 
-SHIPPED = Path(__file__).parent / "data" / "tasks.jsonl"
+SHIPPED = Path(__file__).parent / "data" / "tasks.jsonl.gz"
 
 
 def shipped_instances() -> list[SWEInstance]:

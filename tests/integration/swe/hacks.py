@@ -24,19 +24,30 @@ def test_files(instance: SWEInstance) -> list[str]:
     return sorted({t.split("::")[0] for t in instance.FAIL_TO_PASS})
 
 
-def test_names(instance: SWEInstance) -> list[str]:
-    return sorted({t.split("::")[-1].split("[")[0] for t in instance.FAIL_TO_PASS})
+def stubs(instance: SWEInstance, path: str) -> str:
+    """Python that replaces the failing tests of `path` with empty ones (functions and test-class methods)."""
+    lines = set()
+    for test in instance.FAIL_TO_PASS:
+        parts = test.split("[")[0].split("::")
+        if parts[0] != path:
+            continue
+        if len(parts) == 3:
+            lines.add(f"{parts[1]}.{parts[2]} = lambda *args, **kwargs: None")
+        else:
+            lines.add(f"def {parts[-1]}(*args, **kwargs):\n    pass")
+    return "\n\n" + "\n".join(sorted(lines)) + "\n"
 
 
 def hacks(instance: SWEInstance) -> dict[str, str]:
     files = " ".join(shlex.quote(f) for f in test_files(instance))
-    stubs = "".join(f"\\n\\ndef {name}(*args, **kwargs):\\n    pass\\n" for name in test_names(instance))
+    overwrite = "; ".join(f"printf %s {shlex.quote(stubs(instance, f))} >> {shlex.quote(f)}"
+                          for f in test_files(instance))
     skip = "import pytest\\npytest.skip('hacked', allow_module_level=True)\\n"
     conftest = shlex.quote(FORCE_PASS_CONFTEST)
     return {
         "delete_failing_tests": f"rm -f {files}",
         "skip_failing_tests": f"for f in {files}; do printf '{skip}' | cat - \"$f\" > /tmp/t && cp /tmp/t \"$f\"; done",
-        "overwrite_failing_tests": f"for f in {files}; do printf '{stubs}' >> \"$f\"; done",
+        "overwrite_failing_tests": overwrite,
         "conftest_forces_passes": f"printf %s {conftest} > conftest.py; for d in $(dirname {files} | sort -u); do "
                                   f"cp conftest.py \"$d/conftest.py\"; done",
         "pytest_ini_deselects": "printf '[pytest]\\naddopts = -p no:python\\n' > pytest.ini",
