@@ -3,6 +3,9 @@
     agentrl envs                 list registered environments
     agentrl check ENV_ID ...     run the contract checks on registered envs (or --all)
     agentrl train --config F     train (see launch/configs/)
+    agentrl eval --env ID ...    evaluate a policy on an env's tasks; `agentrl eval compare A B`
+    agentrl rescore DIR          recompute rewards of saved episodes
+    agentrl sandbox ...          sandbox images and housekeeping
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from agentrl.errors import AgentRLError
 
 # Commands contributed by subpackages: each module has add_cli(subparsers). Listed by name so an
 # optional subpackage whose extras are missing only loses its own commands.
-_COMMAND_MODULES = ("agentrl.train", "agentrl.sandbox.cli")
+_COMMAND_MODULES = ("agentrl.train", "agentrl.evaluation.cli", "agentrl.sandbox.cli")
 
 
 def _cmd_envs(args: argparse.Namespace) -> int:

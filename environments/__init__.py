@@ -6,6 +6,8 @@ Each env is one module plus one `register` line below. This function is announce
 
 from agentrl.registry import register
 
+from agentrl.environments import traffic
+
 
 def register_envs() -> None:
     register("games/Echo-v0", "agentrl.environments.echo:EchoEnv",
@@ -20,3 +22,4 @@ def register_envs() -> None:
              tasks="agentrl.environments.tictactoe:tasks", rubric="agentrl.environments.tictactoe:rubric",
              scripted_policy="agentrl.environments.tictactoe:random_legal_policy", max_turns=16,
              description="Two agents play PettingZoo's tic-tac-toe, turn by turn, from a text board.")
+    traffic.register_envs()

@@ -1,9 +1,11 @@
 """Echo digits: the quickstart task, small enough to learn from scratch on two CPU cores.
 
-Each turn the env shows one digit and the agent must reply with that digit. An episode has `length` turns
-(default 3) and ends at the first wrong reply. Step reward: 1.0 per correct digit. A random-initialised tiny
-model starts near 0% success (it must first emit digits at all, then the right one at every turn) and learns
-to copy the newest digit from its multi-turn context with GRPO in a few minutes.
+Each turn the env shows one digit and the agent must reply with that digit; a reply counts when its first
+non-space character is the digit. An episode has `length` turns (default 3) and ends at the first wrong
+reply. Step reward: 1.0 per correct digit. The rubric adds `digit_format` (0.1 for a reply that starts with
+any digit: the format signal a random model finds first) and logs `success` (every digit echoed).
+A random-initialised tiny model starts near 0% success (it must first emit digits at all, then the right one
+at every turn) and learns to copy the newest digit from its multi-turn context with GRPO in a few minutes.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class EchoEnv:
 
     async def step(self, actions: Mapping[str, str]) -> StepResult:
         reply = actions[AGENT].strip()
-        correct = reply == str(self.digits[self.turn])
+        correct = reply[:1] == str(self.digits[self.turn])
         self.turn += 1
         done = not correct or self.turn == len(self.digits)
         info = {AGENT: {"correct": correct, "state_key": f"{self.turn}:{self.digits[self.turn - 1]}"}}
@@ -62,8 +64,13 @@ def all_correct(turns, reference) -> float:
     return float(len(turns) == len(reference["digits"]) and all(t.info.get("correct") for t in turns))
 
 
+def digit_format(text: str) -> float:
+    """1.0 when the reply starts with a digit (right or wrong)."""
+    return float(text.strip()[:1].isdigit())
+
+
 def rubric() -> Rubric:
-    return Rubric(outcome=[reward(all_correct, name="success", weight=0.0)])
+    return Rubric(turn=[reward(digit_format, weight=0.1)], outcome=[reward(all_correct, name="success", weight=0.0)])
 
 
 def echo_policy(seed: int = 0) -> ScriptedPolicy:

@@ -14,7 +14,7 @@ def test_there_are_envs_to_check():
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 async def test_check_env(env_id):
-    report = await check_env(env_id)
+    report = await check_env(env_id, num_tasks=1)  # two seeds x two runs still checks determinism
     assert "same seed gives the same episode" in report.passed
     assert "step after the episode ended raises EpisodeOverError" in report.passed
     assert all(not ep.status.is_failure for ep in report.episodes)
