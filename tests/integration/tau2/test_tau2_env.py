@@ -1,0 +1,39 @@
+"""The tau2 envs keep the env contract (check_env with the probe policy) and score tau2's way."""
+
+import asyncio
+
+import pytest
+
+from agentrl import registry
+from agentrl.checker import check_env
+from agentrl.environments.tool_use import tau2 as t2
+from agentrl.rollout import run_episode
+
+
+@pytest.mark.parametrize("env_id", ["tau2/Airline-v0", "tau2/Retail-v0", "tau2/Telecom-v0"])
+def test_check_env(env_id):
+    report = asyncio.run(check_env(env_id, seeds=(0,), num_tasks=1))
+    assert "same seed gives the same episode" in report.passed
+    episode = report.episodes[0]
+    assert [t.agent for t in episode.turns][:2] == ["user", "assistant"]
+    calls = [c for t in episode.turns for c in t.info.get("tool_calls", [])]
+    if env_id != "tau2/Telecom-v0":  # telecom's agent tools all take arguments, so the probe only talks there
+        assert calls and calls[0]["ok"]  # the probe's argument-free tool ran on tau2's domain
+    assert episode.outcome_rewards["user"]["tau2"] is None
+    assert episode.outcome_rewards["assistant"]["tau2"] in (0.0, 1.0)
+
+
+def test_pass_hat_k_of_gold_and_broken_replays():
+    env_id = "tau2/Retail-v0"
+    task = registry.tasks(env_id, "test")[0]
+    gold = t2.tau2_tasks("retail", "test")[task.id]
+    drop = tuple(t2.write_tool_indices("retail", gold)[-1:])
+
+    def play(drop_actions):
+        return asyncio.run(run_episode(registry.make(env_id), t2.GoldReplay(gold, drop_actions).policies(), task, 0,
+                                       registry.rubric(env_id), max_turns=200))
+
+    episodes = [play(()), play(()), play(drop)]
+    assert [e.outcome_rewards["assistant"]["tau2"] for e in episodes] == [1.0, 1.0, 0.0]
+    assert t2.pass_hat_k_of_episodes(episodes, 1) == pytest.approx(2 / 3)
+    assert t2.pass_hat_k_of_episodes(episodes, 2) == pytest.approx(1 / 3)
