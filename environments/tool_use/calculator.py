@@ -12,7 +12,7 @@ import re
 
 from agentrl.policy import ScriptedPolicy
 from agentrl.types import Task
-from agentrl.verifiers import Rubric, reward
+from agentrl.verifiers import Rubric
 from agentrl.verifiers.tools import expected_calls, final_state_match, tool_call_format
 
 from agentrl.environments.tool_use.env import ToolEnv

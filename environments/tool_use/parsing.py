@@ -22,6 +22,7 @@ from typing import Any
 
 _BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 _OPEN = "<tool_call>"
+_SHAPE = '{"name": "tool_name", "arguments": {...}}'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,13 +45,13 @@ class ParseResult:
 
 def _call_from(obj: Any, where: str) -> ToolCall | str:
     if not isinstance(obj, Mapping):
-        return f"{where}: a tool call must be a JSON object like {{\"name\": ..., \"arguments\": {{...}}}}, got {type(obj).__name__}."
+        return f"{where}: a tool call must be a JSON object like {_SHAPE}, got {type(obj).__name__}."
     call_id = obj.get("id") if isinstance(obj.get("id"), str) else ""
     if isinstance(obj.get("function"), Mapping):
         obj = obj["function"]
     name = obj.get("name")
     if not isinstance(name, str) or not name:
-        return f"{where}: the tool call has no \"name\" string; write {{\"name\": \"tool_name\", \"arguments\": {{...}}}}."
+        return f"{where}: the tool call has no \"name\" string; write {_SHAPE}."
     args = obj.get("arguments", obj.get("parameters", {}))
     if isinstance(args, str):
         try:
@@ -90,7 +91,7 @@ def parse_tool_calls(text: str) -> ParseResult:
             obj = json.loads(block.strip())
         except (json.JSONDecodeError, RecursionError) as e:
             msg = getattr(e, "msg", "too deeply nested")
-            found.append(f"{where} is not valid JSON ({msg}); write <tool_call>{{\"name\": ..., \"arguments\": {{...}}}}</tool_call>.")
+            found.append(f"{where} is not valid JSON ({msg}); write <tool_call>{_SHAPE}</tool_call>.")
             continue
         found.extend(_calls_from_json(obj, where))
     rest = _BLOCK.sub("", text)
@@ -130,6 +131,7 @@ def tools_system_prompt(schemas: Sequence[Mapping[str, Any]], preamble: str = ""
         "You are provided with function signatures within <tools></tools> XML tags:\n"
         f"<tools>\n{listing}\n</tools>\n\n"
         "For each function call, return a json object with function name and arguments within "
-        "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n"
-        "</tool_call>\nReply without any tool call to give your final answer."
+        "<tool_call></tool_call> XML tags:\n<tool_call>\n"
+        "{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>\n"
+        "Reply without any tool call to give your final answer."
     )

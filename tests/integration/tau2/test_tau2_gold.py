@@ -88,7 +88,8 @@ def test_gold_replays_score_what_tau2_says(domain):
             disagreements.append((task.id, gold_ours, gold_ref, minus_ours, minus_ref))
     TABLE.append((domain, len(tasks), f"{gold_agree}/{len(tasks)}", f"{minus_agree}/{len(tasks)}", gold_pass,
                   f"{minus_fail}/{with_write}", round(time.monotonic() - started, 1)))
-    print("\n| domain | tasks | gold agreement | minus-last-write agreement | gold scores 1 | minus-last-write scores 0 (of tasks with a write) | s |")
+    print("\n| domain | tasks | gold agreement | minus-last-write agreement | gold scores 1 "
+          "| minus-last-write scores 0 (of tasks with a write) | s |")
     for row in TABLE:
         print("| " + " | ".join(str(c) for c in row) + " |")
     assert not disagreements, disagreements

@@ -1,6 +1,5 @@
 """ToolEnv dynamics, the tool verifiers, the registered calculator env and the docs example run verbatim."""
 
-import asyncio
 import re
 from pathlib import Path
 
