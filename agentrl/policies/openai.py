@@ -19,7 +19,7 @@ import httpx
 
 from agentrl.errors import ConfigError, ContextOverflowError, PolicyError
 from agentrl.policy import assistant_turn
-from agentrl.types import AgentID, Message, Turn
+from agentrl.types import AgentID, Message, Turn, as_messages
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -42,7 +42,8 @@ class OpenAIPolicy:
         self._client = httpx.AsyncClient(headers=headers, timeout=timeout)
 
     async def generate(self, agent: AgentID, messages: Sequence[Message], previous: Turn | None = None) -> Turn:
-        body = {"model": self.model, "messages": [dict(m) for m in messages], **self.sampling}
+        messages = as_messages(list(messages), "messages")
+        body = {"model": self.model, "messages": list(messages), **self.sampling}
         if self.tools:
             body["tools"] = self.tools
         data = await self._post(body)
