@@ -328,15 +328,19 @@ class GoldReplay:
         return {ASSISTANT: ScriptedPolicy(self._assistant), USER: ScriptedPolicy(self._user)}
 
 
-def write_tool_indices(domain: str, task: Any) -> list[int]:
-    """Indices of the task's gold actions whose tool writes to a database (tau2's own tool types)."""
+@functools.cache
+def _write_tools(domain: str) -> frozenset[tuple[str, str]]:
+    """(requestor, tool name) of every tool that writes to a database, by tau2's own tool types."""
     env = new_environment(domain)
-    out = []
-    for i, action in enumerate(task.evaluation_criteria.actions or [] if task.evaluation_criteria else []):
-        toolkit = env.user_tools if action.requestor == USER else env.tools
-        if toolkit is not None and toolkit.has_tool(action.name) and toolkit.tool_type(action.name).value == "write":
-            out.append(i)
-    return out
+    kits = [(ASSISTANT, env.tools), (USER, env.user_tools)]
+    return frozenset((who, name) for who, kit in kits if kit is not None for name in kit.get_tools()
+                     if kit.tool_type(name).value == "write")
+
+
+def write_tool_indices(domain: str, task: Any) -> list[int]:
+    """Indices of the task's gold actions whose tool writes to a database."""
+    actions = task.evaluation_criteria.actions or [] if task.evaluation_criteria else []
+    return [i for i, a in enumerate(actions) if (a.requestor, a.name) in _write_tools(domain)]
 
 
 def airline_tasks(split: str = "train") -> list[Task]:

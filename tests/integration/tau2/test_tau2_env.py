@@ -7,6 +7,7 @@ import pytest
 from agentrl import registry
 from agentrl.checker import check_env
 from agentrl.environments.tool_use import tau2 as t2
+from agentrl.policy import ScriptedPolicy
 from agentrl.rollout import run_episode
 
 
@@ -37,3 +38,19 @@ def test_pass_hat_k_of_gold_and_broken_replays():
     assert [e.outcome_rewards["assistant"]["tau2"] for e in episodes] == [1.0, 1.0, 0.0]
     assert t2.pass_hat_k_of_episodes(episodes, 1) == pytest.approx(2 / 3)
     assert t2.pass_hat_k_of_episodes(episodes, 2) == pytest.approx(1 / 3)
+
+
+def test_malformed_replies_are_answered_not_raised():
+    replies = {"user": ["", "<tool_call>{oops", "hello", "###STOP###"],
+               "assistant": ["", '<tool_call>{"name": "no_such_tool", "arguments": {}}</tool_call>',
+                             '<tool_call>{"name": "get_order_details", "arguments": {"wrong": 1}}</tool_call>',
+                             "<tool_call>[]</tool_call>", "Sorry, goodbye."]}
+    policies = {a: ScriptedPolicy(replies=r) for a, r in replies.items()}
+    task = registry.tasks("tau2/Retail-v0", "test")[0]
+    episode = asyncio.run(run_episode(registry.make("tau2/Retail-v0"), policies, task, 0,
+                                      registry.rubric("tau2/Retail-v0"), max_turns=50))
+    assert episode.status.value == "ok", episode.error
+    errors = [e for t in episode.turns for e in t.info.get("tool_errors", [])]
+    assert any("no_such_tool" in e for e in errors) and any("wrong" in e for e in errors)
+    assert any("never closed" in e for e in errors) and any("empty list" in e for e in errors)
+    assert episode.outcome_rewards["assistant"]["tau2"] == 0.0
