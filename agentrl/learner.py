@@ -28,7 +28,7 @@ import dataclasses
 import math
 import random
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -74,14 +74,18 @@ def chains(prev: Turn, nxt: Turn) -> bool:
     return len(nxt.prompt_ids) >= len(head) and nxt.prompt_ids[: len(head)] == head
 
 
-def build_samples(episodes: Sequence[Episode], advantages: Mapping[str, list[float]]) -> list[Sample]:
-    """Pack each agent's turns of each episode into as few sequences as token-exactness allows."""
+def build_samples(episodes: Sequence[Episode], advantages: Mapping[str, list[float]],
+                  agents: Collection[str] | None = None) -> list[Sample]:
+    """Pack each agent's turns of each episode into as few sequences as token-exactness allows.
+    `agents` limits the samples to the agents this learner's policy plays (all when None)."""
     samples = []
     for ep in episodes:
         if ep.id not in advantages:
             continue
         per_turn = dict(zip((id(t) for t in ep.turns), advantages[ep.id]))
         for agent in ep.agents:
+            if agents is not None and agent not in agents:
+                continue
             turns = [t for t in ep.turns_of(agent) if t.completion_ids]
             chain: list[Turn] = []
             for turn in turns:
@@ -117,6 +121,7 @@ class Learner:
         torch.manual_seed(config.seed)
         self.config, self.advantage, self.loss = config, advantage, loss
         self.device = torch.device(device)
+        self.model_path = str(model_path)
         self.model = self._build_model(model_path)
         self.reference = copy.deepcopy(self.model).eval().requires_grad_(False) if config.reference_model else None
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, betas=config.betas,
@@ -131,10 +136,12 @@ class Learner:
         return model.to(self.device).train()
 
     # -- the update ------------------------------------------------------------------------------------
-    def update(self, episodes: Sequence[Episode]) -> dict[str, float]:
+    def update(self, episodes: Sequence[Episode], agents: Collection[str] | None = None) -> dict[str, float]:
+        """One learning step on a batch. `agents`: train only on the turns of these agents (the ones this
+        learner's policy plays in a multi-policy run); advantages still see every agent's rewards."""
         started = time.monotonic()
         advantages = compute_advantages(episodes, self.advantage)
-        samples = build_samples(episodes, advantages)
+        samples = build_samples(episodes, advantages, agents)
         metrics: dict[str, float] = {"learner/sequences": float(len(samples)),
                                      "learner/episodes_used": float(len(advantages)),
                                      "learner/episodes_dropped": float(len(episodes) - len(advantages))}
@@ -233,8 +240,18 @@ class Learner:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(folder / "model", safe_serialization=True)
+        self._save_tokenizer(folder / "model")
         torch.save({"optimizer": self.optimizer.state_dict(), "version": self.version,
                     "torch_rng": torch.get_rng_state()}, folder / "learner.pt")
+
+    def _save_tokenizer(self, folder: Path) -> None:
+        """Checkpoint folders carry the tokenizer, so an engine (or `agentrl eval`) can serve them alone."""
+        from transformers import AutoTokenizer
+
+        try:
+            AutoTokenizer.from_pretrained(self.model_path).save_pretrained(folder)
+        except (OSError, ValueError):  # a model without a tokenizer of its own (some unit-test models)
+            pass
 
     def load(self, folder: str | Path) -> None:
         folder = Path(folder)

@@ -93,6 +93,16 @@ class RunConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class PolicyConfig:
+    """One trained policy of a multi-policy run: the agents it plays, optionally its own model and lr."""
+
+    name: str
+    agents: tuple[str, ...] = ()
+    model: str | None = None  # default: model.name
+    lr: float | None = None  # default: learner.lr
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainConfig:
     model: ModelConfig = ModelConfig()
     env: EnvConfig = EnvConfig()
@@ -100,6 +110,40 @@ class TrainConfig:
     algorithm: AlgorithmConfig = AlgorithmConfig()
     learner: LearnerConfig = LearnerConfig()
     run: RunConfig = RunConfig()
+    # The policy map. Empty: one policy ("main") plays every agent. Otherwise every agent of the env is
+    # listed in exactly one policy; agents listed together share weights, each policy has its own learner.
+    policies: tuple[PolicyConfig, ...] = ()
+
+
+@dataclasses.dataclass
+class _Slot:
+    """A trained policy: its config, its vLLM engine and its learner."""
+
+    config: PolicyConfig
+    engine: Any = None
+    learner: Any = None
+
+
+def policy_map(cfg: TrainConfig, possible_agents: tuple[str, ...]) -> tuple[PolicyConfig, ...]:
+    """The validated policy map: every agent in exactly one policy."""
+    if not cfg.policies:
+        return (PolicyConfig("main", possible_agents),)
+    seen: dict[str, str] = {}
+    for p in cfg.policies:
+        for agent in p.agents:
+            if agent not in possible_agents:
+                raise ConfigError(f"policy {p.name!r} lists agent {agent!r}, but {cfg.env.id} has agents "
+                                  f"{list(possible_agents)}.")
+            if agent in seen:
+                raise ConfigError(f"agent {agent!r} is in policies {seen[agent]!r} and {p.name!r}; list it once.")
+            seen[agent] = p.name
+    missing = [a for a in possible_agents if a not in seen]
+    if missing:
+        raise ConfigError(f"agents {missing} of {cfg.env.id} are in no policy; add them to one of "
+                          f"{[p.name for p in cfg.policies]}.")
+    if len({p.name for p in cfg.policies}) != len(cfg.policies):
+        raise ConfigError("policy names must be unique.")
+    return cfg.policies
 
 
 # -- the loop ----------------------------------------------------------------------------------------------
@@ -111,9 +155,6 @@ def train(cfg: TrainConfig) -> dict[str, float]:
 async def _train(cfg: TrainConfig) -> dict[str, float]:
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # per-request INFO lines would drown the progress
     from agentrl import registry
-    from agentrl.learner import Learner
-    from agentrl.models import resolve_model
-    from agentrl.policies.vllm import VLLMPolicy
 
     out = Path(cfg.run.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -121,33 +162,25 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
     spec = registry.spec(cfg.env.id)
     tasks = registry.tasks(cfg.env.id, cfg.env.split)
     rubric = registry.rubric(cfg.env.id)
-    model_path = resolve_model(cfg.model.name)
-    learner = Learner(model_path, cfg.learner, cfg.algorithm.advantage_config(rubric.weights),
-                      cfg.algorithm.loss_config())
-    start = _resume(learner, out) if cfg.run.resume else 0
-    policy = VLLMPolicy(_latest_model(out) or model_path, max_tokens=cfg.rollout.max_tokens,
-                        temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, seed=cfg.run.seed,
-                        max_model_len=cfg.model.max_model_len,
-                        gpu_memory_utilization=cfg.model.gpu_memory_utilization,
-                        enforce_eager=cfg.model.enforce_eager, dtype=cfg.model.dtype)
-    policy.version = learner.version
+    possible_agents = tuple(registry.make(cfg.env.id, **cfg.env.kwargs).possible_agents)
+    slots = [_Slot(p) for p in policy_map(cfg, possible_agents)]
     logger = _Logger(out, cfg.run.tensorboard)
-    progress = _progress(cfg.run.steps, start)
-    metrics: dict[str, float] = {}
     interrupted = _Interrupt()
+    metrics: dict[str, float] = {}
+    progress = None
     try:
+        start = _start_slots(slots, cfg, rubric, out)
+        by_agent = {agent: slot.engine for slot in slots for agent in slot.config.agents}
+        progress = _progress(cfg.run.steps, start)
         for step in range(start, cfg.run.steps):
             t0 = time.monotonic()
             batch = _tasks_for_step(tasks, cfg, step)
-            episodes = await _rollouts(batch, cfg, spec.max_turns, rubric, policy, learner.version, step)
+            episodes = await _rollouts(batch, cfg, spec.max_turns, rubric, by_agent, step, step)
             write_jsonl(out / "episodes.jsonl", episodes)
             rollout_s = time.monotonic() - t0
-            metrics = learner.update(episodes)
-            t1 = time.monotonic()
-            policy.update_weights(learner.export_weights(), version=learner.version)
-            metrics.update(_episode_metrics(episodes, cfg.run.success_term))
-            metrics.update({"time/rollout_s": rollout_s, "time/sync_s": time.monotonic() - t1,
-                            "time/step_s": time.monotonic() - t0,
+            metrics = _learn(slots, episodes)
+            metrics.update(_episode_metrics(episodes, cfg.run.success_term, slots))
+            metrics.update({"time/rollout_s": rollout_s, "time/step_s": time.monotonic() - t0,
                             "throughput/tokens_per_s": metrics["rollout/completion_tokens"] / max(rollout_s, 1e-9)})
             logger.log(step + 1, metrics)
             progress.update(1)
@@ -157,19 +190,67 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
                 progress.write(_line(step + 1, metrics))
             done = cfg.run.stop_at_success is not None and metrics["rollout/success"] >= cfg.run.stop_at_success
             if (step + 1) % cfg.run.save_every == 0 or step + 1 == cfg.run.steps or done or interrupted.flag:
-                _checkpoint(learner, out, step + 1)
+                _checkpoint(slots, out, step + 1)
             if done or interrupted.flag:
                 break
     finally:
         interrupted.restore()
-        progress.close()
+        if progress is not None:
+            progress.close()
         logger.close()
-        policy.close()
+        for slot in slots:
+            if slot.engine is not None:
+                slot.engine.close()
+    return metrics
+
+
+def _start_slots(slots: list[_Slot], cfg: TrainConfig, rubric: Any, out: Path) -> int:
+    """Build each policy's learner (resumed from the latest checkpoint if any) and its vLLM engine."""
+    from agentrl.learner import Learner
+    from agentrl.models import resolve_model
+    from agentrl.policies.vllm import VLLMPolicy
+
+    latest = _latest(out) if cfg.run.resume else None
+    start = json.loads((latest / "trainer.json").read_text())["step"] if latest else 0
+    for slot in slots:
+        p = slot.config
+        model_path = resolve_model(p.model or cfg.model.name)
+        learner_cfg = dataclasses.replace(cfg.learner, lr=p.lr) if p.lr else cfg.learner
+        slot.learner = Learner(model_path, learner_cfg, cfg.algorithm.advantage_config(rubric.weights),
+                               cfg.algorithm.loss_config())
+        if latest:
+            slot.learner.load(latest / p.name)
+        slot.engine = VLLMPolicy(str(latest / p.name / "model") if latest else model_path,
+                                 max_tokens=cfg.rollout.max_tokens, temperature=cfg.rollout.temperature,
+                                 top_p=cfg.rollout.top_p, seed=cfg.run.seed, max_model_len=cfg.model.max_model_len,
+                                 gpu_memory_utilization=cfg.model.gpu_memory_utilization,
+                                 enforce_eager=cfg.model.enforce_eager, dtype=cfg.model.dtype)
+        slot.engine.version = slot.learner.version
+    if latest:
+        print(f"resuming from {latest} (step {start}, policy versions "
+              f"{ {s.config.name: s.learner.version for s in slots} })", flush=True)
+    return start
+
+
+def _learn(slots: list[_Slot], episodes: list[Episode]) -> dict[str, float]:
+    """Update every policy on its agents' turns, then sync its weights into its engine."""
+    metrics: dict[str, float] = {}
+    sync_s = 0.0
+    for slot in slots:
+        m = slot.learner.update(episodes, agents=slot.config.agents)
+        t = time.monotonic()
+        slot.engine.update_weights(slot.learner.export_weights(), version=slot.learner.version)
+        sync_s += time.monotonic() - t
+        prefix = "" if len(slots) == 1 else f"policy/{slot.config.name}/"
+        metrics.update({f"{prefix}{k}": v for k, v in m.items()})
+    metrics["time/sync_s"] = sync_s
+    metrics.setdefault("learner/version", float(slots[0].learner.version))
     return metrics
 
 
 async def _rollouts(batch: list[Task], cfg: TrainConfig, default_max_turns: int, rubric: Any, policy: Any,
                     version: int, step: int) -> list[Episode]:
+    """Every task x group_size episodes, concurrently. `policy` is one policy or {agent: policy}."""
     from agentrl import registry
     from agentrl.rollout import run_episode
 
@@ -195,7 +276,7 @@ def _tasks_for_step(tasks: list[Task], cfg: TrainConfig, step: int) -> list[Task
     return [tasks[i] for i in order[offset * n: offset * n + n]]
 
 
-def _episode_metrics(episodes: list[Episode], success_term: str) -> dict[str, float]:
+def _episode_metrics(episodes: list[Episode], success_term: str, slots: list[_Slot] = ()) -> dict[str, float]:
     ok = [e for e in episodes if not e.status.is_failure]
     rewards = [r for e in ok for r in e.reward.values()]
     wins = [float((e.outcome_rewards.get(a, {}).get(success_term) or 0.0) > 0) for e in ok for a in e.reward]
@@ -207,17 +288,23 @@ def _episode_metrics(episodes: list[Episode], success_term: str) -> dict[str, fl
         if e.status.is_failure:
             key = f"rollout/status_{e.status.value}"
             out[key] = out.get(key, 0.0) + 1
+    if len(slots) > 1:
+        for slot in slots:
+            mine = [r for e in ok for a, r in e.reward.items() if a in slot.config.agents]
+            out[f"rollout/reward/{slot.config.name}"] = sum(mine) / max(len(mine), 1)
     return out
 
 
 # -- checkpoints -------------------------------------------------------------------------------------------
-def _checkpoint(learner: Any, out: Path, step: int) -> None:
+def _checkpoint(slots: list[_Slot], out: Path, step: int) -> None:
     """Write to a temporary folder and rename, so a kill mid-save never leaves a broken 'latest'."""
     tmp = out / "checkpoints" / f".tmp-{step}"
     final = out / "checkpoints" / f"step-{step:06d}"
     shutil.rmtree(tmp, ignore_errors=True)
-    learner.save(tmp)
-    (tmp / "trainer.json").write_text(json.dumps({"step": step, "version": learner.version}))
+    for slot in slots:
+        slot.learner.save(tmp / slot.config.name)
+    versions = {slot.config.name: slot.learner.version for slot in slots}
+    (tmp / "trainer.json").write_text(json.dumps({"step": step, "versions": versions}))
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
 
@@ -225,21 +312,6 @@ def _checkpoint(learner: Any, out: Path, step: int) -> None:
 def _latest(out: Path) -> Path | None:
     found = sorted((out / "checkpoints").glob("step-*"))
     return found[-1] if found else None
-
-
-def _latest_model(out: Path) -> Path | None:
-    latest = _latest(out)
-    return latest / "model" if latest else None
-
-
-def _resume(learner: Any, out: Path) -> int:
-    latest = _latest(out)
-    if latest is None:
-        return 0
-    learner.load(latest)
-    step = json.loads((latest / "trainer.json").read_text())["step"]
-    print(f"resuming from {latest} (step {step}, policy version {learner.version})", flush=True)
-    return step
 
 
 # -- logging -----------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ def test_quickstart_config_loads_with_overrides():
 def test_unknown_keys_are_rejected_with_the_valid_list():
     with pytest.raises(UnknownKeyError, match="group_size"):
         load_config(TrainConfig, QUICKSTART, ["rollout.groupsize=4"])
-    with pytest.raises(UnknownKeyError, match="algorithm, env, learner, model, rollout, run"):
+    with pytest.raises(UnknownKeyError, match="algorithm, env, learner, model, policies, rollout, run"):
         load_config(TrainConfig, None, ["optimizer.lr=1"])
 
 
@@ -37,3 +37,19 @@ def test_failed_episodes_are_counted_not_scored():
     m = _episode_metrics(eps, "success")
     assert m["rollout/reward"] == 1.0 and m["rollout/success"] == 1.0
     assert m["rollout/failed"] == 1.0 and m["rollout/status_env_error"] == 1.0
+
+
+def test_policy_map_defaults_to_one_shared_policy_and_validates_coverage():
+    from agentrl.train import policy_map
+
+    agents = ("agent_0", "agent_1")
+    assert policy_map(load_config(TrainConfig, None, []), agents)[0].agents == agents
+    cfg = load_config(TrainConfig, None, ["policies=[{name: a, agents: [agent_0]}, {name: b, agents: [agent_1]}]"])
+    assert [p.name for p in policy_map(cfg, agents)] == ["a", "b"]
+    with pytest.raises(ConfigError, match=r"agents \['agent_1'\] .* are in no policy"):
+        policy_map(load_config(TrainConfig, None, ["policies=[{name: a, agents: [agent_0]}]"]), agents)
+    with pytest.raises(ConfigError, match="in policies 'a' and 'b'"):
+        policy_map(load_config(TrainConfig, None, ["policies=[{name: a, agents: [agent_0]}, "
+                                                   "{name: b, agents: [agent_0, agent_1]}]"]), agents)
+    with pytest.raises(ConfigError, match="has agents"):
+        policy_map(load_config(TrainConfig, None, ["policies=[{name: a, agents: [car]}]"]), agents)
