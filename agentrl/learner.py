@@ -48,6 +48,8 @@ class LearnerConfig:
     mini_batches: int = 1  # optimizer steps per epoch
     micro_batch_size: int = 16  # sequences per forward/backward (gradient accumulation below that)
     reference_model: bool = False  # keep a frozen copy for the KL term (needs loss.kl_coef > 0)
+    value_head: bool = False  # a linear critic on the last hidden state (PPO: advantage estimator "gae")
+    vf_coef: float = 0.5  # weight of the critic's loss
     dtype: str = "float32"
     seed: int = 0
 
@@ -60,13 +62,16 @@ class LearnerConfig:
 
 @dataclasses.dataclass(frozen=True)
 class Sample:
-    """One training sequence: token ids plus, per target position (ids[1:]), the mask, advantage and the
-    engine's logprob at sampling time."""
+    """One training sequence: token ids plus, per target position (ids[1:]), the mask over sampled tokens,
+    the engine's logprob at sampling time and the turn the token belongs to (an index into the batch's
+    turn keys, -1 for prompt tokens). `value_at` holds, per turn, the position whose state precedes the
+    turn's first sampled token (where a value head estimates V of that turn)."""
 
     ids: tuple[int, ...]
     mask: tuple[float, ...]
-    advantages: tuple[float, ...]
     rollout_logprobs: tuple[float, ...]
+    turn_of: tuple[int, ...]
+    value_at: tuple[tuple[int, int], ...]  # (position, turn index)
 
 
 def chains(prev: Turn, nxt: Turn) -> bool:
@@ -74,42 +79,47 @@ def chains(prev: Turn, nxt: Turn) -> bool:
     return len(nxt.prompt_ids) >= len(head) and nxt.prompt_ids[: len(head)] == head
 
 
-def build_samples(episodes: Sequence[Episode], advantages: Mapping[str, list[float]],
-                  agents: Collection[str] | None = None) -> list[Sample]:
-    """Pack each agent's turns of each episode into as few sequences as token-exactness allows.
-    `agents` limits the samples to the agents this learner's policy plays (all when None)."""
-    samples = []
+def build_samples(episodes: Sequence[Episode], agents: Collection[str] | None = None
+                  ) -> tuple[list[Sample], list[tuple[str, int]]]:
+    """Pack each agent's turns of each usable episode into as few sequences as token-exactness allows.
+
+    Returns the samples and the turn keys ``(episode.id, position in episode.turns)`` their `turn_of`
+    indices point at. Failed episodes are skipped; `agents` limits the samples to the agents this
+    learner's policy plays (all when None)."""
+    samples: list[Sample] = []
+    keys: list[tuple[str, int]] = []
     for ep in episodes:
-        if ep.id not in advantages:
+        if ep.status.is_failure:
             continue
-        per_turn = dict(zip((id(t) for t in ep.turns), advantages[ep.id]))
+        position = {id(t): i for i, t in enumerate(ep.turns)}
         for agent in ep.agents:
             if agents is not None and agent not in agents:
                 continue
-            turns = [t for t in ep.turns_of(agent) if t.completion_ids]
-            chain: list[Turn] = []
-            for turn in turns:
-                if chain and not chains(chain[-1], turn):
-                    samples.append(_pack(chain, per_turn))
+            chain: list[tuple[Turn, int]] = []
+            for turn in (t for t in ep.turns_of(agent) if t.completion_ids):
+                if chain and not chains(chain[-1][0], turn):
+                    samples.append(_pack(chain))
                     chain = []
-                chain.append(turn)
+                keys.append((ep.id, position[id(turn)]))
+                chain.append((turn, len(keys) - 1))
             if chain:
-                samples.append(_pack(chain, per_turn))
-    return samples
+                samples.append(_pack(chain))
+    return samples, keys
 
 
-def _pack(chain: list[Turn], per_turn: Mapping[int, float]) -> Sample:
-    last = chain[-1]
+def _pack(chain: list[tuple[Turn, int]]) -> Sample:
+    last = chain[-1][0]
     ids = last.prompt_ids + last.completion_ids
     n = len(ids) - 1
-    mask, adv, lps = [0.0] * n, [0.0] * n, [0.0] * n
-    for turn in chain:
-        start = len(turn.prompt_ids)
+    mask, lps, turn_of = [0.0] * n, [0.0] * n, [-1] * n
+    value_at = []
+    for turn, key in chain:
+        start = len(turn.prompt_ids) - 1  # the logits at position p predict token p + 1
+        value_at.append((start, key))
         logprobs = turn.logprobs or (0.0,) * len(turn.completion_ids)
         for k, lp in enumerate(logprobs):
-            target = start + k - 1  # the logits at position p predict token p + 1
-            mask[target], adv[target], lps[target] = 1.0, per_turn[id(turn)], lp
-    return Sample(tuple(ids), tuple(mask), tuple(adv), tuple(lps))
+            mask[start + k], lps[start + k], turn_of[start + k] = 1.0, lp, key
+    return Sample(tuple(ids), tuple(mask), tuple(lps), tuple(turn_of), tuple(value_at))
 
 
 class Learner:
@@ -118,14 +128,18 @@ class Learner:
                  device: str = "cpu"):
         if loss.kl_coef > 0 and not config.reference_model:
             raise ConfigError("loss.kl_coef > 0 needs learner.reference_model: true (a frozen reference copy).")
+        if advantage.estimator == "gae" and not config.value_head:
+            raise ConfigError("the 'gae' estimator (PPO) needs a critic: set learner.value_head: true.")
         torch.manual_seed(config.seed)
         self.config, self.advantage, self.loss = config, advantage, loss
         self.device = torch.device(device)
         self.model_path = str(model_path)
         self.model = self._build_model(model_path)
         self.reference = copy.deepcopy(self.model).eval().requires_grad_(False) if config.reference_model else None
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, betas=config.betas,
-                                           weight_decay=config.weight_decay)
+        self.value_head = torch.nn.Linear(self.model.config.hidden_size, 1).to(self.device) \
+            if config.value_head else None
+        params = list(self.model.parameters()) + (list(self.value_head.parameters()) if self.value_head else [])
+        self.optimizer = torch.optim.AdamW(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
         self.version = 0
 
     def _build_model(self, model_path: str | Path) -> torch.nn.Module:
@@ -140,14 +154,20 @@ class Learner:
         """One learning step on a batch. `agents`: train only on the turns of these agents (the ones this
         learner's policy plays in a multi-policy run); advantages still see every agent's rewards."""
         started = time.monotonic()
-        advantages = compute_advantages(episodes, self.advantage)
-        samples = build_samples(episodes, advantages, agents)
-        metrics: dict[str, float] = {"learner/sequences": float(len(samples)),
-                                     "learner/episodes_used": float(len(advantages)),
-                                     "learner/episodes_dropped": float(len(episodes) - len(advantages))}
+        samples, keys = build_samples(episodes, agents)
+        metrics: dict[str, float] = {"learner/sequences": float(len(samples))}
         if not samples:
             return {**metrics, "learner/skipped": 1.0}
         batch = self._collate(samples)
+        values = self._turn_values(batch, len(keys)) if self.value_head is not None else None
+        advantages = compute_advantages(episodes, self.advantage,
+                                        values=_per_episode(values, keys, episodes) if values is not None else None)
+        per_turn = torch.tensor([advantages[ep_id][i] for ep_id, i in keys])
+        batch["advantages"] = torch.where(batch["turn_of"] >= 0, per_turn[batch["turn_of"].clamp(min=0)], 0.0)
+        if values is not None:
+            batch["returns"] = per_turn + values  # the critic's target: A + V = the GAE return
+        metrics.update({"learner/episodes_used": float(len(advantages)),
+                        "learner/episodes_dropped": float(len(episodes) - len(advantages))})
         old = self._logprobs(self.model, batch)
         ref = self._logprobs(self.reference, batch) if self.reference is not None else None
         rng = random.Random(self.config.seed + self.version)
@@ -157,8 +177,7 @@ class Learner:
             order = list(range(len(samples)))
             rng.shuffle(order)
             for mini in _split(order, self.config.mini_batches):
-                step_metrics = self._optimizer_step(batch, mini, old, ref)
-                for k, v in step_metrics.items():
+                for k, v in self._optimizer_step(batch, mini, old, ref).items():
                     sums[k] = sums.get(k, 0.0) + v
                 steps += 1
         self.version += 1
@@ -172,19 +191,27 @@ class Learner:
                         ref: torch.Tensor | None) -> dict[str, float]:
         self.optimizer.zero_grad(set_to_none=True)
         total_tokens = float(batch["mask"][rows].sum())
+        total_turns = sum(len(batch["value_at"][r]) for r in rows)
         sums: dict[str, float] = {}
         for micro in _chunks(rows, self.config.micro_batch_size):
             idx = torch.tensor(micro)
-            part = {k: v[idx] for k, v in batch.items()}
-            new, entropy = self._forward(self.model, part, with_entropy=self.loss.entropy_coef != 0)
+            part = {k: v[idx] for k, v in batch.items() if isinstance(v, torch.Tensor)}
+            new, entropy, hidden = self._forward(self.model, part, with_entropy=self.loss.entropy_coef != 0,
+                                                 with_hidden=self.value_head is not None)
             loss, m = policy_loss(new, old[idx], part["advantages"], part["mask"], self.loss,
                                   ref_logprobs=None if ref is None else ref[idx], entropy=entropy,
                                   rollout_logprobs=part["rollout_logprobs"] if self.loss.tis_cap else None)
-            share = self._share(part["mask"], total_tokens, len(micro), len(rows))
-            (loss * share).backward()
+            loss = loss * self._share(part["mask"], total_tokens, len(micro), len(rows))
+            if hidden is not None:
+                value_loss = self._value_loss(hidden, [batch["value_at"][r] for r in micro], batch["returns"])
+                loss = loss + self.config.vf_coef * value_loss / max(total_turns, 1)
+                sums["loss/value"] = sums.get("loss/value", 0.0) + float(value_loss.detach()) / max(total_turns, 1)
+            loss.backward()
             for k, v in m.items():
-                sums[f"loss/{k}"] = sums.get(f"loss/{k}", 0.0) + v * share
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+                sums[f"loss/{k}"] = sums.get(f"loss/{k}", 0.0) + v * self._share(
+                    part["mask"], total_tokens, len(micro), len(rows))
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
         self.optimizer.step()
         sums["learner/grad_norm"] = float(grad_norm)
         return sums
@@ -196,38 +223,64 @@ class Learner:
             return float(mask.sum()) / max(total_tokens, 1.0)
         return micro_rows / total_rows
 
+    # -- the critic (PPO with GAE) ---------------------------------------------------------------------
+    def _value_loss(self, hidden: torch.Tensor, value_at: list[tuple[tuple[int, int], ...]],
+                    returns: torch.Tensor) -> torch.Tensor:
+        """Sum over the micro-batch's turns of 0.5 (V - return)^2; the caller divides by the turn count."""
+        rows = [r for r, at in enumerate(value_at) for _ in at]
+        positions = [pos for at in value_at for pos, _ in at]
+        turns = [key for at in value_at for _, key in at]
+        predicted = self.value_head(hidden[rows, positions].float()).squeeze(-1).cpu()
+        return 0.5 * ((predicted - returns[turns]) ** 2).sum()
+
+    @torch.no_grad()
+    def _turn_values(self, batch: Mapping[str, Any], num_turns: int) -> torch.Tensor:
+        values = torch.zeros(num_turns)
+        rows = list(range(batch["ids"].shape[0]))
+        for micro in _chunks(rows, self.config.micro_batch_size):
+            idx = torch.tensor(micro)
+            part = {k: v[idx] for k, v in batch.items() if isinstance(v, torch.Tensor)}
+            hidden = self._forward(self.model, part, with_hidden=True)[2]
+            for r, row in enumerate(micro):
+                for pos, key in batch["value_at"][row]:
+                    values[key] = float(self.value_head(hidden[r, pos].float()))
+        return values
+
     # -- tensors ---------------------------------------------------------------------------------------
-    def _collate(self, samples: list[Sample]) -> dict[str, torch.Tensor]:
+    def _collate(self, samples: list[Sample]) -> dict[str, Any]:
         width = max(len(s.ids) for s in samples)
         ids = torch.zeros(len(samples), width, dtype=torch.long)
         attention = torch.zeros(len(samples), width, dtype=torch.long)
         shape = (len(samples), width - 1)
-        mask, adv, lps = torch.zeros(shape), torch.zeros(shape), torch.zeros(shape)
+        mask, lps = torch.zeros(shape), torch.zeros(shape)
+        turn_of = torch.full(shape, -1, dtype=torch.long)
         for i, s in enumerate(samples):
             n = len(s.ids)
             ids[i, :n] = torch.tensor(s.ids)
             attention[i, :n] = 1
             mask[i, : n - 1] = torch.tensor(s.mask)
-            adv[i, : n - 1] = torch.tensor(s.advantages)
             lps[i, : n - 1] = torch.tensor(s.rollout_logprobs)
-        return {"ids": ids, "attention": attention, "mask": mask, "advantages": adv, "rollout_logprobs": lps}
+            turn_of[i, : n - 1] = torch.tensor(s.turn_of)
+        return {"ids": ids, "attention": attention, "mask": mask, "rollout_logprobs": lps, "turn_of": turn_of,
+                "value_at": [s.value_at for s in samples]}
 
-    def _forward(self, model: torch.nn.Module, part: Mapping[str, torch.Tensor],
-                 with_entropy: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _forward(self, model: torch.nn.Module, part: Mapping[str, torch.Tensor], with_entropy: bool = False,
+                 with_hidden: bool = False) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         ids = part["ids"].to(self.device)
-        logits = model(input_ids=ids, attention_mask=part["attention"].to(self.device)).logits[:, :-1].float()
-        logp = torch.log_softmax(logits, dim=-1)
+        out = model(input_ids=ids, attention_mask=part["attention"].to(self.device), output_hidden_states=with_hidden)
+        logp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
         chosen = logp.gather(-1, ids[:, 1:, None]).squeeze(-1)
-        entropy = -(logp.exp() * logp).sum(-1) if with_entropy else None
-        return chosen.cpu(), None if entropy is None else entropy.cpu()
+        entropy = -(logp.exp() * logp).sum(-1).cpu() if with_entropy else None
+        hidden = out.hidden_states[-1] if with_hidden else None
+        return chosen.cpu(), entropy, hidden
 
     @torch.no_grad()
-    def _logprobs(self, model: torch.nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def _logprobs(self, model: torch.nn.Module, batch: Mapping[str, Any]) -> torch.Tensor:
         rows = list(range(batch["ids"].shape[0]))
         out = torch.zeros_like(batch["mask"])
         for micro in _chunks(rows, self.config.micro_batch_size):
             idx = torch.tensor(micro)
-            out[idx] = self._forward(model, {k: v[idx] for k, v in batch.items()})[0]
+            out[idx] = self._forward(model, {k: v[idx] for k, v in batch.items() if isinstance(v, torch.Tensor)})[0]
         return out
 
     # -- weights and checkpoints -----------------------------------------------------------------------
@@ -242,7 +295,9 @@ class Learner:
         self.model.save_pretrained(folder / "model", safe_serialization=True)
         self._save_tokenizer(folder / "model")
         torch.save({"optimizer": self.optimizer.state_dict(), "version": self.version,
-                    "torch_rng": torch.get_rng_state()}, folder / "learner.pt")
+                    "torch_rng": torch.get_rng_state(),
+                    "value_head": self.value_head.state_dict() if self.value_head is not None else None},
+                   folder / "learner.pt")
 
     def _save_tokenizer(self, folder: Path) -> None:
         """Checkpoint folders carry the tokenizer, so an engine (or `agentrl eval`) can serve them alone."""
@@ -260,9 +315,20 @@ class Learner:
         loaded = AutoModelForCausalLM.from_pretrained(str(folder / "model"), dtype=getattr(torch, self.config.dtype))
         self.model.load_state_dict(loaded.state_dict())
         state = torch.load(folder / "learner.pt", weights_only=False)
+        if self.value_head is not None and state.get("value_head") is not None:
+            self.value_head.load_state_dict(state["value_head"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.version = state["version"]
         torch.set_rng_state(state["torch_rng"])
+
+
+def _per_episode(values: torch.Tensor, keys: list[tuple[str, int]],
+                 episodes: Sequence[Episode]) -> dict[str, list[float]]:
+    """Turn values in `compute_advantages`' layout: {episode id: [V per turn]} (0 for turns not trained)."""
+    out = {ep.id: [0.0] * len(ep.turns) for ep in episodes if not ep.status.is_failure}
+    for (ep_id, i), v in zip(keys, values.tolist()):
+        out[ep_id][i] = v
+    return out
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

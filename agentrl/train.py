@@ -62,21 +62,42 @@ class RolloutConfig:
 
 @dataclasses.dataclass(frozen=True)
 class AlgorithmConfig:
+    """The advantage estimator and the loss (agentrl.algorithms; docs/algorithms.md lists every name).
+
+    `advantage`: grpo, drgrpo, rloo, reinforce++, reinforce++_baseline, gae (PPO; needs learner.value_head),
+    gigpo, turn_returns, gra, gdpo, tournament (needs `compare`, a "module:function" judging two episodes).
+    """
+
     advantage: str = "grpo"
+    grouping: str = "agent"
+    scale_by_std: bool = True
     gamma: float = 1.0
-    clip_low: float = 0.2
-    clip_high: float = 0.2
+    lam: float = 1.0
+    gigpo_step_weight: float = 1.0
+    gate_threshold: float = 1.0
+    gate_on: str | None = None
+    compare: str | None = None
+    clip_low: float | None = 0.2
+    clip_high: float | None = 0.2
     ratio_level: str = "token"
     aggregation: str = "token_mean"
     kl_coef: float = 0.0
+    kl_estimator: str = "k3"
     entropy_coef: float = 0.0
+    tis_cap: float | None = None
 
     def advantage_config(self, weights: dict[str, float]) -> AdvantageConfig:
-        return AdvantageConfig(estimator=self.advantage, weights=weights, gamma=self.gamma)
+        from agentrl.registry import resolve
+
+        return AdvantageConfig(estimator=self.advantage, weights=weights, grouping=self.grouping,
+                               scale_by_std=self.scale_by_std, gamma=self.gamma, lam=self.lam,
+                               gigpo_step_weight=self.gigpo_step_weight, gate_threshold=self.gate_threshold,
+                               gate_on=self.gate_on, compare=resolve(self.compare) if self.compare else None)
 
     def loss_config(self) -> LossConfig:
         return LossConfig(clip_low=self.clip_low, clip_high=self.clip_high, ratio_level=self.ratio_level,
-                          aggregation=self.aggregation, kl_coef=self.kl_coef, entropy_coef=self.entropy_coef)
+                          aggregation=self.aggregation, kl_coef=self.kl_coef, kl_estimator=self.kl_estimator,
+                          entropy_coef=self.entropy_coef, tis_cap=self.tis_cap)
 
 
 @dataclasses.dataclass(frozen=True)

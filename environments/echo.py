@@ -2,8 +2,11 @@
 
 Each turn the env shows one digit and the agent must reply with that digit; a reply counts when its first
 non-space character is the digit. An episode has `length` turns (default 3) and ends at the first wrong
-reply. Step reward: 1.0 per correct digit. The rubric adds `digit_format` (0.1 for a reply that starts with
-any digit: the format signal a random model finds first) and logs `success` (every digit echoed).
+reply. Step reward: 1.0 per correct digit. The rubric adds `closeness` (1 - |reply - target| / 9 for a reply
+that starts with a digit, 0 otherwise; weight 0.5) and logs `success` (every digit echoed).
+Why closeness: with a sparse exact-match reward a random model rarely gets any signal, and a plain "starts
+with a digit" bonus collapses the policy onto one constant digit (every sample of a group then scores the
+same and the group advantage is zero). A graded distance keeps samples of one group apart until they copy.
 A random-initialised tiny model starts near 0% success (it must first emit digits at all, then the right one
 at every turn) and learns to copy the newest digit from its multi-turn context with GRPO in a few minutes.
 """
@@ -45,7 +48,8 @@ class EchoEnv:
         correct = reply[:1] == str(self.digits[self.turn])
         self.turn += 1
         done = not correct or self.turn == len(self.digits)
-        info = {AGENT: {"correct": correct, "state_key": f"{self.turn}:{self.digits[self.turn - 1]}"}}
+        target = self.digits[self.turn - 1]
+        info = {AGENT: {"correct": correct, "target": target, "state_key": f"{self.turn}:{target}"}}
         return StepResult({} if done else {AGENT: [self._ask()]}, {AGENT: float(correct)}, {AGENT: done}, {}, info)
 
     async def close(self) -> None:
@@ -64,14 +68,20 @@ def all_correct(turns, reference) -> float:
     return float(len(turns) == len(reference["digits"]) and all(t.info.get("correct") for t in turns))
 
 
-def digit_format(text: str) -> float:
-    """1.0 when the reply starts with a digit (right or wrong)."""
-    return float(text.strip()[:1].isdigit())
+def closeness(text: str, info: dict) -> float:
+    """1 - |reply digit - target| / 9 for a reply starting with a digit; 0 for anything else."""
+    first = text.strip()[:1]
+    return 1.0 - abs(int(first) - info["target"]) / 9 if first.isdigit() else 0.0
 
 
 def rubric() -> Rubric:
-    return Rubric(turn=[reward(digit_format, weight=0.1)], outcome=[reward(all_correct, name="success", weight=0.0)])
+    return Rubric(turn=[reward(closeness, weight=0.5)], outcome=[reward(all_correct, name="success", weight=0.0)])
 
 
 def echo_policy(seed: int = 0) -> ScriptedPolicy:
     return ScriptedPolicy(lambda agent, messages, rng: messages[-1]["content"].rsplit(" ", 1)[-1], seed=seed)
+
+
+def compare_rewards(a, b) -> float:
+    """A pairwise judge for tournament ranking: the episode with the higher reward wins (ties are 0)."""
+    return (sum(a.reward.values()) - sum(b.reward.values())) if a.reward and b.reward else 0.0

@@ -34,18 +34,21 @@ def test_chained_turns_pack_into_one_sequence_with_exact_masks():
     t0 = turn([1, 2], [3, 4])
     t1 = turn([1, 2, 3, 4, 5], [6], index=1)  # extends t0 exactly
     ep = episode("g", 1.0, [t0, t1])
-    (s,) = build_samples([ep], {ep.id: [0.5, -0.5]})
+    (s,), keys = build_samples([ep])
     assert s.ids == (1, 2, 3, 4, 5, 6)
     # targets are ids[1:] = 2 3 4 5 6; sampled tokens 3, 4 (turn 0) and 6 (turn 1)
     assert s.mask == (0.0, 1.0, 1.0, 0.0, 1.0)
-    assert s.advantages == (0.0, 0.5, 0.5, 0.0, -0.5)
+    assert s.turn_of == (-1, 0, 0, -1, 1) and keys == [(ep.id, 0), (ep.id, 1)]
+    assert s.value_at == ((1, 0), (4, 1))  # the states before each turn's first sampled token
 
 
 def test_turns_that_do_not_chain_become_separate_sequences():
     t0 = turn([1, 2], [3])
     t1 = turn([1, 9, 3, 5], [6], index=1)  # history was re-rendered
     ep = episode("g", 1.0, [t0, t1])
-    assert [s.ids for s in build_samples([ep], {ep.id: [1.0, 1.0]})] == [(1, 2, 3), (1, 9, 3, 5, 6)]
+    assert [s.ids for s in build_samples([ep])[0]] == [(1, 2, 3), (1, 9, 3, 5, 6)]
+    failed = episode("g", 1.0, [t0], status=Status.POLICY_ERROR)
+    assert build_samples([failed]) == ([], [])
 
 
 def sequence_logprob(learner, ids):
@@ -99,3 +102,14 @@ def test_micro_batches_accumulate_to_the_full_batch_gradient(model_dir, aggregat
         learner.update(eps)
         grads.append(torch.cat([p.grad.flatten() for p in learner.model.parameters() if p.grad is not None]))
     assert torch.allclose(grads[0], grads[1], atol=1e-6, rtol=1e-4)
+
+
+def test_ppo_value_head_learns_returns_and_is_required_for_gae(model_dir):
+    from agentrl.algorithms import LossConfig
+
+    with pytest.raises(ConfigError, match="value_head"):
+        Learner(model_dir, LearnerConfig(), AdvantageConfig("gae"))
+    learner = Learner(model_dir, LearnerConfig(lr=3e-3, value_head=True), AdvantageConfig("gae"), LossConfig())
+    eps = [episode("a", 2.0, [turn([1, 2], [3])]), episode("b", -1.0, [turn([5, 6], [4])])]  # distinct states
+    losses = [learner.update(eps)["loss/value"] for _ in range(30)]
+    assert losses[-1] < 0.2 * losses[0], losses

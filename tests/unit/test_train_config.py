@@ -53,3 +53,13 @@ def test_policy_map_defaults_to_one_shared_policy_and_validates_coverage():
                                                    "{name: b, agents: [agent_0, agent_1]}]"]), agents)
     with pytest.raises(ConfigError, match="has agents"):
         policy_map(load_config(TrainConfig, None, ["policies=[{name: a, agents: [car]}]"]), agents)
+
+
+@pytest.mark.parametrize("name", ["grpo", "drgrpo", "rloo", "reinforce++", "reinforce++_baseline", "gae", "gigpo",
+                                  "turn_returns", "gra", "gdpo", "tournament"])
+def test_every_estimator_builds_a_learner_config_from_the_cli(name):
+    extra = {"tournament": ["algorithm.compare=agentrl.environments.echo:compare_rewards"],
+             "gae": ["learner.value_head=true"]}.get(name, [])
+    cfg = load_config(TrainConfig, QUICKSTART, [f"algorithm.advantage={name}", *extra])
+    adv = cfg.algorithm.advantage_config({"env": 1.0})
+    assert adv.estimator == name and cfg.algorithm.loss_config().clip_low == 0.2
