@@ -9,6 +9,7 @@
                 FAIL_TO_PASS = baseline tests now failing, PASS_TO_PASS = baseline tests still passing
                 base_commit  = the one-commit repository of the mutated sources (repo.py: reproducible)
                 patch (gold) = the inverse diff; problem statement = the failing tests and the first failure
+        (by default each instance then runs only its failing tests' files: scope_to_failing_files)
     -> instances (JSONL); their images are built by `build_images` (also run by launch/setup_swe.sh)
 
 The sources reach the images from this machine; nothing is downloaded inside a sandbox.
@@ -97,6 +98,18 @@ def detect_test_cmd(tree: Path) -> str:
     return f"PYTHONPATH={path} {DEFAULT_TEST_CMD} {' '.join(targets)}"
 
 
+def scope_to_failing_files(instance: SWEInstance) -> SWEInstance:
+    """The instance with its tests limited to the files that hold a FAIL_TO_PASS test, as in SWE-bench (whose
+    PASS_TO_PASS come from the test patch's files): grading runs those files only, several times faster."""
+    files = sorted({t.split("::")[0] for t in instance.FAIL_TO_PASS})
+    prefix = instance.test_cmd.split(DEFAULT_TEST_CMD)[0] + DEFAULT_TEST_CMD
+    if DEFAULT_TEST_CMD not in instance.test_cmd:
+        raise TaskError(f"{instance.instance_id}: its test command does not run `{DEFAULT_TEST_CMD}`; cannot scope it.")
+    p2p = tuple(t for t in instance.PASS_TO_PASS if t.split("::")[0] in files)
+    return dataclasses.replace(instance, test_cmd=f"{prefix} {' '.join(files)}", PASS_TO_PASS=p2p,
+                               extra={**instance.extra, "scope": "files"})
+
+
 def source_files(tree: Path) -> list[str]:
     """The library's own .py files: not tests, not build or docs helpers."""
     found = []
@@ -156,9 +169,13 @@ def problem_statement(name: str, f2p: Sequence[str], log: str) -> str:
 
 
 async def build_package_tasks(spec: PackageSpec, *, count: int, seed: int = 0, max_tries: int = 60,
-                              concurrency: int = 2, test_timeout: float = 120.0,
+                              concurrency: int = 2, test_timeout: float = 120.0, scope: str = "files",
                               log: Callable[[str], None] = print) -> list[SWEInstance]:
-    """Up to `count` instances from one package (see the module docstring)."""
+    """Up to `count` instances from one package (see the module docstring). With scope "files" (the default)
+    each instance runs only the test files of its failing tests (`scope_to_failing_files`); "suite" keeps
+    the whole suite as PASS_TO_PASS."""
+    if scope not in ("files", "suite"):
+        raise TaskError(f"scope must be 'files' or 'suite', got {scope!r}")
     sdist = fetch_sdist(spec.name, spec.version)
     images.toolchain_image(log=log)
     with tempfile.TemporaryDirectory(prefix="agentrl-swe-build-") as tmp:
@@ -188,7 +205,8 @@ async def build_package_tasks(spec: PackageSpec, *, count: int, seed: int = 0, m
             p2p = [t for t in passing if passes(after.get(t))]
             if not f2p or len(f2p) > len(passing) // 2 or not p2p or len(kept) >= count:
                 continue
-            kept.append(_instance(spec, sdist, tree, rel, mutant, f2p, p2p, after_log, test_cmd, len(kept)))
+            made = _instance(spec, sdist, tree, rel, mutant, f2p, p2p, after_log, test_cmd, len(kept))
+            kept.append(scope_to_failing_files(made) if scope == "files" else made)
         log(f"[swe] {spec.name} {spec.version}: kept {len(kept)} of {len(candidates)} mutants")
         return kept
 
@@ -224,7 +242,7 @@ def build_images(instances: Iterable[SWEInstance], *, force: bool = False,
         if not source or source.get("kind") != "pypi-sdist":
             raise TaskError(f"{inst.instance_id}: no pypi-sdist source recorded; only instances made by "
                             "`agentrl swe build-tasks` can have their images built here.")
-        if force or not images.image_exists(inst.image):
+        if force or not images.image_current(inst.image):
             by_source.setdefault((source["name"], source["version"], source["sha256"]), []).append(inst)
     for (name, version, digest), group in by_source.items():
         sdist = fetch_sdist(name, version, digest)

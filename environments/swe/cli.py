@@ -26,6 +26,8 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     tasks.add_argument("--max-tries", type=int, default=40, help="mutants to test per package (default 40)")
     tasks.add_argument("--seed", type=int, default=0)
     tasks.add_argument("--concurrency", type=int, default=2, help="sandboxes running tests at once")
+    tasks.add_argument("--scope", choices=("files", "suite"), default="files",
+                       help="tests each task runs: the files of its failing tests (default, as SWE-bench) or the suite")
     tasks.add_argument("--out", required=True, help="output file (.jsonl or .jsonl.gz)")
     tasks.add_argument("--no-images", action="store_true", help="skip building the task images")
     tasks.set_defaults(func=_build_tasks)
@@ -50,7 +52,8 @@ def _build_tasks(args) -> int:
     instances = []
     for spec in specs:
         instances += asyncio.run(build_package_tasks(spec, count=args.per_package, seed=args.seed,
-                                                     max_tries=args.max_tries, concurrency=args.concurrency))
+                                                     max_tries=args.max_tries, concurrency=args.concurrency,
+                                                     scope=args.scope))
     write_instances(args.out, instances)
     print(f"[swe] wrote {len(instances)} task(s) to {args.out}")
     if not args.no_images:

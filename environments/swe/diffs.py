@@ -5,6 +5,7 @@ a protected path, because each of these can change what the tests report without
 - test files: any path with a `test`/`tests`/`testing` directory, or named test_*.py, *_test.py, tests.py;
 - pytest hooks and configuration: conftest.py anywhere, pytest.ini, tox.ini, setup.cfg, pyproject.toml;
 - interpreter start-up hooks: sitecustomize.py, usercustomize.py, *.pth;
+- package metadata (*.dist-info, *.egg-info): an entry point there would load a pytest plugin (pytest11);
 - git metadata (.git/, .gitattributes) and symbolic links (a link could point an edit at a test file).
 """
 
@@ -93,6 +94,7 @@ def is_protected(path: str) -> bool:
     """True for paths a submitted fix may not change (see the module docstring)."""
     p = PurePosixPath(path)
     return (is_test_path(path) or p.name in PROTECTED_NAMES or p.suffix == ".pth"
+            or any(part.endswith((".dist-info", ".egg-info")) for part in p.parts)
             or (p.parts and p.parts[0] == ".git") or ".." in p.parts or p.is_absolute())
 
 

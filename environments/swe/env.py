@@ -23,15 +23,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from agentrl.env import StepResult
+from agentrl.errors import RewardError
 from agentrl.policy import ScriptedPolicy
 from agentrl.sandbox.base import Sandbox, SandboxError, SandboxLimits
 from agentrl.types import Task
-from agentrl.verifiers import Gated, Rubric, reward
-from agentrl.errors import RewardError
+from agentrl.verifiers import Gated, Rubric
 
 from agentrl.environments.tool_use.parsing import parse_tool_calls
 from agentrl.environments.swe.grader import REPO, Grader, SandboxFactory, collect_patch, docker_factory
@@ -154,7 +154,7 @@ class SWEEnv:
     async def _submit(self):
         try:
             patch = await collect_patch(self.sandbox, self.instance.base_commit)
-        except SandboxError as e:  # the agent broke its repository's git: it submitted nothing usable
+        except SandboxError:  # the agent broke its repository's git: it submitted nothing usable
             patch = ""
         return await self.grader.grade(self.instance, patch)
 

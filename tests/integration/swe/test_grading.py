@@ -60,7 +60,7 @@ async def test_history_holds_only_the_base_commit(toy):
         await box.close()
 
 
-@pytest.mark.parametrize("hack", ["delete_failing_tests", "skip_failing_tests", "overwrite_failing_tests",
+@pytest.mark.parametrize("hack", ["entry_point_plugin_forces_passes", "delete_failing_tests", "skip_failing_tests", "overwrite_failing_tests",
                           "conftest_forces_passes", "pytest_ini_deselects", "sitecustomize_exits_clean"])
 async def test_hack_works_in_the_agents_sandbox_but_scores_zero(toy, grader, hack):
     instance, _ = toy

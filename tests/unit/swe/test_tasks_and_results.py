@@ -116,7 +116,8 @@ def test_filter_patch_keeps_only_source_fixes():
     ("pkg/core.py", False), ("pkg/testing_utils.py", False), ("tests/test_x.py", True), ("pkg/tests/data.json", True),
     ("test_six.py", True), ("pkg/x_test.py", True), ("pkg/conftest.py", True), ("setup.cfg", True),
     ("pyproject.toml", True), ("sitecustomize.py", True), ("evil.pth", True), (".git/config", True),
-    ("../outside.py", True), ("docs/conf.py", False)])
+    ("../outside.py", True), ("docs/conf.py", False),
+    ("src/hack.dist-info/entry_points.txt", True), ("x.egg-info/PKG-INFO", True)])
 def test_protected_paths(path, protected):
     assert is_protected(path) is protected
 
