@@ -91,6 +91,7 @@ def register(
     if max_turns < 1:
         raise RegistrationError(f"{id}: max_turns must be >= 1, got {max_turns}.")
     spec = EnvSpec(id, entry_point, tasks, rubric, scripted_policy, dict(kwargs or {}), max_turns, description)
+    load_plugins()  # announced envs register first, so a user's registration comes after (and may override) them
     with _lock:
         if id in _registry and not override and _registry[id] != spec:
             raise RegistrationError(

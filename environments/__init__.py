@@ -22,4 +22,15 @@ def register_envs() -> None:
              tasks="agentrl.environments.tictactoe:tasks", rubric="agentrl.environments.tictactoe:rubric",
              scripted_policy="agentrl.environments.tictactoe:random_legal_policy", max_turns=16,
              description="Two agents play PettingZoo's tic-tac-toe, turn by turn, from a text board.")
+    register("tools/Calculator-v0", "agentrl.environments.tool_use.calculator:make_env",
+             tasks="agentrl.environments.tool_use.calculator:tasks",
+             rubric="agentrl.environments.tool_use.calculator:rubric",
+             scripted_policy="agentrl.environments.tool_use.calculator:solver_policy", max_turns=8,
+             description="Arithmetic with typed tools and a memory register; final state and answer verified.")
+    for domain in ("airline", "retail", "telecom"):
+        register(f"tau2/{domain.capitalize()}-v0", "agentrl.environments.tool_use.tau2:Tau2Env",
+                 kwargs={"domain": domain}, tasks=f"agentrl.environments.tool_use.tau2:{domain}_tasks",
+                 rubric="agentrl.environments.tool_use.tau2:rubric",
+                 scripted_policy="agentrl.environments.tool_use.tau2:probe_policy", max_turns=200,
+                 description=f"tau2-bench {domain}: assistant with tau2's tools, simulated user, tau2's evaluator.")
     traffic.register_envs()

@@ -41,3 +41,15 @@ def test_make_passes_kwargs_and_wraps_in_guard():
     assert isinstance(env, agentrl.ContractGuard)
     assert (env.env.low, env.env.high) == (3, 5)
     assert registry.spec("games/GuessNumber-v0").version == 0
+
+
+def test_a_user_registration_before_first_lookup_does_not_clash_with_builtins():
+    import subprocess
+    import sys
+
+    code = ("import agentrl\n"
+            "agentrl.register('games/Echo-v0', 'agentrl.environments.echo:EchoEnv', override=True, max_turns=2)\n"
+            "print(agentrl.spec('games/Echo-v0').max_turns, len(agentrl.registered()) > 3)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["2", "True"]

@@ -98,10 +98,10 @@ async def test_check_env_calculator():
     assert len(report.passed) == 8 and all(e.reward["assistant"] == 2.0 for e in report.episodes)
 
 
-def test_docs_example_runs_verbatim():
-    text = (ROOT / "docs" / "tool_env_example.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
-    assert len(blocks) == 1, "the docs must hold exactly one python block: the example"
+def test_readme_tool_env_example_runs_verbatim():
+    section = (ROOT / "README.md").read_text().split("## Add a tool environment", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 1, "the README section must hold exactly one python block: the example"
     assert len(blocks[0].splitlines()) < 80
-    exec(compile(blocks[0], "docs/tool_env_example.md", "exec"), {"__name__": "docs_example"})
+    exec(compile(blocks[0], "README.md", "exec"), {"__name__": "readme_example"})
     assert "tools/Library-v0" in registry.registered()
