@@ -1,0 +1,339 @@
+"""The three actor kinds of a Ray run, and the proxy that lets an episode in one call a policy in another.
+
+- `EnvActor` owns environment instances (and, through them, their sandboxes). It runs whole episodes with
+  `run_episode`, so verifiers score next to the env's sandbox; the policy is a `RemotePolicy` that forwards each
+  model call to a rollout worker. A dead env actor takes its in-flight episodes with it: the driver records
+  each as ``env_error``.
+- `RolloutWorker` owns one policy engine (`VLLMPolicy`, or `TorchSamplerPolicy` for exact reproducibility).
+  Weight updates land *between* generation requests: `update_weights` closes a gate, waits until the requests
+  in flight are done, loads the weights, reopens. Every turn comes back with the worker's incarnation (a fresh
+  id per process start); an episode that sees its worker's incarnation change fails with ``policy_error``,
+  because the engine state it was built on (weights version, prefix cache) is gone.
+- `LearnerActor` owns the `Learner` (plain torch here; `agentrl.distributed.gpu.FSDPLearner` on GPU ranks) and
+  its checkpoints. It keeps a copy of the latest weights so a restarted rollout worker can fetch them while
+  an update is running (the actor is threaded, `max_concurrency=2`).
+
+Each actor takes plain config dicts (not live objects) and calls the run's `setup` hooks first, so a fresh
+process on any node builds everything from names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agentrl.errors import PolicyError
+from agentrl.types import AgentID, Episode, Message, Status, Task, Turn
+
+
+def run_setup_hooks(hooks: Sequence[str]) -> None:
+    from agentrl.registry import resolve
+
+    for hook in hooks:
+        resolve(hook)()
+
+
+def _config(cfg_dict: dict[str, Any]) -> Any:
+    from agentrl.config import from_dict
+    from agentrl.distributed.config import RayTrainConfig
+
+    cfg = from_dict(RayTrainConfig, cfg_dict)
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    run_setup_hooks(cfg.distributed.setup)
+    return cfg
+
+
+_process: Any = None
+
+
+def _cpu_percent() -> float:
+    """This actor process's CPU use since the previous call (100 = one core)."""
+    global _process
+    try:
+        import psutil
+    except ImportError:
+        return float("nan")
+    if _process is None:
+        _process = psutil.Process()
+    return float(_process.cpu_percent(interval=None))
+
+
+# -- the learner ---------------------------------------------------------------------------------------------
+class LearnerActor:
+    """One learner. `update` and `checkpoint` are called by the driver only; `weights` by anyone."""
+
+    def __init__(self, cfg_dict: dict[str, Any], out_dir: str):
+        from agentrl import registry
+        from agentrl.learner import Learner
+        from agentrl.models import resolve_model
+
+        cfg = _config(cfg_dict)
+        self.cfg, self.out = cfg, Path(out_dir)
+        loss = cfg.algorithm.loss_config()
+        if cfg.distributed.stale == "downweight":
+            loss = dataclasses.replace(loss, tis_cap=cfg.distributed.tis_cap)
+        advantage = cfg.algorithm.advantage_config(registry.rubric(cfg.env.id).weights)
+        self.learner = Learner(resolve_model(cfg.model.name), cfg.learner, advantage, loss,
+                               device="cuda" if cfg.distributed.learner_gpus else "cpu")
+        self._lock = threading.Lock()
+        self._snapshot()
+
+    def _snapshot(self) -> None:
+        weights = [(name, t.detach().to("cpu", copy=True)) for name, t in self.learner.export_weights()]
+        self._latest = (self.learner.version, weights)
+
+    def resume(self) -> int:
+        """Load the newest checkpoint under the run folder, if any; returns the step to continue from."""
+        from agentrl.distributed.checkpoints import latest, load
+
+        found = latest(self.out)
+        if found is None:
+            return 0
+        with self._lock:
+            step = load(self.learner, found)
+            self._snapshot()
+        print(f"resuming from {found} (step {step}, policy version {self.learner.version})", flush=True)
+        return step
+
+    def update(self, episodes: list[Episode]) -> dict[str, float]:
+        with self._lock:
+            metrics = self.learner.update(episodes)
+            self._snapshot()
+        return {**metrics, "learner/cpu_percent": _cpu_percent()}
+
+    def weights(self) -> tuple[int, list]:
+        return self._latest
+
+    def version(self) -> int:
+        return self.learner.version
+
+    def checkpoint(self, step: int) -> str:
+        from agentrl.distributed.checkpoints import save
+
+        with self._lock:
+            return str(save(self.learner, self.out, step))
+
+
+# -- rollout workers -----------------------------------------------------------------------------------------
+class RolloutWorker:
+    """One policy engine serving model calls from every env actor. An async actor: calls interleave."""
+
+    def __init__(self, cfg_dict: dict[str, Any], index: int, learner: Any):
+        cfg = _config(cfg_dict)
+        self.index, self.learner = index, learner
+        self.incarnation = uuid.uuid4().hex[:12]
+        self.policy = _build_policy(cfg)
+        self._open = asyncio.Event()  # the gate: closed while weights load
+        self._open.set()
+        self._caught_up = asyncio.Event()
+        self._weights_lock = asyncio.Lock()
+        self._in_flight = 0
+        self._drained: asyncio.Event | None = None
+        self.stats = {"requests": 0, "completion_tokens": 0, "busy_s": 0.0, "syncs": 0, "sync_s": 0.0,
+                      "last_sync_s": 0.0, "started": time.monotonic()}
+
+    async def _catch_up(self) -> None:
+        """A resumed run, or a worker restarted mid-run: load the learner's newest weights before serving."""
+        if self._caught_up.is_set():
+            return
+        async with self._weights_lock:
+            if not self._caught_up.is_set():
+                version, weights = await self.learner.weights.remote()
+                if version > self.policy.version:
+                    await asyncio.to_thread(self._sync, weights, version)
+                self._caught_up.set()
+
+    async def ready(self) -> dict[str, Any]:
+        await self._catch_up()
+        return {"incarnation": self.incarnation, "version": self.policy.version, "pid": os.getpid()}
+
+    async def describe(self) -> tuple[str, int]:
+        await self._catch_up()
+        await self._open.wait()
+        return self.incarnation, self.policy.version
+
+    async def generate(self, agent: AgentID, messages: Sequence[Message], previous: Turn | None,
+                       seed: int) -> tuple[Turn, str, int]:
+        await self._catch_up()
+        await self._open.wait()
+        self._in_flight += 1
+        started = time.monotonic()
+        version = self.policy.version
+        try:
+            if isinstance(self.policy, _seedable()):
+                turn = await self.policy.generate(agent, messages, previous, seed=seed)
+            else:
+                turn = await self.policy.generate(agent, messages, previous)
+        finally:
+            self._in_flight -= 1
+            self.stats["busy_s"] += time.monotonic() - started
+            if self._in_flight == 0 and self._drained is not None:
+                self._drained.set()
+        self.stats["requests"] += 1
+        self.stats["completion_tokens"] += len(turn.completion_ids)
+        return turn, self.incarnation, version
+
+    async def update_weights(self, payload: tuple[int, list]) -> float:
+        """Close the gate, let the requests in flight finish, load, reopen: no turn mixes two versions."""
+        version, weights = payload
+        await self._catch_up()
+        async with self._weights_lock:
+            if version <= self.policy.version:
+                return 0.0
+            self._open.clear()
+            try:
+                if self._in_flight:
+                    self._drained = asyncio.Event()
+                    await self._drained.wait()
+                    self._drained = None
+                return await asyncio.to_thread(self._sync, weights, version)
+            finally:
+                self._open.set()
+
+    def _sync(self, weights: list, version: int) -> float:
+        seconds = self.policy.update_weights(weights, version=version)
+        self.stats["syncs"] += 1
+        self.stats["sync_s"] += seconds
+        self.stats["last_sync_s"] = seconds
+        return seconds
+
+    def get_stats(self) -> dict[str, Any]:
+        return {**self.stats, "in_flight": self._in_flight, "version": self.policy.version,
+                "incarnation": self.incarnation, "cpu_percent": _cpu_percent()}
+
+    def close(self) -> None:
+        self.policy.close()
+
+
+def _seedable() -> type:
+    from agentrl.distributed.torch_policy import TorchSamplerPolicy
+
+    return TorchSamplerPolicy
+
+
+def _build_policy(cfg: Any) -> Any:
+    from agentrl.models import resolve_model
+
+    common = dict(max_tokens=cfg.rollout.max_tokens, temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p,
+                  max_model_len=cfg.model.max_model_len, dtype=cfg.model.dtype, seed=cfg.run.seed)
+    if cfg.distributed.policy == "torch":
+        from agentrl.distributed.torch_policy import TorchSamplerPolicy
+
+        return TorchSamplerPolicy(resolve_model(cfg.model.name), **common)
+    from agentrl.policies.vllm import VLLMPolicy
+
+    engine_kwargs: dict[str, Any] = {}
+    if cfg.distributed.gpus_per_rollout_worker >= 2:
+        engine_kwargs["tensor_parallel_size"] = int(cfg.distributed.gpus_per_rollout_worker)
+    if cfg.distributed.weight_sync == "nccl":
+        engine_kwargs["worker_extension_cls"] = "agentrl.distributed.gpu.NCCLWeightReceiver"
+    return VLLMPolicy(resolve_model(cfg.model.name), gpu_memory_utilization=cfg.model.gpu_memory_utilization,
+                      enforce_eager=cfg.model.enforce_eager, max_num_seqs=cfg.distributed.max_num_seqs,
+                      engine_kwargs=engine_kwargs, **common)
+
+
+class RemotePolicy:
+    """A `Policy` that forwards every model call to one rollout worker, pinned to that worker's incarnation."""
+
+    def __init__(self, worker: Any, worker_index: int, episode_seed: int):
+        self.worker, self.worker_index, self.episode_seed = worker, worker_index, episode_seed
+        self.incarnation: str | None = None
+        self.version = 0
+        self.versions: list[int] = []
+        self._turns: dict[AgentID, int] = {}
+
+    async def start(self, wait_for_restart: float = 300.0) -> None:
+        """Pin the episode to the worker's current incarnation. Nothing has happened yet, so a worker that is
+        restarting is waited for (up to `wait_for_restart` seconds) rather than failing the episode."""
+        import ray
+
+        deadline = time.monotonic() + wait_for_restart
+        while True:
+            try:
+                self.incarnation, self.version = await self.worker.describe.remote()
+                return
+            except ray.exceptions.ActorUnavailableError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(1.0)
+
+    async def generate(self, agent: AgentID, messages: Sequence[Message], previous: Turn | None = None) -> Turn:
+        k = self._turns.get(agent, 0)
+        self._turns[agent] = k + 1
+        seed = (self.episode_seed * 1_000_003 + zlib.crc32(agent.encode()) * 101 + k) % (2 ** 63)
+        turn, incarnation, version = await self.worker.generate.remote(agent, list(messages), previous, seed)
+        if incarnation != self.incarnation:
+            raise PolicyError(f"rollout worker {self.worker_index} restarted during the episode (incarnation "
+                              f"{self.incarnation} -> {incarnation}); its engine state is gone.")
+        self.versions.append(version)
+        return dataclasses.replace(turn, info={**turn.info, "sampled_version": version})
+
+
+# -- env actors ----------------------------------------------------------------------------------------------
+class EnvActor:
+    """Runs up to `episodes_per_env_actor` episodes at once; each gets a fresh env instance from the registry."""
+
+    def __init__(self, cfg_dict: dict[str, Any], index: int):
+        from agentrl import registry
+
+        cfg = _config(cfg_dict)
+        self.cfg, self.index = cfg, index
+        self.rubric = registry.rubric(cfg.env.id)
+        self.max_turns = cfg.rollout.max_turns or registry.spec(cfg.env.id).max_turns
+        self._slots = asyncio.Semaphore(cfg.distributed.episodes_per_env_actor)
+        self.stats = {"episodes": 0, "failed": 0, "running": 0, "waiting": 0, "env_s": 0.0,
+                      "started": time.monotonic()}
+
+    def ready(self) -> dict[str, Any]:
+        return {"pid": os.getpid()}
+
+    async def run(self, task: Task, seed: int, step: int, sample: int, worker: Any, worker_index: int) -> Episode:
+        from agentrl import registry
+        from agentrl.rollout import run_episode
+
+        self.stats["waiting"] += 1
+        async with self._slots:
+            self.stats["waiting"] -= 1
+            self.stats["running"] += 1
+            started = time.monotonic()
+            policy = RemotePolicy(worker, worker_index, seed)
+            try:
+                try:
+                    await policy.start()
+                except Exception as e:  # the worker is gone for good (out of restarts)
+                    return failed_episode(self.cfg.env.id, task, seed, step, sample, Status.POLICY_ERROR,
+                                          f"rollout worker {worker_index} unreachable: {e}", 0, self.index,
+                                          worker_index)
+                env = registry.make(self.cfg.env.id, **self.cfg.env.kwargs)
+                episode = await run_episode(
+                    env, policy, task, seed, self.rubric, max_turns=self.max_turns,
+                    turn_timeout=self.cfg.rollout.turn_timeout, episode_timeout=self.cfg.rollout.episode_timeout,
+                    policy_version=policy.version, group_id=f"{step}:{task.id}")
+            finally:
+                self.stats["running"] -= 1
+                self.stats["env_s"] += time.monotonic() - started
+        self.stats["episodes"] += 1
+        self.stats["failed"] += int(episode.status.is_failure)
+        info = {**episode.info, "step": step, "sample": sample, "env_actor": self.index,
+                "rollout_worker": worker_index, "worker_incarnation": policy.incarnation,
+                "last_policy_version": max(policy.versions, default=policy.version)}
+        return episode.replace(info=info)
+
+    def get_stats(self) -> dict[str, Any]:
+        return {**self.stats, "cpu_percent": _cpu_percent()}
+
+
+def failed_episode(env_id: str, task: Task, seed: int, step: int, sample: int, status: Status, error: str,
+                   version: int, env_actor: int, worker: int) -> Episode:
+    """The record of an episode that infrastructure lost: kept and counted, never scored."""
+    return Episode(task=task, env_id=env_id, seed=seed, status=status, error=error, policy_version=version,
+                   group_id=f"{step}:{task.id}", info={"step": step, "sample": sample, "env_actor": env_actor,
+                                                       "rollout_worker": worker})

@@ -1,0 +1,83 @@
+"""The config of a Ray run: the single-process `TrainConfig` plus a `distributed` section.
+
+    cfg = load_config(RayTrainConfig, "launch/configs/ray_cpu.yaml", ["distributed.mode=async"])
+
+Every `agentrl train` config file also loads here (the `distributed` section is optional), so a run moves
+from a laptop to a cluster by adding that section, not by rewriting the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from agentrl.errors import ConfigError
+from agentrl.train import TrainConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class DistributedConfig:
+    """How the run is spread over Ray actors and scheduled.
+
+    - `mode`: ``sync`` generates a step's batch with the newest weights, then trains on it; ``async`` keeps
+      up to `max_policy_lag` batches ahead generating while the learner trains.
+    - `max_policy_lag`: the bound on ``learner version at training time - policy version that started the
+      episode``. Dispatch is gated so the bound holds by construction; episodes over it (after a restart, say)
+      are dropped or down-weighted as `stale` says.
+    - `stale`: ``drop`` keeps stale episodes out of the update (they are still written to episodes.jsonl);
+      ``downweight`` keeps them and turns on truncated importance sampling (`tis_cap`) so tokens the current
+      policy finds unlikely count less.
+    - `policy`: ``vllm`` (an in-process vLLM engine per rollout worker) or ``torch`` (a seeded token sampler on the
+      learner's Hugging Face model: slower, but bit-reproducible, for exact-resume checks and debugging).
+    - `setup`: ``module:function`` hooks called in every actor and the driver before anything else, for envs
+      registered at run time rather than through the ``agentrl.envs`` entry-point group.
+    - `address`: None starts a local Ray instance with `num_cpus` logical CPUs (actors mostly wait, so more than
+      the machine's cores is fine); ``auto`` or ``host:port`` joins a cluster.
+    - GPU fields: `gpus_per_rollout_worker` (>= 2: vLLM tensor parallel over that many), `learner_gpus` (0: CPU;
+      0.5 shares a GPU with a rollout worker). The learner and the rollout workers are packed with a placement
+      group (`placement_strategy`); env actors go wherever there is CPU.
+    """
+
+    mode: Literal["sync", "async"] = "async"
+    max_policy_lag: int = 1
+    stale: Literal["drop", "downweight"] = "drop"
+    tis_cap: float = 2.0  # used when stale == "downweight"
+    num_env_actors: int = 2
+    episodes_per_env_actor: int = 16  # concurrent episodes one env actor runs (its env instances)
+    num_rollout_workers: int = 1
+    policy: Literal["vllm", "torch"] = "vllm"
+    max_num_seqs: int = 64
+    setup: tuple[str, ...] = ()
+    address: str | None = None
+    num_cpus: int | None = 8
+    namespace: str = "agentrl"
+    max_actor_restarts: int = 5
+    gpus_per_rollout_worker: float = 0.0
+    learner_gpus: float = 0.0  # 0: CPU; a fraction shares one GPU with rollout workers
+    cpus_per_actor: float = 0.25
+    placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
+    weight_sync: Literal["auto", "inplace", "nccl"] = "auto"
+
+    def __post_init__(self) -> None:
+        if self.max_policy_lag < 0:
+            raise ConfigError(f"distributed.max_policy_lag must be >= 0, got {self.max_policy_lag}.")
+        if self.num_env_actors < 1 or self.num_rollout_workers < 1 or self.episodes_per_env_actor < 1:
+            raise ConfigError("distributed.num_env_actors, num_rollout_workers and episodes_per_env_actor must be "
+                              ">= 1.")
+        for hook in self.setup:
+            if ":" not in hook:
+                raise ConfigError(f"distributed.setup entry {hook!r} is not a 'module:function' string.")
+        if self.learner_gpus > 1:
+            raise ConfigError("distributed.learner_gpus > 1 (an FSDP2 learner over several ranks) is not wired into "
+                              "the driver yet (see agentrl.distributed.gpu.FSDPLearner); use 1 learner GPU and give "
+                              "the other GPUs to rollout workers.")
+
+    @property
+    def lag(self) -> int:
+        """The effective bound: a synchronous run is an asynchronous one that may not run ahead."""
+        return 0 if self.mode == "sync" else self.max_policy_lag
+
+
+@dataclasses.dataclass(frozen=True)
+class RayTrainConfig(TrainConfig):
+    distributed: DistributedConfig = DistributedConfig()

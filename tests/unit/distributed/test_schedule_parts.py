@@ -1,0 +1,148 @@
+"""The driver's pure parts: the lag filter, trimming after a crash, rates and restarts, the slow env wrapper,
+the episode-to-worker proxy and the reproducible torch sampler."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from agentrl.distributed.actors import RemotePolicy, failed_episode
+from agentrl.distributed.driver import _fresh, _trim_after
+from agentrl.distributed.metrics import ActorRates, batch_metrics
+from agentrl.errors import PolicyError
+from agentrl.types import Episode, Status, Task, Turn, write_jsonl
+
+TASK = Task(id="t0")
+
+
+def episode(version: int, status: Status = Status.OK, step: int = 0, sample: int = 0) -> Episode:
+    return Episode(task=TASK, env_id="x/Y-v0", seed=sample, status=status, policy_version=version,
+                   reward={} if status.is_failure else {"agent": 1.0}, info={"step": step, "sample": sample})
+
+
+def test_stale_episodes_are_dropped_or_kept_for_downweighting():
+    batch = [episode(5), episode(3), episode(1, Status.ENV_ERROR)]
+    kept, stale = _fresh(batch, version=5, lag=1, stale="drop")
+    assert stale == 1 and [e.policy_version for e in kept] == [5, 1]  # failures go on to be counted, not trained
+    kept, stale = _fresh(batch, version=5, lag=1, stale="downweight")
+    assert stale == 1 and kept == batch
+
+
+def test_lag_metrics_ignore_failed_episodes():
+    m = batch_metrics([episode(4), episode(3), episode(0, Status.POLICY_ERROR)], 5, "success", 0)
+    assert m["policy_lag/mean"] == 1.5 and m["policy_lag/max"] == 2 and m["rollout/failed"] == 1
+
+
+def test_failed_episode_is_unscored_and_tagged():
+    e = failed_episode("x/Y-v0", TASK, 7, 3, 2, Status.ENV_ERROR, "env actor 1 died", 2, 1, 0)
+    assert e.status.is_failure and e.reward == {} and e.group_id == "3:t0"
+    assert e.info == {"step": 3, "sample": 2, "env_actor": 1, "rollout_worker": 0}
+
+
+def test_trim_after_drops_what_followed_the_checkpoint(tmp_path):
+    write_jsonl(tmp_path / "episodes.jsonl", [episode(0, step=s, sample=k) for s in range(4) for k in range(2)])
+    with open(tmp_path / "episodes.jsonl", "a") as f:
+        f.write('{"task": {"id": "torn')  # a kill mid-write
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps({"step": s}) + "\n" for s in range(1, 5)))
+    _trim_after(tmp_path, 2)
+    steps = [json.loads(line)["info"]["step"] for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
+    assert steps == [0, 0, 1, 1]
+    assert [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+
+
+def test_actor_rates_and_restarts():
+    rates = ActorRates()
+    t = time.monotonic() - 2.0
+    worker = {"started": t, "incarnation": "a", "completion_tokens": 100, "requests": 10, "busy_s": 1.0,
+              "last_sync_s": 0.01, "version": 1, "cpu_percent": 5.0}
+    env = {"started": t, "episodes": 20, "failed": 0, "running": 3, "waiting": 1, "cpu_percent": 1.0}
+    m = rates.collect({"rollout_worker/0": worker, "env_actor/0": env})
+    assert 40 < m["rollout_worker/0/tokens_per_s"] <= 50 and m["queue/env_running"] == 3
+    restarted = {**worker, "incarnation": "b", "started": time.monotonic() - 1.0, "completion_tokens": 10}
+    m = rates.collect({"rollout_worker/0": restarted, "env_actor/0": {**env, "episodes": 30}})
+    assert m["rollout_worker/0/restarts"] == 1 and m["env_actor/0/restarts"] == 0
+    assert m["rollout_worker/0/tokens_per_s"] > 0
+
+
+class _Method:
+    def __init__(self, fn):
+        self.fn = fn
+
+    def remote(self, *args):
+        return self.fn(*args)
+
+
+class _FakeWorker:
+    """Stands in for a rollout worker's actor handle: `.method.remote(...)` returns an awaitable."""
+
+    def __init__(self):
+        self.incarnation = "one"
+        self.seeds = []
+        self.describe = _Method(self._describe)
+        self.generate = _Method(self._generate)
+
+    async def _describe(self):
+        return self.incarnation, 4
+
+    async def _generate(self, agent, messages, previous, seed):
+        self.seeds.append(seed)
+        turn = Turn(agent=agent, index=0, messages=(*messages, {"role": "assistant", "content": "1"}))
+        return turn, self.incarnation, 4
+
+
+def test_remote_policy_seeds_turns_and_fails_when_its_worker_restarted():
+    async def play():
+        worker = _FakeWorker()
+        policy = RemotePolicy(worker, 0, episode_seed=11)
+        await policy.start()
+        first = await policy.generate("agent", [{"role": "user", "content": "hi"}])
+        await policy.generate("agent", [{"role": "user", "content": "hi"}])
+        again = RemotePolicy(worker, 0, episode_seed=11)
+        await again.start()
+        await again.generate("agent", [{"role": "user", "content": "hi"}])
+        assert worker.seeds[0] == worker.seeds[2] != worker.seeds[1]  # per episode and turn, reproducible
+        assert policy.version == 4 and first.info["sampled_version"] == 4
+        worker.incarnation = "two"
+        with pytest.raises(PolicyError, match="restarted during the episode"):
+            await policy.generate("agent", [{"role": "user", "content": "hi"}])
+
+    asyncio.run(play())
+
+
+def test_slow_env_delays_and_passes_through():
+    from agentrl import registry
+    from agentrl.distributed import slow_env
+
+    slow_env.register()
+    env = registry.make(slow_env.SLOW_ECHO, step_delay=0.05, reset_delay=0.05)
+    task = registry.tasks(slow_env.SLOW_ECHO)[0]
+
+    async def play():
+        started = time.monotonic()
+        obs = await env.reset(task, 0)
+        digit = obs["agent"][-1]["content"].rsplit(" ", 1)[-1]
+        result = await env.step({"agent": digit})
+        return time.monotonic() - started, result
+
+    seconds, result = asyncio.run(play())
+    assert seconds >= 0.1 and result.rewards["agent"] == 1.0
+
+
+def test_torch_sampler_is_reproducible_and_token_exact():
+    from agentrl.distributed.torch_policy import TorchSamplerPolicy
+
+    policy = TorchSamplerPolicy("tiny", max_tokens=4, max_model_len=256)
+    messages = [{"role": "user", "content": "Repeat this digit: 3"}]
+    a = asyncio.run(policy.generate("agent", messages, seed=5))
+    b = asyncio.run(policy.generate("agent", messages, seed=5))
+    assert a.completion_ids == b.completion_ids and a.logprobs == b.logprobs and len(a.logprobs) == len(a.completion_ids)
+    assert a.prompt_ids == tuple(policy.chat.first(messages))
+    more = [*messages, a.messages[-1], {"role": "user", "content": "again"}]
+    c = asyncio.run(policy.generate("agent", more, previous=a, seed=6))
+    assert c.prompt_ids[: len(a.prompt_ids) + len(a.completion_ids)] == a.prompt_ids + a.completion_ids
+    state = {k: v * 0 for k, v in policy.model.state_dict().items()}
+    policy.update_weights(state.items(), version=3)
+    assert policy.version == 3 and all(float(p.detach().abs().sum()) == 0 for p in policy.model.parameters())
