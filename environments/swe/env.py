@@ -199,11 +199,15 @@ def resolved(info) -> float:
 
 
 def partial_credit(info) -> float:
-    """Outcome: the share of FAIL_TO_PASS and PASS_TO_PASS tests passing (the per-test vector's mean, as in
-    VeRPO's partial credit with equal weights); 0 without a submission."""
+    """Outcome: per-test partial credit from the pass vector (as in VeRPO, with equal weights): each
+    FAIL_TO_PASS test now passing earns 1/len(FAIL_TO_PASS), each PASS_TO_PASS test broken costs as much;
+    clipped to [0, 1]. Doing nothing earns 0, the full fix 1."""
     grade = _grade(info)
-    vector = grade["test_vector"] if grade else []
-    return sum(vector) / len(vector) if vector else 0.0
+    if not grade:
+        return 0.0
+    f2p, p2p = grade["tests_status"]["FAIL_TO_PASS"], grade["tests_status"]["PASS_TO_PASS"]
+    total = len(f2p["success"]) + len(f2p["failure"])
+    return min(1.0, max(0.0, (len(f2p["success"]) - len(p2p["failure"])) / total)) if total else 0.0
 
 
 def fail_to_pass_fraction(info) -> float:

@@ -27,9 +27,8 @@ async def test_gold_and_empty_policies(toy):
     assert gold.turns[0].rewards["command_ok"] == 1.0 and gold.turns[1].rewards["patch_applies"] == 1.0
     assert gold.reward["agent"] == pytest.approx(1.0 + 0.5 + 0.02 + 0.1)  # gated turn terms count: resolved
     empty = await run_episode(SWEEnv(), empty_policy(), task, 0, rubric(), max_turns=5)
-    assert empty.outcome_rewards["agent"] == {"resolved": 0.0, "partial_credit": pytest.approx(1 / 3),
-                                              "fail_to_pass": 0.0}
-    assert empty.reward["agent"] == pytest.approx(0.5 / 3)
+    assert empty.outcome_rewards["agent"] == {"resolved": 0.0, "partial_credit": 0.0, "fail_to_pass": 0.0}
+    assert empty.reward["agent"] == 0.0
     assert "test_patch" not in json.dumps([m for t in gold.turns for m in t.messages])
 
 
@@ -62,7 +61,8 @@ async def test_every_action_kind_with_a_pool(toy):
     assert grade["resolution"] == "RESOLVED_PARTIAL" and grade["test_vector"] == [1, 0, 1]
     assert sorted(grade["dropped_paths"]) == ["tests/test_calc.py"]
     assert episode.outcome_rewards["agent"]["resolved"] == 0.0
-    assert episode.reward["agent"] == pytest.approx(0.5 * 2 / 3)  # turn terms gated off: not resolved
+    assert episode.outcome_rewards["agent"]["partial_credit"] == 0.5  # one of the two failing tests fixed
+    assert episode.reward["agent"] == pytest.approx(0.5 * 0.5)  # turn terms gated off: not resolved
 
 
 async def test_auto_submit_after_max_steps(toy):

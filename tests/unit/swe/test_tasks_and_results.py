@@ -169,3 +169,22 @@ def test_predictions_and_results_files(tmp_path):
     row = json.loads((tmp_path / "results.jsonl").read_text())
     assert row["resolved"] is True and row["tests_status"]["FAIL_TO_PASS"] == {"success": ["t1"], "failure": []}
     assert row["patch_successfully_applied"] and row["model_name_or_path"] == "m"
+
+
+def test_partial_credit_rewards_fixes_and_charges_breakage():
+    from agentrl.environments.swe.env import fail_to_pass_fraction, partial_credit, resolved
+
+    def info(f2p_ok, f2p_bad, p2p_ok, p2p_bad):
+        grade = score("i", [*f2p_ok, *f2p_bad], [*p2p_ok, *p2p_bad],
+                      {t: "PASSED" for t in (*f2p_ok, *p2p_ok)}, patch_exists=True, patch_applied=True)
+        return {"grade": grade.report()}
+
+    assert partial_credit({}) == 0.0 and resolved({}) == 0.0
+    assert partial_credit(info([], ["a", "b"], ["c"], [])) == 0.0  # nothing fixed
+    assert partial_credit(info(["a"], ["b"], ["c"], [])) == 0.5
+    assert partial_credit(info(["a"], ["b"], [], ["c"])) == 0.0  # one fixed, one broken
+    assert partial_credit(info(["a", "b"], [], ["c"], [])) == 1.0 == resolved(info(["a", "b"], [], ["c"], []))
+    assert fail_to_pass_fraction(info(["a"], ["b", "c", "d"], [], ["e"])) == 0.25
+    broken = {"grade": {**info(["a"], [], [], [])["grade"], "error": "image missing"}}
+    with pytest.raises(Exception, match="grading failed: image missing"):
+        resolved(broken)
