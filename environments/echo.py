@@ -2,11 +2,12 @@
 
 Each turn the env shows one digit and the agent must reply with that digit; a reply counts when its first
 non-space character is the digit. An episode has `length` turns (default 3) and ends at the first wrong
-reply. Step reward: 1.0 per correct digit. The rubric adds `closeness` (1 - |reply - target| / 9 for a reply
-that starts with a digit, 0 otherwise; weight 0.5) and logs `success` (every digit echoed).
-Why closeness: with a sparse exact-match reward a random model rarely gets any signal, and a plain "starts
-with a digit" bonus collapses the policy onto one constant digit (every sample of a group then scores the
-same and the group advantage is zero). A graded distance keeps samples of one group apart until they copy.
+reply. Step reward: 1.0 per correct digit. The rubric logs (weight 0) `closeness` (1 - |reply - target| / 9
+for a reply that starts with a digit) and `success` (every digit echoed).
+Why no shaping: we tried rewarding "starts with a digit" and rewarding closeness; with a tiny model both
+collapse the policy onto one constant digit (the best constant under the shaped reward), after which every
+sample of a group scores the same and the group advantage is zero. The sparse exact match has no such
+constant optimum; with a small vocabulary (128 tokens) a random model hits it often enough to learn.
 A random-initialised tiny model starts near 0% success (it must first emit digits at all, then the right one
 at every turn) and learns to copy the newest digit from its multi-turn context with GRPO in a few minutes.
 """
@@ -75,7 +76,7 @@ def closeness(text: str, info: dict) -> float:
 
 
 def rubric() -> Rubric:
-    return Rubric(turn=[reward(closeness, weight=0.5)], outcome=[reward(all_correct, name="success", weight=0.0)])
+    return Rubric(turn=[reward(closeness, weight=0.0)], outcome=[reward(all_correct, name="success", weight=0.0)])
 
 
 def echo_policy(seed: int = 0) -> ScriptedPolicy:
