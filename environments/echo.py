@@ -1,6 +1,7 @@
 """Echo digits: the quickstart task, small enough to learn from scratch on two CPU cores.
 
-Each turn the env shows one digit and the agent must reply with that digit; a reply counts when its first
+Each turn the env sends one digit (the first message also says "Echo each digit I send.") and the agent must
+reply with that digit; a reply counts when its first
 non-space character is the digit. An episode has `length` turns (default 3) and ends at the first wrong
 reply. Step reward: 1.0 per correct digit. The rubric logs (weight 0) `closeness` (1 - |reply - target| / 9
 for a reply that starts with a digit) and `success` (every digit echoed).
@@ -39,10 +40,10 @@ class EchoEnv:
         self.digits = list(task.reference.get("digits") or
                            [random.Random(seed).randrange(10) for _ in range(self.length)])
         self.turn = 0
-        return {AGENT: [*task.prompt, self._ask()]}
+        return {AGENT: [*task.prompt, {"role": "user", "content": f"Echo each digit I send.\n{self.digits[0]}"}]}
 
     def _ask(self) -> dict:
-        return {"role": "user", "content": f"Repeat this digit: {self.digits[self.turn]}"}
+        return {"role": "user", "content": str(self.digits[self.turn])}
 
     async def step(self, actions: Mapping[str, str]) -> StepResult:
         reply = actions[AGENT].strip()
@@ -80,7 +81,7 @@ def rubric() -> Rubric:
 
 
 def echo_policy(seed: int = 0) -> ScriptedPolicy:
-    return ScriptedPolicy(lambda agent, messages, rng: messages[-1]["content"].rsplit(" ", 1)[-1], seed=seed)
+    return ScriptedPolicy(lambda agent, messages, rng: messages[-1]["content"].split()[-1], seed=seed)
 
 
 def compare_rewards(a, b) -> float:
