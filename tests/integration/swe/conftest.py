@@ -57,7 +57,7 @@ def toy_patches(tree: Path) -> tuple[str, str, str]:
 
 
 @pytest.fixture(scope="session")
-def toy(swe_docker) -> tuple[SWEInstance, str]:
+def toy(swe_docker):
     """(instance, half-fix patch): add() and neg() are broken; the hidden tests check both."""
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "repo"
@@ -74,4 +74,6 @@ def toy(swe_docker) -> tuple[SWEInstance, str]:
         FAIL_TO_PASS=("tests/test_hidden.py::test_add", "tests/test_hidden.py::test_neg"),
         PASS_TO_PASS=("tests/test_calc.py::test_mul",), test_patch=test_patch, patch=gold, image=TOY_IMAGE,
         test_cmd="PYTHONPATH=. python3 -m pytest -rA --tb=short -p no:cacheprovider tests")
-    return instance, half
+    yield instance, half
+    # Each session builds the toy image afresh; removing it leaves no dangling image behind.
+    subprocess.run(["docker", "image", "rm", "-f", TOY_IMAGE], capture_output=True)
