@@ -33,4 +33,8 @@ def register_envs() -> None:
                  rubric="agentrl.environments.tool_use.tau2:rubric",
                  scripted_policy="agentrl.environments.tool_use.tau2:probe_policy", max_turns=200,
                  description=f"tau2-bench {domain}: assistant with tau2's tools, simulated user, tau2's evaluator.")
+    register("swe/LocalPy-v0", "agentrl.environments.swe.env:SWEEnv",
+             tasks="agentrl.environments.swe.tasks:tasks", rubric="agentrl.environments.swe.env:rubric",
+             scripted_policy="agentrl.environments.swe.env:gold_patch_policy", max_turns=32,
+             description="Fix an injected bug in a real PyPI package inside a Docker sandbox; graded like SWE-bench.")
     traffic.register_envs()

@@ -39,6 +39,9 @@ def test_wheel_contains_every_subpackage_and_nothing_at_top_level(wheel):
     assert not missing, f"add these to [tool.setuptools] packages in pyproject.toml: {sorted(missing)}"
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"agentrl"}
+    shipped_data = [str(p.relative_to(REPO / "environments")) for p in (REPO / "environments").rglob("data/*")]
+    for rel in shipped_data:
+        assert f"agentrl/environments/{rel}" in names, f"add {rel} to [tool.setuptools.package-data]"
 
 
 def test_wheel_imports_in_a_clean_venv(wheel, tmp_path):
