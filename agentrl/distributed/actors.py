@@ -66,22 +66,41 @@ def _cpu_percent() -> float:
     return float(_process.cpu_percent(interval=None))
 
 
+def model_path(cfg: Any) -> str:
+    """What every actor loads: the tiny model built from `model.tiny` kwargs, or `resolve_model(model.name)`."""
+    from agentrl.models import build_tiny_model, resolve_model
+
+    tiny = getattr(cfg.model, "tiny", None)
+    return str(build_tiny_model(**tiny)) if cfg.model.name == "tiny" and tiny else resolve_model(cfg.model.name)
+
+
+def rubric(cfg: Any) -> Any:
+    """The env's rubric with `env.reward_weights` applied, as the single-process trainer does."""
+    from agentrl import registry
+    from agentrl.errors import ConfigError
+
+    r = registry.rubric(cfg.env.id)
+    for name, weight in (getattr(cfg.env, "reward_weights", None) or {}).items():
+        if name not in r.weights:
+            raise ConfigError(f"env.reward_weights names {name!r}, but the rubric's terms are {sorted(r.weights)}.")
+        r.weights[name] = float(weight)
+    return r
+
+
 # -- the learner ---------------------------------------------------------------------------------------------
 class LearnerActor:
     """One learner. `update` and `checkpoint` are called by the driver only; `weights` by anyone."""
 
     def __init__(self, cfg_dict: dict[str, Any], out_dir: str):
-        from agentrl import registry
         from agentrl.learner import Learner
-        from agentrl.models import resolve_model
 
         cfg = _config(cfg_dict)
         self.cfg, self.out = cfg, Path(out_dir)
         loss = cfg.algorithm.loss_config()
         if cfg.distributed.stale == "downweight":
             loss = dataclasses.replace(loss, tis_cap=cfg.distributed.tis_cap)
-        advantage = cfg.algorithm.advantage_config(registry.rubric(cfg.env.id).weights)
-        self.learner = Learner(resolve_model(cfg.model.name), cfg.learner, advantage, loss,
+        advantage = cfg.algorithm.advantage_config(rubric(cfg).weights)
+        self.learner = Learner(model_path(cfg), cfg.learner, advantage, loss,
                                device="cuda" if cfg.distributed.learner_gpus else "cpu")
         self._lock = threading.Lock()
         self._snapshot()
@@ -220,14 +239,12 @@ def _seedable() -> type:
 
 
 def _build_policy(cfg: Any) -> Any:
-    from agentrl.models import resolve_model
-
     common = dict(max_tokens=cfg.rollout.max_tokens, temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p,
                   max_model_len=cfg.model.max_model_len, dtype=cfg.model.dtype, seed=cfg.run.seed)
     if cfg.distributed.policy == "torch":
         from agentrl.distributed.torch_policy import TorchSamplerPolicy
 
-        return TorchSamplerPolicy(resolve_model(cfg.model.name), **common)
+        return TorchSamplerPolicy(model_path(cfg), **common)
     from agentrl.policies.vllm import VLLMPolicy
 
     engine_kwargs: dict[str, Any] = {}
@@ -235,7 +252,7 @@ def _build_policy(cfg: Any) -> Any:
         engine_kwargs["tensor_parallel_size"] = int(cfg.distributed.gpus_per_rollout_worker)
     if cfg.distributed.weight_sync == "nccl":
         engine_kwargs["worker_extension_cls"] = "agentrl.distributed.gpu.NCCLWeightReceiver"
-    return VLLMPolicy(resolve_model(cfg.model.name), gpu_memory_utilization=cfg.model.gpu_memory_utilization,
+    return VLLMPolicy(model_path(cfg), gpu_memory_utilization=cfg.model.gpu_memory_utilization,
                       enforce_eager=cfg.model.enforce_eager, max_num_seqs=cfg.distributed.max_num_seqs,
                       engine_kwargs=engine_kwargs, **common)
 
@@ -286,7 +303,7 @@ class EnvActor:
 
         cfg = _config(cfg_dict)
         self.cfg, self.index = cfg, index
-        self.rubric = registry.rubric(cfg.env.id)
+        self.rubric = rubric(cfg)
         self.max_turns = cfg.rollout.max_turns or registry.spec(cfg.env.id).max_turns
         self._slots = asyncio.Semaphore(cfg.distributed.episodes_per_env_actor)
         self.stats = {"episodes": 0, "failed": 0, "running": 0, "waiting": 0, "env_s": 0.0,

@@ -31,6 +31,8 @@ class DistributedConfig:
       learner's Hugging Face model: slower, but bit-reproducible, for exact-resume checks and debugging).
     - `setup`: ``module:function`` hooks called in every actor and the driver before anything else, for envs
       registered at run time rather than through the ``agentrl.envs`` entry-point group.
+    - `weight_sync`: ``inplace`` sends host tensors through Ray's object store to each engine's in-place reload
+      (``nccl``: see `agentrl.distributed.gpu`; not wired yet).
     - `address`: None starts a local Ray instance with `num_cpus` logical CPUs (actors mostly wait, so more than
       the machine's cores is fine); ``auto`` or ``host:port`` joins a cluster.
     - GPU fields: `gpus_per_rollout_worker` (>= 2: vLLM tensor parallel over that many), `learner_gpus` (0: CPU;
@@ -56,7 +58,7 @@ class DistributedConfig:
     learner_gpus: float = 0.0  # 0: CPU; a fraction shares one GPU with rollout workers
     cpus_per_actor: float = 0.25
     placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
-    weight_sync: Literal["auto", "inplace", "nccl"] = "auto"
+    weight_sync: Literal["inplace", "nccl"] = "inplace"
 
     def __post_init__(self) -> None:
         if self.max_policy_lag < 0:
@@ -67,6 +69,9 @@ class DistributedConfig:
         for hook in self.setup:
             if ":" not in hook:
                 raise ConfigError(f"distributed.setup entry {hook!r} is not a 'module:function' string.")
+        if self.weight_sync == "nccl":
+            raise ConfigError("distributed.weight_sync=nccl (NCCL broadcast from the learner to the vLLM engines) is a "
+                              "code path in agentrl.distributed.gpu that the driver does not call yet; use inplace.")
         if self.learner_gpus > 1:
             raise ConfigError("distributed.learner_gpus > 1 (an FSDP2 learner over several ranks) is not wired into "
                               "the driver yet (see agentrl.distributed.gpu.FSDPLearner); use 1 learner GPU and give "

@@ -90,7 +90,8 @@ def test_killed_env_actor_and_rollout_worker(ray_cluster, processes, tmp_path):
     for row in rows:
         failed = failed_by_step.get(row["step"] - 1, 0)
         assert row["rollout/failed"] == failed
-        assert row["learner/episodes_dropped"] >= failed  # the learner never trained on them
+        if not row.get("learner/skipped"):
+            assert row["learner/episodes_dropped"] >= failed  # the learner never trained on them
     assert rows[-1]["faults/env_actors_recoveries"] >= 1 and rows[-1]["faults/rollout_workers_recoveries"] >= 1
     incarnations = [e["info"]["worker_incarnation"] for e in episodes if e["status"] == "ok"]
     assert len(set(incarnations)) == 2 and incarnations[-1] != incarnations[0]  # served again after the restart

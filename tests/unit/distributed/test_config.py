@@ -25,6 +25,7 @@ def test_sync_mode_has_lag_zero():
     ("distributed.mode=fast", "not one of"),
     ("distributed.setup=[no_colon]", "module:function"),
     ("distributed.learner_gpus=4", "not wired"),
+    ("distributed.weight_sync=nccl", "does not call yet"),
 ])
 def test_bad_values_are_explained(override, message):
     with pytest.raises(ConfigError, match=message):

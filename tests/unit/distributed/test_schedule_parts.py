@@ -117,18 +117,20 @@ def test_slow_env_delays_and_passes_through():
     from agentrl.distributed import slow_env
 
     slow_env.register()
-    env = registry.make(slow_env.SLOW_ECHO, step_delay=0.05, reset_delay=0.05)
     task = registry.tasks(slow_env.SLOW_ECHO)[0]
+    policy = registry.scripted_policy("games/Echo-v0")
 
-    async def play():
+    async def play(env):
         started = time.monotonic()
         obs = await env.reset(task, 0)
-        digit = obs["agent"][-1]["content"].rsplit(" ", 1)[-1]
-        result = await env.step({"agent": digit})
-        return time.monotonic() - started, result
+        turn = await policy.generate("agent", list(obs["agent"]))
+        result = await env.step({"agent": turn.text})
+        return time.monotonic() - started, obs, result
 
-    seconds, result = asyncio.run(play())
-    assert seconds >= 0.1 and result.rewards["agent"] == 1.0
+    slow_s, slow_obs, slow = asyncio.run(play(registry.make(slow_env.SLOW_ECHO, step_delay=0.05, reset_delay=0.05)))
+    fast_s, fast_obs, fast = asyncio.run(play(registry.make("games/Echo-v0")))
+    assert slow_s >= 0.1 > fast_s
+    assert slow_obs == fast_obs and slow.rewards == fast.rewards and slow.obs == fast.obs
 
 
 def test_torch_sampler_is_reproducible_and_token_exact():
@@ -146,3 +148,48 @@ def test_torch_sampler_is_reproducible_and_token_exact():
     state = {k: v * 0 for k, v in policy.model.state_dict().items()}
     policy.update_weights(state.items(), version=3)
     assert policy.version == 3 and all(float(p.detach().abs().sum()) == 0 for p in policy.model.parameters())
+
+
+class _Probed:
+    """An actor handle whose `ready` fails `down_for` times (restarting), or for good (`gone`)."""
+
+    def __init__(self, down_for: int = 0, gone: bool = False):
+        self.down_for, self.gone, self.calls = down_for, gone, 0
+        self.ready = _Method(self._ready)
+
+    async def _ready(self):
+        import ray
+
+        self.calls += 1
+        if self.gone:
+            raise ray.exceptions.ActorDiedError()
+        if self.calls <= self.down_for:
+            raise RuntimeError("restarting")
+        return {}
+
+
+def test_actor_pool_sets_failed_actors_aside_until_they_answer():
+    from agentrl.distributed.driver import ActorPool
+    from agentrl.errors import AgentRLError
+
+    async def play():
+        recovered = []
+
+        async def on_recover(actor):
+            recovered.append(actor)
+
+        flaky, steady = _Probed(down_for=2), _Probed()
+        pool = ActorPool("env actor", [flaky, steady], on_recover=on_recover, probe_every=0.01)
+        assert [await pool.pick() for _ in range(4)] == [0, 1, 0, 1]
+        pool.failed(0)
+        assert [await pool.pick() for _ in range(3)] == [1, 1, 1]
+        await asyncio.sleep(0.2)
+        assert pool.up == [True, True] and pool.recoveries == 1 and recovered == [flaky]
+        assert pool.metrics("faults/env_actors") == {"faults/env_actors_down": 0.0,
+                                                      "faults/env_actors_recoveries": 1.0}
+        dead = ActorPool("rollout worker", [_Probed(gone=True)], probe_every=0.01)
+        dead.failed(0)
+        with pytest.raises(AgentRLError, match="out of restarts"):
+            await asyncio.wait_for(dead.pick(), timeout=5)
+
+    asyncio.run(play())
