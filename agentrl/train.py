@@ -22,6 +22,7 @@ import random
 import shutil
 import signal
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,10 @@ class RolloutConfig:
     max_turns: int | None = None  # None: the env's registered max_turns
     turn_timeout: float | None = 60.0
     episode_timeout: float | None = 600.0
+    # DAPO dynamic sampling: drop groups whose rewards are all equal (zero advantage) and sample fresh tasks
+    # for the missing groups, for at most `max_sampling_rounds` rounds per step. Every episode is still saved.
+    dynamic_sampling: bool = False
+    max_sampling_rounds: int = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,10 +92,16 @@ class AlgorithmConfig:
     kl_estimator: str = "k3"
     entropy_coef: float = 0.0
     tis_cap: float | None = None
+    # DAPO soft overlong punishment on each turn's completion length (turn term "overlong"); None: off.
+    overlong_max_tokens: int | None = None
+    overlong_cache_tokens: int = 0
+    overlong_weight: float = 1.0
 
     def advantage_config(self, weights: dict[str, float]) -> AdvantageConfig:
         from agentrl.registry import resolve
 
+        if self.overlong_max_tokens is not None:
+            weights = {**weights, "overlong": self.overlong_weight}
         return AdvantageConfig(estimator=self.advantage, weights=weights, grouping=self.grouping,
                                scale_by_std=self.scale_by_std, gamma=self.gamma, lam=self.lam,
                                gigpo_step_weight=self.gigpo_step_weight, gate_threshold=self.gate_threshold,
@@ -199,11 +210,13 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
         for step in range(start, cfg.run.steps):
             t0 = time.monotonic()
             batch = _tasks_for_step(tasks, cfg, step)
-            episodes = await _rollouts(batch, cfg, spec.max_turns, rubric, by_agent, step, step)
-            write_jsonl(out / "episodes.jsonl", episodes)
+            generated, episodes, sampling = await _sample_batch(tasks, batch, cfg, spec.max_turns, rubric, by_agent,
+                                                                step)
+            write_jsonl(out / "episodes.jsonl", generated)
             rollout_s = time.monotonic() - t0
             metrics = _learn(slots, episodes)
-            metrics.update(_episode_metrics(episodes, cfg.run.success_term, slots))
+            metrics.update(_episode_metrics(generated, cfg.run.success_term, slots))
+            metrics.update(sampling)
             metrics.update({"time/rollout_s": rollout_s, "time/step_s": time.monotonic() - t0,
                             "throughput/tokens_per_s": metrics["rollout/completion_tokens"] / max(rollout_s, 1e-9)})
             logger.log(step + 1, metrics)
@@ -282,18 +295,49 @@ def _learn(slots: list[_Slot], episodes: list[Episode]) -> dict[str, float]:
     return metrics
 
 
+async def _sample_batch(tasks: list[Task], batch: list[Task], cfg: TrainConfig, max_turns: int, rubric: Any,
+                        policy: Any, step: int) -> tuple[list[Episode], list[Episode], dict[str, float]]:
+    """The step's episodes: (everything generated, what to train on, sampling metrics).
+
+    Without dynamic sampling both are the same. With it, constant-reward groups are dropped and fresh tasks
+    (a seeded draw) are sampled for the missing groups, round by round, up to the budget.
+    """
+    from agentrl.algorithms.filters import GroupRefill, apply_overlong_penalty
+
+    generated = await _rollouts(batch, cfg, max_turns, rubric, policy, step, step)
+    train_on, extra = generated, {}
+    if cfg.rollout.dynamic_sampling:
+        refill = GroupRefill(len(batch), cfg.rollout.max_sampling_rounds)
+        need = refill.add(generated)
+        rng = random.Random(cfg.run.seed * 104_729 + step)
+        while need:
+            more = await _rollouts(rng.sample(tasks, need), cfg, max_turns, rubric, policy, step, step,
+                                   tag=f"r{refill.rounds}")
+            generated = generated + more
+            need = refill.add(more)
+        train_on = refill.episodes
+        extra = {"rollout/sampling_rounds": float(refill.rounds), "rollout/dropped_groups": float(refill.dropped),
+                 "rollout/kept_groups": float(refill.groups)}
+    a = cfg.algorithm
+    if a.overlong_max_tokens is not None:
+        train_on = apply_overlong_penalty(train_on, a.overlong_max_tokens, a.overlong_cache_tokens,
+                                          weight=a.overlong_weight)
+    return generated, train_on, extra
+
+
 async def _rollouts(batch: list[Task], cfg: TrainConfig, default_max_turns: int, rubric: Any, policy: Any,
-                    version: int, step: int) -> list[Episode]:
-    """Every task x group_size episodes, concurrently. `policy` is one policy or {agent: policy}."""
+                    version: int, step: int, tag: str = "") -> list[Episode]:
+    """Every task x group_size episodes, concurrently. `policy` is one policy or {agent: policy}.
+    `tag` keeps group ids of refill rounds apart from the step's first round."""
     from agentrl import registry
     from agentrl.rollout import run_episode
 
     async def one(task: Task, k: int) -> Episode:
         env = registry.make(cfg.env.id, **cfg.env.kwargs)
-        seed = cfg.run.seed * 1_000_003 + step * 10_007 + k
+        seed = cfg.run.seed * 1_000_003 + step * 10_007 + k + (zlib.crc32(tag.encode()) % 9973 if tag else 0)
         return await run_episode(env, policy, task, seed, rubric, max_turns=cfg.rollout.max_turns or default_max_turns,
                                  turn_timeout=cfg.rollout.turn_timeout, episode_timeout=cfg.rollout.episode_timeout,
-                                 policy_version=version, group_id=f"{step}:{task.id}")
+                                 policy_version=version, group_id=f"{step}{tag}:{task.id}")
 
     return list(await asyncio.gather(*(one(t, k) for t in batch for k in range(cfg.rollout.group_size))))
 

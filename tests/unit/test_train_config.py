@@ -63,3 +63,37 @@ def test_every_estimator_builds_a_learner_config_from_the_cli(name):
     cfg = load_config(TrainConfig, QUICKSTART, [f"algorithm.advantage={name}", *extra])
     adv = cfg.algorithm.advantage_config({"env": 1.0})
     assert adv.estimator == name and cfg.algorithm.loss_config().clip_low == 0.2
+
+
+async def test_dynamic_sampling_drops_constant_groups_and_refills_within_budget():
+    """Scripted policies stand in for the engine: the echo solver makes every group constant (all correct)."""
+    from agentrl import registry
+    from agentrl.policy import ScriptedPolicy
+    from agentrl.train import _sample_batch
+
+    cfg = load_config(TrainConfig, QUICKSTART, ["rollout.tasks_per_step=2", "rollout.group_size=3",
+                                                "rollout.dynamic_sampling=true", "rollout.max_sampling_rounds=3"])
+    tasks = registry.tasks("games/Echo-v0")[:20]
+    rubric = registry.rubric("games/Echo-v0")
+    solver = registry.scripted_policy("games/Echo-v0")
+    generated, train_on, m = await _sample_batch(tasks, tasks[:2], cfg, 8, rubric, solver, step=0)
+    assert len(generated) == 3 * 2 * 3 and train_on == []  # 3 rounds of 2 groups x 3 samples, all constant
+    assert m == {"rollout/sampling_rounds": 3.0, "rollout/dropped_groups": 6.0, "rollout/kept_groups": 0.0}
+    assert len({e.group_id for e in generated}) == 6  # refill rounds get their own group ids
+
+    coin = ScriptedPolicy(lambda agent, messages, rng: rng.choice([messages[-1]["content"].split()[-1], "x"]), seed=1)
+    generated, train_on, m = await _sample_batch(tasks, tasks[:2], cfg, 8, rubric, coin, step=0)
+    assert m["rollout/kept_groups"] == 2.0 and {e.group_id for e in train_on} <= {e.group_id for e in generated}
+
+
+async def test_overlong_shaping_adds_a_weighted_turn_term():
+    from agentrl import registry
+    from agentrl.train import _sample_batch
+
+    cfg = load_config(TrainConfig, QUICKSTART, ["rollout.tasks_per_step=1", "rollout.group_size=1",
+                                                "algorithm.overlong_max_tokens=4", "algorithm.overlong_cache_tokens=2"])
+    tasks = registry.tasks("games/Echo-v0")[:1]
+    _, train_on, _ = await _sample_batch(tasks, tasks, cfg, 8, registry.rubric("games/Echo-v0"),
+                                         registry.scripted_policy("games/Echo-v0"), step=0)
+    assert all(t.rewards["overlong"] == 0.0 for t in train_on[0].turns)  # scripted turns have no tokens
+    assert cfg.algorithm.advantage_config({"env": 1.0}).weights == {"env": 1.0, "overlong": 1.0}
