@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agentrl {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"agentrl {args.command}: interrupted", file=sys.stderr)
+        print(f"agentrl {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
 
 

@@ -123,26 +123,11 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="agentrl", description="Evaluation commands of agentrl.")
-    add_cli(parser.add_subparsers(dest="command", metavar="COMMAND"))
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    try:
-        return int(args.func(args) or 0)
-    except AgentRLError as e:
-        print(f"agentrl {args.command}: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"agentrl {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+    """`python -m agentrl.evaluation.cli ...` is the `agentrl` command (all its subcommands)."""
+    from agentrl.cli import main as agentrl_main
+
+    return agentrl_main(argv)
 
 
 if __name__ == "__main__":
