@@ -40,7 +40,8 @@ def overrides(out) -> list[str]:
             "distributed.setup=[agentrl.distributed.slow_env:register]", "distributed.mode=sync",
             "distributed.policy=torch", "distributed.num_env_actors=2", "distributed.num_rollout_workers=1",
             f"rollout.tasks_per_step={TASKS}", f"rollout.group_size={GROUP}", "rollout.max_tokens=2", "model.max_model_len=256",
-            "learner.lr=0.01"]
+            "learner.lr=0.01",
+            "env.reward_weights={closeness: 1.0}"]  # a dense term, so a random model's updates are not all zero
 
 
 def sampled(episodes: list[dict]) -> list[tuple]:
