@@ -19,7 +19,8 @@ from agentrl.errors import AgentRLError
 
 # Commands contributed by subpackages: each module has add_cli(subparsers). Listed by name so an
 # optional subpackage whose extras are missing only loses its own commands.
-_COMMAND_MODULES = ("agentrl.train", "agentrl.evaluation.cli", "agentrl.sandbox.cli", "agentrl.environments.swe.cli")
+_COMMAND_MODULES = ("agentrl.train", "agentrl.distributed.cli", "agentrl.evaluation.cli", "agentrl.sandbox.cli",
+                    "agentrl.environments.swe.cli")
 
 
 def _cmd_envs(args: argparse.Namespace) -> int:
