@@ -234,9 +234,10 @@ class Cluster:
 
         d = self.cfg.distributed
         if not ray.is_initialized():
-            ray.init(address=d.address, num_cpus=d.num_cpus if d.address is None else None, namespace=d.namespace,
-                     include_dashboard=False, configure_logging=False,
-                     runtime_env={"env_vars": QUIET})
+            # A local cluster binds to loopback: no traffic may leave this machine's 127.0.0.1.
+            local = {"num_cpus": d.num_cpus, "_node_ip_address": "127.0.0.1"} if d.address is None else {}
+            ray.init(address=d.address, namespace=d.namespace, include_dashboard=False, configure_logging=False,
+                     runtime_env={"env_vars": QUIET}, **local)
             self.started_ray = True
         cfg_dict = to_dict(self.cfg)
         self.group = placement(d)

@@ -18,6 +18,8 @@ class ProcessWatch:
 
     def snapshot(self) -> None:
         for p in psutil.Process().children(recursive=True):
+            if _own_resource_tracker(p):
+                continue  # this test process's multiprocessing helper: it lives as long as pytest, not Ray
             self.seen.setdefault(p.pid, p)
 
     def alive(self) -> list[str]:
@@ -31,6 +33,13 @@ class ProcessWatch:
         return out
 
 
+def _own_resource_tracker(p: psutil.Process) -> bool:
+    try:
+        return p.ppid() == psutil.Process().pid and "multiprocessing.resource_tracker" in " ".join(p.cmdline())
+    except psutil.NoSuchProcess:
+        return False
+
+
 @pytest.fixture(scope="session")
 def processes():
     return ProcessWatch()
@@ -41,8 +50,9 @@ def ray_cluster(processes):
     import ray
 
     ray.init(num_cpus=8, namespace="agentrl-test", include_dashboard=False, configure_logging=False,
-             runtime_env={"env_vars": QUIET})
+             runtime_env={"env_vars": QUIET}, _node_ip_address="127.0.0.1")
     address = ray.get_runtime_context().gcs_address
+    assert address.startswith("127.0.0.1:"), f"Ray must stay on loopback, got {address}"
     yield address
     processes.snapshot()
     ray.shutdown()

@@ -8,6 +8,7 @@ At the end no container of this session may be left.
 
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,17 @@ def swe_docker():
     assert images.image_exists(BASE_IMAGE), f"{BASE_IMAGE} is missing; run `bash launch/setup_docker.sh`"
     images.toolchain_image()
     yield
+    deadline = time.monotonic() + 30  # a closed sandbox's removal may still be in flight on a loaded engine
+    while our_containers() and time.monotonic() < deadline:
+        time.sleep(1)
     left = our_containers()
-    assert not left, f"containers left behind by the SWE tests: {left}"
+    assert not left, f"containers left behind by the SWE tests: {[_describe(c) for c in left]}"
+
+
+def _describe(container: str) -> str:
+    out = subprocess.run(["docker", "inspect", container, "--format",
+                          "{{.Config.Image}} {{.State.Status}} {{json .Config.Labels}}"], capture_output=True, text=True)
+    return f"{container} {out.stdout.strip() or out.stderr.strip()}"
 
 
 def toy_patches(tree: Path) -> tuple[str, str, str]:
