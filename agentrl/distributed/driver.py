@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,8 @@ class Cluster:
         d = self.cfg.distributed
         if not ray.is_initialized():
             # A local cluster binds to loopback: no traffic may leave this machine's 127.0.0.1.
+            if d.address is None:
+                loopback_only()
             local = {"num_cpus": d.num_cpus, "_node_ip_address": "127.0.0.1"} if d.address is None else {}
             ray.init(address=d.address, namespace=d.namespace, include_dashboard=False, configure_logging=False,
                      runtime_env={"env_vars": QUIET}, **local)
@@ -358,3 +361,16 @@ class ActorPool:
 
     def metrics(self, prefix: str) -> dict[str, float]:
         return {f"{prefix}_down": float(self.up.count(False)), f"{prefix}_recoveries": float(self.recoveries)}
+
+
+def loopback_only() -> None:
+    """Keep a local Ray cluster on 127.0.0.1.
+
+    On Linux Ray replaces 127.0.0.1 with the machine's routable address (so other nodes could join); a local
+    cluster needs no such address. Ray reads this switch at call time in this process, and the processes it
+    starts read it from the environment.
+    """
+    from ray._private import ray_constants
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False

@@ -7,7 +7,7 @@ import time
 import psutil
 import pytest
 
-from agentrl.distributed.driver import QUIET
+from agentrl.distributed.driver import QUIET, loopback_only
 
 
 class ProcessWatch:
@@ -49,6 +49,7 @@ def processes():
 def ray_cluster(processes):
     import ray
 
+    loopback_only()
     ray.init(num_cpus=8, namespace="agentrl-test", include_dashboard=False, configure_logging=False,
              runtime_env={"env_vars": QUIET}, _node_ip_address="127.0.0.1")
     address = ray.get_runtime_context().gcs_address
