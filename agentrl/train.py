@@ -465,6 +465,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 0
     metrics = train(cfg)
     if metrics:
-        print(f"final: reward={metrics['rollout/reward']:.3f} success={metrics['rollout/success']:.3f} "
-              f"policy_version={int(metrics['learner/version'])}")
+        print(final_line(metrics))
     return 0
+
+
+def final_line(metrics: dict[str, float]) -> str:
+    """The one-line summary both trainers print when a run ends."""
+    return (f"final: reward={metrics['rollout/reward']:.3f} success={metrics['rollout/success']:.3f} "
+            f"policy_version={int(metrics['learner/version'])}")

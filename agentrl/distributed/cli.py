@@ -35,10 +35,11 @@ def _cmd_train_ray(args: argparse.Namespace) -> int:
         return 0
     from agentrl.distributed.driver import train_ray
 
+    from agentrl.train import final_line
+
     metrics = train_ray(cfg)
     if metrics:
-        print(f"final: reward={metrics['rollout/reward']:.3f} success={metrics['rollout/success']:.3f} "
-              f"policy_version={int(metrics['learner/version'])}")
+        print(final_line(metrics))
     return 0
 
 

@@ -42,17 +42,10 @@ def _reap(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agentrl.sandbox.cli")
-    add_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["sandbox", *(argv if argv is not None else sys.argv[1:])])
-    try:
-        return args.func(args)
-    except Exception as e:  # an error we raised already says how to fix it; no traceback for users
-        from agentrl.errors import AgentRLError
-        if isinstance(e, AgentRLError):
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        raise
+    """`python -m ...` runs the `agentrl sandbox` subcommands (same parser, same error handling)."""
+    from agentrl.cli import main as agentrl_main
+
+    return agentrl_main(["sandbox", *(argv if argv is not None else sys.argv[1:])])
 
 
 if __name__ == "__main__":

@@ -91,17 +91,10 @@ def _grade(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agentrl.environments.swe.cli")
-    add_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["swe", *(argv if argv is not None else sys.argv[1:])])
-    try:
-        return args.func(args)
-    except Exception as e:  # our errors already say how to fix them
-        from agentrl.errors import AgentRLError
-        if isinstance(e, AgentRLError):
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        raise
+    """`python -m ...` runs the `agentrl swe` subcommands (same parser, same error handling)."""
+    from agentrl.cli import main as agentrl_main
+
+    return agentrl_main(["swe", *(argv if argv is not None else sys.argv[1:])])
 
 
 if __name__ == "__main__":
