@@ -27,10 +27,13 @@ TEST_HIDDEN = ("from calc import add, neg\n\n\ndef test_add():\n    assert add(2
 
 
 def our_containers() -> list[str]:
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={OWNER_LABEL}={owner_id()}"],
-                         capture_output=True, text=True)
+    """This process's containers of SWE images. Other fixtures' sandboxes (the sandbox suite's session pool of
+    the base image, which has its own leak check when it closes) are not the SWE tests' to judge."""
+    out = subprocess.run(["docker", "ps", "-a", "--filter", f"label={OWNER_LABEL}={owner_id()}",
+                          "--format", "{{.ID}} {{.Image}}"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    return out.stdout.split()
+    rows = [line.split(" ", 1) for line in out.stdout.splitlines() if line.strip()]
+    return [cid for cid, image in rows if image.startswith("agentrl/swe")]
 
 
 @pytest.fixture(scope="session")
