@@ -30,6 +30,7 @@ from agentrl.algorithms import AdvantageConfig, LossConfig
 from agentrl.config import load_config, to_dict
 from agentrl.errors import ConfigError
 from agentrl.learner import LearnerConfig
+from agentrl.selfplay import SelfPlayConfig
 from agentrl.types import Episode, Task, write_jsonl
 
 
@@ -147,6 +148,8 @@ class TrainConfig:
     # The policy map. Empty: one policy ("main") plays every agent. Otherwise every agent of the env is
     # listed in exactly one policy; agents listed together share weights, each policy has its own learner.
     policies: tuple[PolicyConfig, ...] = ()
+    # Self-play with a league of frozen snapshots on a two-player game (agentrl.selfplay; docs/multiagent.md).
+    selfplay: SelfPlayConfig = SelfPlayConfig()
 
 
 @dataclasses.dataclass
@@ -199,24 +202,33 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
     rubric = _reweighted(registry.rubric(cfg.env.id), cfg.env.reward_weights)
     possible_agents = tuple(registry.make(cfg.env.id, **cfg.env.kwargs).possible_agents)
     slots = [_Slot(p) for p in policy_map(cfg, possible_agents)]
+    _check_selfplay(cfg, slots, possible_agents)
     logger = _Logger(out, cfg.run.tensorboard)
     interrupted = _Interrupt()
     metrics: dict[str, float] = {}
     progress = None
+    arena = None
     try:
         start = _start_slots(slots, cfg, rubric, out)
         by_agent = {agent: slot.engine for slot in slots for agent in slot.config.agents}
+        if cfg.selfplay.enabled:
+            arena = _start_arena(cfg, slots[0], possible_agents, tasks, spec.max_turns, rubric, out, start)
         progress = _progress(cfg.run.steps, start)
         for step in range(start, cfg.run.steps):
             t0 = time.monotonic()
             batch = _tasks_for_step(tasks, cfg, step)
-            generated, episodes, sampling = await _sample_batch(tasks, batch, cfg, spec.max_turns, rubric, by_agent,
-                                                                step)
+            if arena is not None:
+                generated, episodes, sampling = await arena.play_step(batch, step)
+            else:
+                generated, episodes, sampling = await _sample_batch(tasks, batch, cfg, spec.max_turns, rubric,
+                                                                    by_agent, step)
             write_jsonl(out / "episodes.jsonl", generated)
             rollout_s = time.monotonic() - t0
             metrics = _learn(slots, episodes)
             metrics.update(_episode_metrics(generated, cfg.run.success_term, slots))
             metrics.update(sampling)
+            if arena is not None:
+                metrics.update(await arena.after_update(step + 1))
             metrics.update({"time/rollout_s": rollout_s, "time/step_s": time.monotonic() - t0,
                             "throughput/tokens_per_s": metrics["rollout/completion_tokens"] / max(rollout_s, 1e-9)})
             logger.log(step + 1, metrics)
@@ -227,7 +239,7 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
                 progress.write(_line(step + 1, metrics))
             done = cfg.run.stop_at_success is not None and metrics["rollout/success"] >= cfg.run.stop_at_success
             if (step + 1) % cfg.run.save_every == 0 or step + 1 == cfg.run.steps or done or interrupted.flag:
-                _checkpoint(slots, out, step + 1)
+                _checkpoint(slots, out, step + 1, league=arena.league.to_dict() if arena is not None else None)
             if done or interrupted.flag:
                 break
     finally:
@@ -238,7 +250,48 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
         for slot in slots:
             if slot.engine is not None:
                 slot.engine.close()
+        if arena is not None:
+            arena.opponent_engine.close()
     return metrics
+
+
+# -- self-play -----------------------------------------------------------------------------------------------
+def _check_selfplay(cfg: TrainConfig, slots: list[_Slot], possible_agents: tuple[str, ...]) -> None:
+    if not cfg.selfplay.enabled:
+        return
+    from agentrl.selfplay import seats
+
+    seats(possible_agents)
+    if len(slots) != 1:
+        raise ConfigError("selfplay trains one policy against its own snapshots; leave `policies` empty "
+                          f"(got {[s.config.name for s in slots]}).")
+    if cfg.rollout.dynamic_sampling:
+        raise ConfigError("selfplay and rollout.dynamic_sampling do not combine yet; turn one of them off.")
+
+
+def _start_arena(cfg: TrainConfig, slot: _Slot, possible_agents: tuple[str, ...], tasks: list[Task],
+                 max_turns: int, rubric: Any, out: Path, start: int) -> Any:
+    """The league (resumed from the checkpoint being resumed, if any) and the opponents' engine."""
+    from agentrl.policies.vllm import VLLMPolicy
+    from agentrl.selfplay import Arena, League, SnapshotStore
+
+    latest = _latest(out) if cfg.run.resume and start else None
+    saved = latest / "league.json" if latest else None
+    league = League.from_dict(cfg.selfplay, json.loads(saved.read_text())) if saved and saved.is_file() \
+        else League(cfg.selfplay, seed=cfg.run.seed)
+    opponent = VLLMPolicy(slot.engine.model, max_tokens=cfg.rollout.max_tokens, temperature=cfg.rollout.temperature,
+                          top_p=cfg.rollout.top_p, seed=cfg.run.seed + 1, max_model_len=cfg.model.max_model_len,
+                          gpu_memory_utilization=cfg.model.gpu_memory_utilization,
+                          enforce_eager=cfg.model.enforce_eager, dtype=cfg.model.dtype)
+
+    async def rollouts(batch: list[Task], policy: Any, step: int, tag: str, group_size: int) -> list[Episode]:
+        sized = dataclasses.replace(cfg, rollout=dataclasses.replace(cfg.rollout, group_size=group_size))
+        return await _rollouts(batch, sized, max_turns, rubric, policy, slot.learner.version, step, tag=tag)
+
+    arena = Arena(cfg.selfplay, league, SnapshotStore(out / "league"), slot.learner, slot.engine, opponent,
+                  tuple(possible_agents), rollouts, cfg.rollout.group_size, list(tasks))
+    arena.add_anchor(start)
+    return arena
 
 
 def _reweighted(rubric: Any, weights: dict[str, float]) -> Any:
@@ -374,13 +427,15 @@ def _episode_metrics(episodes: list[Episode], success_term: str, slots: list[_Sl
 
 
 # -- checkpoints -------------------------------------------------------------------------------------------
-def _checkpoint(slots: list[_Slot], out: Path, step: int) -> None:
+def _checkpoint(slots: list[_Slot], out: Path, step: int, league: dict | None = None) -> None:
     """Write to a temporary folder and rename, so a kill mid-save never leaves a broken 'latest'."""
     tmp = out / "checkpoints" / f".tmp-{step}"
     final = out / "checkpoints" / f"step-{step:06d}"
     shutil.rmtree(tmp, ignore_errors=True)
     for slot in slots:
         slot.learner.save(tmp / slot.config.name)
+    if league is not None:  # the league as of this step; snapshot weights stay in out/league/
+        (tmp / "league.json").write_text(json.dumps(league))
     versions = {slot.config.name: slot.learner.version for slot in slots}
     (tmp / "trainer.json").write_text(json.dumps({"step": step, "versions": versions}))
     shutil.rmtree(final, ignore_errors=True)
