@@ -1,0 +1,517 @@
+"""MiniWoB++ task pages (from the `miniwob` package) in a real headless Chromium, scored by the pages themselves.
+
+Contract:
+- A task is a (MiniWoB task name, seed) pair: ``Task.env_kwargs == {"task": "click-button", "seed": 3}``. The
+  episode starts exactly as the official `miniwob` gymnasium env starts one: ``core.endEpisode(0)``,
+  ``Math.seedrandom(seed)``, ``core.setDataMode(mode)``, ``core.startEpisodeReal()``, then wait for
+  ``WOB_TASK_READY``. The same seed gives the same problem as the official env.
+- Observation: the task's instruction (MiniWoB's utterance, ``core.getUtterance()``) and the page rendered as
+  text with stable element ids; actions are the web family's text actions (`click(3)`, `type(4, "text")`,
+  `select(5, "option")`, `press("Enter")`, `scroll("down")`, `back()`, `stop()`). A malformed action or an
+  unknown id gets an observation that says what was wrong; it never raises.
+- Reward: read from the page's own globals after every action (``WOB_REWARD_GLOBAL``: MiniWoB's time-discounted
+  reward, ``WOB_RAW_REWARD_GLOBAL``: the raw one, ``WOB_DONE_GLOBAL``, ``WOB_REWARD_REASON``); never recomputed
+  here. The env's step reward is the discounted one (the official env's default); both go into `infos` and the
+  rubric's outcome terms ``miniwob`` (discounted) and ``miniwob_raw``.
+- Time: MiniWoB discounts a positive reward by the elapsed fraction of ``core.EPISODE_MAX_TIME`` (10 s on most
+  tasks) and ends the episode with -1 when it runs out. An LLM's thinking time depends on the hardware, so by
+  default the page runs on a virtual clock (Playwright's clock): every agent reply costs `ms_per_action`
+  milliseconds of page time, then the action runs. Rewards are then deterministic and hardware-independent, and
+  the page still computes them with its own code. ``clock="real"`` keeps wall-clock time, as the official env does.
+- Resources: the env holds one Chromium process (from the event loop's `BrowserPool`, or a browser passed in)
+  and one local HTTP server on 127.0.0.1 for the task pages, reuses both across its episodes with a fresh
+  browser context per episode, and gives them back in `close()`. The browser aborts every request that is not
+  on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import http.server
+import pathlib
+import re
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agentrl.env import StepResult
+from agentrl.errors import AgentRLError
+from agentrl.policy import ScriptedPolicy
+from agentrl.types import Message, Task
+from agentrl.verifiers.rubric import Rubric
+
+AGENT = "agent"
+
+# Tasks whose scripted solution reads only the instruction and the rendered page (see `solve`).
+TASKS: tuple[str, ...] = (
+    "click-button", "click-link", "click-dialog", "click-tab", "click-option", "click-checkboxes",
+    "choose-list", "focus-text", "enter-text", "enter-text-2", "enter-password", "login-user",
+)
+SPLIT_SEEDS: Mapping[str, range] = {"train": range(0, 20), "test": range(1000, 1005)}
+
+
+class MiniWoBError(AgentRLError):
+    """The MiniWoB++ pages or the browser could not be set up."""
+
+
+def html_dir() -> pathlib.Path:
+    """The folder of MiniWoB++ task pages shipped by the `miniwob` package."""
+    try:
+        import miniwob
+    except ImportError as e:
+        raise MiniWoBError("the `miniwob` package is missing; install the web extra: "
+                           "pip install 'agentrl-suite[web]'") from e
+    return pathlib.Path(miniwob.__file__).parent / "html"
+
+
+def task_names() -> list[str]:
+    """Every MiniWoB++ task page the installed package ships (not only the ones in `TASKS`)."""
+    return sorted(p.stem for p in (html_dir() / "miniwob").glob("*.html"))
+
+
+# -- the page server -----------------------------------------------------------------------------------------------
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:  # one line per request would drown the test output
+        pass
+
+
+class PageServer:
+    """Serves the MiniWoB++ html folder on 127.0.0.1 (a free port) from a daemon thread."""
+
+    def __init__(self, root: pathlib.Path | None = None):
+        handler = functools.partial(_QuietHandler, directory=str(root or html_dir()))
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="miniwob-pages", daemon=True)
+        self._thread.start()
+        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def url(self, task: str) -> str:
+        return f"{self.origin}/miniwob/{task}.html"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+# -- one episode's page ---------------------------------------------------------------------------------------
+
+# MiniWoB's own heads-up display (last reward, countdown, episode count) and click canvas are for humans
+# watching; hidden, they stay out of the observation.
+_HIDE_HUD_CSS = "#reward-display, #click-canvas { display: none !important; }"
+# Spans with a click handler (click-link's links) carry no role; the walk is told to treat them as controls.
+CLICKABLE_SELECTOR = ".alink"
+_VIRTUAL_EPOCH_S = 1_700_000_000  # a fixed page clock start (seconds), so every episode sees the same dates
+_READY_POLL_S, _READY_ATTEMPTS = 0.05, 100
+_START_JS = "([seed, mode]) => { core.endEpisode(0); Math.seedrandom(seed); core.setDataMode(mode); " \
+            "core.startEpisodeReal(); }"
+_REWARD_JS = "() => ({done: WOB_DONE_GLOBAL, reward: WOB_REWARD_GLOBAL, raw_reward: WOB_RAW_REWARD_GLOBAL, " \
+             "reason: WOB_REWARD_REASON === null || WOB_REWARD_REASON === undefined ? null : " \
+             "String(WOB_REWARD_REASON), max_time_ms: core.EPISODE_MAX_TIME, now_ms: Date.now(), " \
+             "start_ms: core.ept0})"
+
+
+@dataclasses.dataclass(frozen=True)
+class MiniWoBState:
+    """The page's own reward globals, read after an action (never recomputed here).
+
+    `reward` is MiniWoB's time-discounted reward (``WOB_REWARD_GLOBAL``), `raw_reward` the undiscounted one
+    (``WOB_RAW_REWARD_GLOBAL``); both are 0 until `done`. `elapsed_ms` is page time since the episode began.
+    """
+
+    done: bool
+    reward: float
+    raw_reward: float
+    reason: str | None
+    elapsed_ms: float
+    max_time_ms: float
+
+    @classmethod
+    def from_page(cls, raw: Mapping[str, Any]) -> MiniWoBState:
+        return cls(bool(raw["done"]), float(raw["reward"]), float(raw["raw_reward"]), raw["reason"],
+                   float(raw["now_ms"] - raw["start_ms"]), float(raw["max_time_ms"]))
+
+    def as_info(self) -> dict[str, Any]:
+        return {"miniwob_done": self.done, "miniwob_reward": self.reward, "miniwob_raw_reward": self.raw_reward,
+                "miniwob_reason": self.reason}
+
+
+async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> None:
+    """Begin a MiniWoB episode on a loaded task page, as the official env does (see the module docstring)."""
+    if virtual_clock:
+        await page.clock.install(time=_VIRTUAL_EPOCH_S)
+        await page.clock.pause_at(_VIRTUAL_EPOCH_S + 1)
+    await page.add_style_tag(content=_HIDE_HUD_CSS)
+    await page.evaluate(_START_JS, [seed, mode])
+    for _ in range(_READY_ATTEMPTS):
+        if await page.evaluate("() => WOB_TASK_READY"):
+            return
+        await asyncio.sleep(_READY_POLL_S)
+    raise MiniWoBError(f"the MiniWoB page {page.url} did not become ready (WOB_TASK_READY stayed false).")
+
+
+async def read_state(page: Any) -> MiniWoBState:
+    return MiniWoBState.from_page(await page.evaluate(_REWARD_JS))
+
+
+# -- browsers ---------------------------------------------------------------------------------------------------
+
+class BrowserPool:
+    """Chromium processes for the MiniWoB envs of one event loop, handed out one env at a time.
+
+    An env takes a browser on its first reset and gives it back in `close()`. A returned browser stays up for
+    `linger_s` seconds so the next env (`check_env` and evaluation loops make one env per episode) reuses the
+    process instead of starting a new one; then it is closed. When the loop shuts down it cancels the wait, and
+    the browser is closed right away, so no process outlives its loop.
+    """
+
+    def __init__(self, linger_s: float = 2.0):
+        self.linger_s = linger_s
+        self._idle: list[Any] = []
+        self._closers: dict[int, asyncio.Task] = {}
+
+    async def acquire(self) -> Any:
+        while self._idle:
+            browser = self._idle.pop()
+            closer = self._closers.pop(id(browser), None)
+            if closer is not None:
+                closer.cancel()  # it sees the browser is no longer idle and leaves it open
+            if browser.pid is not None:
+                return browser
+        from agentrl.environments.web.browser import ChromiumBrowser
+
+        return ChromiumBrowser(extra_selector=CLICKABLE_SELECTOR)
+
+    def release(self, browser: Any) -> None:
+        self._idle.append(browser)
+        self._closers[id(browser)] = asyncio.get_running_loop().create_task(self._close_later(browser))
+
+    async def _close_later(self, browser: Any) -> None:
+        try:
+            await asyncio.sleep(self.linger_s)
+        finally:
+            if any(b is browser for b in self._idle):
+                self._idle.remove(browser)
+                self._closers.pop(id(browser), None)
+                await browser.close()
+
+
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BrowserPool] = weakref.WeakKeyDictionary()
+
+
+def browser_pool() -> BrowserPool:
+    """The pool of the running event loop (Playwright objects belong to the loop that made them)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _POOLS:
+        _POOLS[loop] = BrowserPool()
+    return _POOLS[loop]
+
+
+# -- the env ----------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class MiniWoBConfig:
+    """How episodes run. `ms_per_action`: page time each agent reply costs on the virtual clock.
+    `clock`: "virtual" (deterministic, the default) or "real" (wall-clock, as the official env).
+    `data_mode`: MiniWoB's ``core.setDataMode`` ("train" or "test"). `max_page_chars` bounds the page text."""
+
+    ms_per_action: int = 1000
+    clock: str = "virtual"
+    data_mode: str = "train"
+    max_page_chars: int = 6000
+
+    def __post_init__(self) -> None:
+        if self.clock not in ("virtual", "real"):
+            raise MiniWoBError(f"clock must be 'virtual' or 'real', got {self.clock!r}.")
+        if isinstance(self.ms_per_action, bool) or not isinstance(self.ms_per_action, int) or self.ms_per_action < 0:
+            raise MiniWoBError(f"ms_per_action must be an int >= 0 (page milliseconds per reply), "
+                               f"got {self.ms_per_action!r}.")
+        if self.data_mode not in ("train", "test"):
+            raise MiniWoBError(f"data_mode must be 'train' or 'test', got {self.data_mode!r}.")
+
+
+class MiniWoBEnv:
+    """One agent solves one MiniWoB++ task page per episode; see the module docstring for the contract.
+
+    Pass `browser` (a started or unstarted `ChromiumBrowser`) to use that one; the env then leaves it open in
+    `close()`. Otherwise the env takes a Chromium from the loop's `BrowserPool` on the first reset, keeps it for
+    all its episodes (a fresh browser context each) and gives it back in `close()`.
+    """
+
+    possible_agents = (AGENT,)
+
+    def __init__(self, *, browser: Any = None, **config: Any):
+        self.config = MiniWoBConfig(**config)
+        self._own_browser = browser is None
+        self._browser = browser
+        self._server: PageServer | None = None
+        self._task_name = ""
+        self._instruction = ""
+        self._closed = False
+
+    async def reset(self, task: Task, seed: int) -> dict[str, str]:
+        name = _task_name(task)
+        page_seed = task.env_kwargs.get("seed", seed)
+        browser = await self._ensure_browser()
+        if self._server is None:
+            self._server = PageServer()
+        browser.extra_selector = CLICKABLE_SELECTOR  # a shared browser may come without it
+        await browser.reset(self._server.url(name), allowed_origin=self._server.origin)
+        await start_episode(browser.page, page_seed, self.config.data_mode, self.config.clock == "virtual")
+        self._task_name = name
+        self._instruction = await browser.page.evaluate("() => core.getUtterance()")
+        return {AGENT: self._render(await browser.observe(), first=True)}
+
+    async def step(self, actions: Mapping[str, str]) -> StepResult:
+        from agentrl.environments.web.browser import BadAction, parse_action
+
+        browser = self._browser
+        action = parse_action(actions[AGENT])
+        if self.config.clock == "virtual" and self.config.ms_per_action:
+            await browser.page.clock.run_for(self.config.ms_per_action)  # the reply's thinking time
+        if (await read_state(browser.page)).done:  # time ran out before the action: the page ended it
+            obs, valid = None, not isinstance(action, BadAction)
+        elif isinstance(action, BadAction):
+            obs, valid = await browser.observe(action.reason), False
+        elif action.kind == "goto":
+            obs, valid = await browser.observe("goto(...) is not available: a MiniWoB++ task is this one page"), False
+        else:
+            obs = await browser.act(action)
+            valid = obs.error is None
+        state = await read_state(browser.page)
+        ended = state.done or (not isinstance(action, BadAction) and action.ends_episode)
+        info = {**state.as_info(), "valid_action": valid, "elapsed_ms": state.elapsed_ms}
+        return StepResult(
+            obs={} if ended else {AGENT: self._render(obs, first=False)},
+            rewards={AGENT: state.reward if state.done else 0.0},
+            terminated={AGENT: ended},
+            truncated={AGENT: False},
+            infos={AGENT: info},
+        )
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._own_browser and self._browser is not None:
+                browser_pool().release(self._browser)
+                self._browser = None
+        finally:
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+
+    async def _ensure_browser(self) -> Any:
+        if self._closed:
+            raise MiniWoBError("reset() after close(); make a new env.")
+        if self._browser is None:
+            self._browser = await browser_pool().acquire()
+        return self._browser
+
+    def _render(self, obs: Any, first: bool) -> str:
+        # Our own header instead of Observation.render(): the page url carries the server's random port,
+        # which would make two runs of the same seed differ.
+        from agentrl.environments.web.browser import ACTION_HELP
+
+        lines = [f"MiniWoB++ task: {self._task_name}", f"Instruction: {self._instruction}"]
+        if obs.error:
+            lines.append(f"Action error: {obs.error}")
+        text = obs.text
+        if len(text) > self.config.max_page_chars:
+            text = text[:self.config.max_page_chars] + "\n... (page cut)"
+        lines += ["----", text]
+        if first:
+            lines += ["----", ACTION_HELP]
+        return "\n".join(lines)
+
+
+def _task_name(task: Task) -> str:
+    name = task.env_kwargs.get("task")
+    if not isinstance(name, str) or not (html_dir() / "miniwob" / f"{name}.html").exists():
+        raise MiniWoBError(f"task {task.id!r}: env_kwargs['task'] must name a MiniWoB++ page such as "
+                           f"'click-button', got {name!r}. Known pages: {', '.join(task_names())}.")
+    return name
+
+
+# -- tasks, rubric --------------------------------------------------------------------------------------------
+
+def tasks(split: str = "train") -> list[Task]:
+    """(task, seed) pairs over `TASKS`: seeds 0-19 for "train", 1000-1004 for "test"."""
+    if split not in SPLIT_SEEDS:
+        raise MiniWoBError(f"unknown split {split!r}; use one of {sorted(SPLIT_SEEDS)}.")
+    return [Task(id=f"{name}/seed{seed}", env_kwargs={"task": name, "seed": seed},
+                 reference={"task": name, "seed": seed}, split=split)
+            for seed in SPLIT_SEEDS[split] for name in TASKS]
+
+
+def miniwob_reward(info: Mapping[str, Any]) -> float | None:
+    """MiniWoB's own time-discounted reward, as the page reported it at the last step."""
+    return float(info["miniwob_reward"]) if "miniwob_reward" in info else None
+
+
+def miniwob_raw_reward(info: Mapping[str, Any]) -> float | None:
+    """MiniWoB's own raw (undiscounted) reward, as the page reported it at the last step."""
+    return float(info["miniwob_raw_reward"]) if "miniwob_raw_reward" in info else None
+
+
+def valid_action(info: Mapping[str, Any]) -> float | None:
+    """1 when the reply parsed as an action and the browser performed it, else 0."""
+    return float(bool(info["valid_action"])) if "valid_action" in info else None
+
+
+def rubric() -> Rubric:
+    # The env's step reward is the same discounted reward as the outcome term, so it is not counted twice.
+    return Rubric(turn={"valid_action": (valid_action, 0.0)},
+                  outcome={"miniwob": miniwob_reward, "miniwob_raw": (miniwob_raw_reward, 0.0)},
+                  env_weight=0.0)
+
+
+# -- the scripted policy --------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class PageItem:
+    """One line of a rendered page: an element (id set) or plain text (id None)."""
+
+    text: str
+    id: int | None = None
+    role: str = ""
+    name: str = ""
+    value: str | None = None
+    checked: bool | None = None
+    label: str = ""  # for an element: its name, or the text line next to it when the name is empty or generic
+
+
+_ELEMENT_LINE = re.compile(r'^\[(\d+)\] (\S+) ("(?:[^"\\]|\\.)*")(?: value=("(?:[^"\\]|\\.)*"))?'
+                           r'(?: options=(\[.*\]))?(?: (checked|unchecked))?$')
+
+
+def parse_page(text: str) -> list[PageItem]:
+    """Read the page part of an observation back into items (the inverse of the browser's rendering)."""
+    import json
+
+    items: list[PageItem] = []
+    for line in text.splitlines():
+        m = _ELEMENT_LINE.match(line)
+        if not m:
+            items.append(PageItem(line))
+            continue
+        value = json.loads(m.group(4)) if m.group(4) else None
+        checked = None if m.group(6) is None else m.group(6) == "checked"
+        items.append(PageItem(line, int(m.group(1)), m.group(2), json.loads(m.group(3)), value, checked))
+    return [dataclasses.replace(it, label=_label(items, i)) if it.id is not None else it
+            for i, it in enumerate(items)]
+
+
+def _label(items: Sequence[PageItem], i: int) -> str:
+    """A control's visible label: its name, or for a box wrapped in a <label> the text right after it, or
+    for a text field the text right before it."""
+    it = items[i]
+    generic = {"", it.role, "radio", "checkbox", "on"}
+    if it.name not in generic:
+        return it.name
+    neighbour = i + 1 if it.role in ("checkbox", "radio") else i - 1
+    if 0 <= neighbour < len(items) and items[neighbour].id is None:
+        return items[neighbour].text.strip()
+    return it.name
+
+
+def _observation_parts(content: str) -> tuple[str, str, str]:
+    """(task name, instruction, page text) of one observation rendered by `MiniWoBEnv`."""
+    task = re.search(r"^MiniWoB\+\+ task: (\S+)$", content, re.M)
+    instruction = re.search(r"^Instruction: (.*)$", content, re.M)
+    page = content.split("\n----\n")[1] if "\n----\n" in content else ""
+    return (task.group(1) if task else "", instruction.group(1) if instruction else "", page)
+
+
+def _quoted(instruction: str) -> list[str]:
+    return re.findall(r'"([^"]*)"', instruction)
+
+
+def _first(items: Sequence[PageItem], **want: Any) -> PageItem | None:
+    return next((it for it in items if it.id is not None and all(getattr(it, k) == v for k, v in want.items())), None)
+
+
+def _submit(items: Sequence[PageItem]) -> str:
+    button = next((it for it in items if it.role == "button"
+                   and it.name.lower() in ("submit", "login", "ok", "search")), None)
+    return f"click({button.id})" if button else "stop()"
+
+
+def _fill_then_submit(items: Sequence[PageItem], wanted: Sequence[str]) -> str:
+    """Type each wanted text into the text fields in order, then press the submit button."""
+    fields = [it for it in items if it.role == "textbox"]
+    for field, text in zip(fields, wanted):
+        if field.value != text:
+            return f"type({field.id}, {_js_string(text)})"
+    return _submit(items)
+
+
+def _js_string(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
+
+
+def solve(content: str) -> str:
+    """The next action that solves the task shown in a `MiniWoBEnv` observation, read from the instruction and
+    the page's current state (so it needs no memory of earlier turns). Returns stop() if it cannot tell."""
+    task, instruction, page = _observation_parts(content)
+    items = parse_page(page)
+    quoted = _quoted(instruction)
+    target: PageItem | None = None
+    if task == "click-button" and quoted:
+        target = _first(items, role="button", name=quoted[0])
+    elif task == "click-link" and quoted:
+        target = next((it for it in items if it.id is not None and it.name == quoted[-1]), None)
+    elif task == "click-dialog":
+        target = next((it for it in items if it.role == "button" and it.name.lower() in ("close", "x", "×")), None)
+    elif task == "click-tab":
+        m = re.search(r"(Tab #\d+)", instruction)
+        target = next((it for it in items if it.role in ("tab", "link") and m and it.name == m.group(1)), None)
+    elif task == "focus-text":
+        target = _first(items, role="textbox")
+    elif task in ("click-option", "click-checkboxes"):
+        return _choose_boxes(items, instruction)
+    elif task == "choose-list":
+        m = re.search(r"^Select (.*) from the list", instruction)
+        box = _first(items, role="combobox")
+        if m and box:
+            return f"select({box.id}, {_js_string(m.group(1))})" if box.value != m.group(1) else _submit(items)
+    elif task == "enter-text" and quoted:
+        return _fill_then_submit(items, quoted[:1])
+    elif task == "enter-text-2" and quoted:
+        text = quoted[0].lower() if "lower case" in instruction else quoted[0].upper()
+        return _fill_then_submit(items, [text])
+    elif task == "enter-password" and quoted:
+        return _fill_then_submit(items, [quoted[0], quoted[0]])
+    elif task == "login-user" and len(quoted) >= 2:
+        return _fill_then_submit(items, quoted[:2])
+    return f"click({target.id})" if target else "stop()"
+
+
+def _choose_boxes(items: Sequence[PageItem], instruction: str) -> str:
+    m = re.search(r"^Select (.*) and click Submit", instruction)
+    if not m:
+        return "stop()"
+    wanted = set() if m.group(1) == "nothing" else set(m.group(1).split(", "))
+    for box in (it for it in items if it.role in ("checkbox", "radio")):
+        if (box.label in wanted) != bool(box.checked):
+            return f"click({box.id})"
+    return _submit(items)
+
+
+def scripted_policy(seed: int = 0) -> ScriptedPolicy:
+    """Solves every task in `TASKS` from the latest observation (instruction + page)."""
+
+    def script(agent: str, messages: Sequence[Message], rng: Any) -> str:
+        latest = next((m["content"] for m in reversed(messages)
+                       if m.get("role") == "user" and "MiniWoB++ task:" in str(m.get("content"))), "")
+        return solve(latest)
+
+    return ScriptedPolicy(script, seed=seed)
