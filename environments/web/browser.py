@@ -113,11 +113,15 @@ class Observation:
     screenshot: bytes | None = dataclasses.field(default=None, repr=False)
     error: str | None = None
 
-    def render(self, max_chars: int | None = None) -> str:
-        """The text an LLM sees. `max_chars` cuts the page text (not the header) to bound the prompt."""
+    def render(self, max_chars: int | None = None, base_url: str | None = None) -> str:
+        """The text an LLM sees. `max_chars` cuts the page text (not the header) to bound the prompt;
+        `base_url` (an origin) is cut from the url, so a site on a random port renders the same every run."""
         body = self.text if max_chars is None or len(self.text) <= max_chars else \
             self.text[:max_chars] + "\n... (page cut; scroll(down) or search to see more)"
-        head = f"URL: {self.url}\nTitle: {self.title}\n"
+        url = self.url
+        if base_url and url.startswith(base_url):
+            url = url[len(base_url):] or "/"
+        head = f"URL: {url}\nTitle: {self.title}\n"
         if self.error:
             head += f"Action error: {self.error}\n"
         return head + "----\n" + body
@@ -444,6 +448,17 @@ def live_chromium_pids() -> list[int]:
     return alive
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel kills chromium if this Python process dies without closing it
+    (a killed Ray actor runs no finalizer); chromium's helpers exit when their browser process is gone."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _kill_group(pid: int, profile: str) -> None:
     """Kill a chromium process group and remove its profile; safe to call twice (finalizer and close)."""
     try:
@@ -519,7 +534,8 @@ class ChromiumBrowser:
             self._proc = subprocess.Popen(
                 [self.executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                start_new_session=True)  # own process group: one killpg reaches every child
+                start_new_session=True,  # own process group: one killpg reaches every child
+                preexec_fn=_die_with_parent)
             _LAUNCHED[self._proc.pid] = profile
             _EVER_STARTED.add(profile)
             self._finalizer = weakref.finalize(self, _kill_group, self._proc.pid, profile)
