@@ -138,7 +138,7 @@ class MiniWoBState:
 
     def as_info(self) -> dict[str, Any]:
         return {"miniwob_done": self.done, "miniwob_reward": self.reward, "miniwob_raw_reward": self.raw_reward,
-                "miniwob_reason": self.reason}
+                "miniwob_reason": self.reason, "miniwob_max_time_ms": self.max_time_ms}
 
 
 async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> None:
@@ -415,7 +415,7 @@ def _label(items: Sequence[PageItem], i: int) -> str:
     generic = {"", it.role, "radio", "checkbox", "on"}
     if it.name not in generic:
         return it.name
-    neighbour = i + 1 if it.role in ("checkbox", "radio") else i - 1
+    neighbour = {"checkbox": i + 1, "radio": i + 1, "textbox": i - 1}.get(it.role, -1)
     if 0 <= neighbour < len(items) and items[neighbour].id is None:
         return items[neighbour].text.strip()
     return it.name
