@@ -31,6 +31,11 @@ def add_cli(sub: Any) -> None:
     p.add_argument("--model", help="model name to request from an OpenAI-compatible server (default: its first)")
     p.add_argument("--samples", type=int, default=1, help="samples per task, K (default 1)")
     p.add_argument("--concurrency", type=int, default=8, help="episodes in flight at once (default 8)")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where episodes run: 'local' (asyncio in this process, the default) or 'ray' (env actors; "
+                        "a local cluster on 127.0.0.1 unless --ray-address). Results do not depend on it.")
+    p.add_argument("--ray-actors", type=int, default=2, help="env actors for --executor ray (default 2)")
+    p.add_argument("--ray-address", help="a running Ray cluster to join for --executor ray (default: start one)")
     p.add_argument("--out", help="run folder (created; an existing one is resumed)")
     p.add_argument("--seed", type=int, default=0, help="base seed; each (task, sample) derives its own (default 0)")
     p.add_argument("--max-turns", type=int, help="env steps per episode (default: the env's registered limit)")
@@ -60,6 +65,11 @@ def add_cli(sub: Any) -> None:
     r.add_argument("run_dir")
     r.add_argument("--rubric", help="package.module:function returning a Rubric (default: the env's registered rubric)")
     r.add_argument("--out", help="where to write the re-scored run (default: RUN_DIR/rescored)")
+    r.add_argument("--live", action="store_true",
+                   help="re-verify live: replay each episode's saved replies through a fresh env (its own sandbox, "
+                        "e.g. SWE re-grades the submitted changes in a fresh Docker container) instead of trusting "
+                        "the saved turn infos; generates nothing")
+    r.add_argument("--concurrency", type=int, default=2, help="episodes re-verified at once with --live (default 2)")
     r.set_defaults(func=_cmd_rescore)
 
 
@@ -77,13 +87,25 @@ def spec_from_args(args: argparse.Namespace):
                     success_threshold=args.success_threshold, agent=args.agent)
 
 
+def executor_from_args(args: argparse.Namespace):
+    from agentrl.evaluation.runner import AsyncioExecutor
+
+    if args.executor == "ray":
+        from agentrl.evaluation.ray_executor import RayExecutor
+
+        return RayExecutor(actors=args.ray_actors, concurrency=args.concurrency, address=args.ray_address)
+    if args.ray_address:
+        raise ConfigError("--ray-address needs --executor ray.")
+    return AsyncioExecutor(args.concurrency)
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     from agentrl.evaluation.runner import evaluate
 
     if args.concurrency < 1:
         raise ConfigError(f"--concurrency must be >= 1, got {args.concurrency}.")
     spec = spec_from_args(args)
-    summary = evaluate(spec, args.out, concurrency=args.concurrency, progress=not args.no_progress)
+    summary = evaluate(spec, args.out, executor=executor_from_args(args), progress=not args.no_progress)
     print(_headline(summary))
     print(f"reports: {Path(args.out) / 'report.html'}  {Path(args.out) / 'report.md'}  {Path(args.out) / 'summary.json'}")
     return 0
@@ -116,7 +138,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_rescore(args: argparse.Namespace) -> int:
     from agentrl.evaluation.rescore import rescore
 
-    summary = rescore(args.run_dir, args.rubric, args.out)
+    summary = rescore(args.run_dir, args.rubric, args.out, live=args.live, concurrency=args.concurrency)
     out = Path(args.out) if args.out else Path(args.run_dir) / "rescored"
     print(_headline(summary))
     print(f"re-scored run: {out}")

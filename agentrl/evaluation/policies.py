@@ -6,8 +6,9 @@
   episode's seed (vLLM serve honours per-request seeds, which makes sampled runs repeatable). The model name is
   ``--model``, or the first model the server lists at ``/v1/models``.
 - anything else: a model for `VLLMPolicy` in this process (``tiny``, ``smollm2-135m``, a checkpoint folder or
-  a hub id). One engine serves every episode; its sampling is seeded once per run, so with concurrency > 1 the
-  exact samples depend on scheduling. Use an OpenAI-compatible server for repeatable sampled runs.
+  a hub id). One engine, built at the first episode, serves every episode; its sampling is seeded once per
+  run, so with concurrency > 1 the exact samples depend on scheduling. Use an OpenAI-compatible server for
+  repeatable sampled runs.
 """
 
 from __future__ import annotations
@@ -47,12 +48,15 @@ class PolicySource:
             if bad:
                 raise ConfigError(f"sampling options {sorted(bad)} do not apply to a local vLLM policy; "
                                   f"valid: {sorted(_VLLM_KEYS)}.")
-            from agentrl.policies import VLLMPolicy
-
-            self._shared = VLLMPolicy(spec.policy, seed=spec.seed, **spec.sampling)
 
     def for_episode(self, seed: int) -> Policy:
         if self._shared is not None:
+            return self._shared
+        if self.spec.policy != SCRIPTED and not is_url(self.spec.policy):
+            # built at the first episode, not before: a driver whose episodes run elsewhere (Ray) loads no engine
+            from agentrl.policies import VLLMPolicy
+
+            self._shared = VLLMPolicy(self.spec.policy, seed=self.spec.seed, **self.spec.sampling)
             return self._shared
         if self.spec.policy == SCRIPTED:
             return registry.scripted_policy(self.spec.env_id, seed)

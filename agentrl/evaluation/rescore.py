@@ -9,8 +9,12 @@ modified.
 Which episodes are re-scored: ``ok`` and ``truncated`` ones, and ``verifier_error`` ones (their trajectory is
 complete; only the old verifier failed; they are re-scored as ``ok`` and keep the old error in
 ``info["rescore"]``). Episodes that failed in the env or the policy have no complete trajectory and keep their
-status. Verifiers that need the live env (a sandbox) get ``env=None`` here; live re-verification is not
-implemented yet.
+status. Verifiers that need the live env (a sandbox) get ``env=None`` here.
+
+``live=True`` (``agentrl rescore DIR --live``) re-verifies instead of trusting the saved turn infos: each
+episode's replies are replayed through a fresh env (its own sandbox) and scored next to it, `concurrency`
+episodes at a time (see `agentrl.evaluation.replay`). For SWE this re-grades the submitted changes in a fresh
+Docker sandbox with the env's grader. It costs env time (sandboxes, tests), never model time.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ def _unscored(episode: Episode) -> Episode:
     return episode.replace(turns=turns, outcome_rewards={}, reward={}, info=info)
 
 
-async def rescore_episode(episode: Episode, rubric: Rubric) -> Episode:
+async def rescore_episode(episode: Episode, rubric: Rubric, live_max_turns: int | None = None) -> Episode:
+    """`episode` scored by `rubric`; replayed through a fresh env first when `live_max_turns` is given."""
     if episode.status.is_failure and episode.status != Status.VERIFIER_ERROR:
         return episode
     clean = _unscored(episode)
@@ -63,11 +68,31 @@ async def rescore_episode(episode: Episode, rubric: Rubric) -> Episode:
         clean = clean.replace(status=Status.OK, error=None,
                               info={**clean.info, "rescore": {"previous_status": episode.status.value,
                                                               "previous_error": episode.error}})
+    if live_max_turns is not None:
+        from agentrl.evaluation.replay import reverify_episode
+
+        return await reverify_episode(clean, rubric, max_turns=live_max_turns)
     return await rubric.score(clean, None)
 
 
-def rescore(run_dir: str | Path, rubric: str | None = None, out_dir: str | Path | None = None) -> dict[str, Any]:
-    """Re-score `run_dir` into `out_dir` (default RUN_DIR/rescored) and return the new summary."""
+async def _rescore_all(episodes: list[Episode], rubric: Rubric, live_max_turns: int | None,
+                       concurrency: int) -> list[Episode]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(e: Episode) -> Episode:
+        async with gate:
+            return await rescore_episode(e, rubric, live_max_turns)
+
+    return list(await asyncio.gather(*(one(e) for e in episodes)))
+
+
+def rescore(run_dir: str | Path, rubric: str | None = None, out_dir: str | Path | None = None, *,
+            live: bool = False, concurrency: int = 2) -> dict[str, Any]:
+    """Re-score `run_dir` into `out_dir` (default RUN_DIR/rescored) and return the new summary.
+
+    `live`: replay every scoreable episode through a fresh env and re-verify it there (see the module doc)."""
+    if concurrency < 1:
+        raise ConfigError(f"--concurrency must be >= 1, got {concurrency}.")
     run_dir = Path(run_dir)
     spec: EvalSpec = load_spec(run_dir)
     out = Path(out_dir) if out_dir else run_dir / "rescored"
@@ -76,10 +101,8 @@ def rescore(run_dir: str | Path, rubric: str | None = None, out_dir: str | Path 
     the_rubric = load_rubric(rubric, spec.env_id)
     episodes = read_episodes(run_dir / EPISODES)  # tolerates a torn last line; the source is not modified
 
-    async def all_of_them() -> list[Episode]:
-        return [await rescore_episode(e, the_rubric) for e in episodes]
-
-    rescored = asyncio.run(all_of_them())
+    live_max_turns = (spec.max_turns or registry.spec(spec.env_id).max_turns) if live else None
+    rescored = asyncio.run(_rescore_all(episodes, the_rubric, live_max_turns, concurrency))
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / MANIFEST, out / MANIFEST)
     tmp = out / (EPISODES + ".tmp")
@@ -90,7 +113,9 @@ def rescore(run_dir: str | Path, rubric: str | None = None, out_dir: str | Path 
     summary = summarize_run(spec, rescored, len(plan_jobs(spec)))
     summary["run"]["rubric"] = rubric or f"{spec.env_id} default"
     summary["run"]["rescored_from"] = str(run_dir)
+    summary["run"]["live"] = live
     write_reports(out, summary, rescored)
-    (out / "rescore.json").write_text(json.dumps({"rubric": rubric, "source": str(run_dir),
-                                                  "episodes": len(rescored)}, indent=2))
+    diverged = [e.id for e in rescored if ((e.info.get("rescore") or {}).get("live") or {}).get("diverged_at")]
+    (out / "rescore.json").write_text(json.dumps({"rubric": rubric, "source": str(run_dir), "live": live,
+                                                  "episodes": len(rescored), "diverged": diverged}, indent=2))
     return summary
