@@ -685,7 +685,12 @@ class ChromiumBrowser:
         elif action.kind == "select":
             return await self._select(loc, action)
         elif action.kind == "press":
-            await page.keyboard.press(_key_name(action.text or ""))
+            # a locator press (unlike page.keyboard) waits for a navigation it starts, such as a form submit
+            focused = page.locator("*:focus")
+            if await focused.count():
+                await focused.first.press(_key_name(action.text or ""), timeout=self.timeout_ms)
+            else:
+                await page.keyboard.press(_key_name(action.text or ""))
         elif action.kind == "scroll":
             await page.mouse.wheel(0, 600 if action.text == "down" else -600)
         elif action.kind == "back":
