@@ -22,6 +22,8 @@ def test_eval_compare_and_rescore_from_the_command_line(tmp_path, capsys):
     assert "| success_rate | 3 | 1.0000 |" in md and (tmp_path / "cmp" / "compare.json").exists()
     assert main(["rescore", a]) == 0
     assert (tmp_path / "a" / "rescored" / "report.html").exists()
+    assert main(["rescore", a, "--live", "--concurrency", "3", "--out", str(tmp_path / "live")]) == 0
+    assert json.loads((tmp_path / "live" / "rescore.json").read_text())["live"] is True
 
 
 def test_clear_errors(tmp_path, capsys):
@@ -31,6 +33,11 @@ def test_clear_errors(tmp_path, capsys):
     assert "Did you mean 'games/GuessNumber-v0'" in capsys.readouterr().err
     assert main(["eval", "--env", "games/Echo-v0"]) == 1
     assert "needs --out" in capsys.readouterr().err
+    assert main(["eval", "--env", "games/Echo-v0", "--out", str(tmp_path), "--ray-address", "127.0.0.1:6379"]) == 1
+    assert "--ray-address needs --executor ray" in capsys.readouterr().err
+    assert main(["eval", "--env", "games/Echo-v0", "--out", str(tmp_path), "--executor", "ray",
+                 "--ray-actors", "0"]) == 1
+    assert "--ray-actors must be >= 1" in capsys.readouterr().err
 
 
 def test_help(capsys):
