@@ -1,0 +1,95 @@
+"""Web browser speed on the shop site, both backends in one run (needs Chromium: `bash launch/setup_chromium.sh`).
+
+1. Actions per second: the scripted shopper plays the same test tasks through the text browser and through
+   real headless Chromium; only env.step (parse the reply, act, read the page back) is timed.
+2. Chromium context reset: a fresh context + the start page + the first observation, p50/p95 (text browser
+   reset alongside for scale).
+Prints the ratio text/chromium. One Chromium process serves every Chromium episode (as one env actor does).
+
+Usage: .venv/bin/python bench/web.py [--episodes N] [--resets N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from agentrl.environments.web.browser import ChromiumBrowser, TextBrowser
+from agentrl.environments.web.shop import AGENT, ShopEnv, scripted_policy, tasks
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
+
+
+async def actions_per_second(env: ShopEnv, episodes: int) -> tuple[float, int]:
+    """Scripted episodes on the first `episodes` test tasks; returns (actions/s over step time, actions)."""
+    stepping, actions = 0.0, 0
+    for task in tasks("test")[:episodes]:
+        policy = scripted_policy(0)
+        obs = await env.reset(task, 0)
+        conversation, previous = list(obs[AGENT]), None
+        while obs:
+            turn = await policy.generate(AGENT, conversation, previous)
+            conversation.append(turn.messages[-1])
+            previous = turn
+            start = time.perf_counter()
+            result = await env.step({AGENT: turn.text})
+            stepping += time.perf_counter() - start
+            actions += 1
+            obs = result.obs
+            if obs:
+                conversation.append({"role": "user", "content": obs[AGENT]})
+        if "webshop" not in result.infos[AGENT] or result.infos[AGENT]["webshop"]["reward"] != 1.0:
+            raise SystemExit(f"the scripted shopper failed {task.id} on {env.backend}; the bench would be wrong")
+    return actions / stepping, actions
+
+
+async def reset_times(env: ShopEnv, n: int) -> list[float]:
+    out = []
+    for i in range(n):
+        task = tasks("test")[i % 50]
+        start = time.perf_counter()
+        await env.reset(task, 0)
+        out.append(time.perf_counter() - start)
+    return out
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--episodes", type=int, default=10, help="scripted episodes per backend")
+    parser.add_argument("--resets", type=int, default=30, help="context resets to time per backend")
+    args = parser.parse_args()
+
+    chromium = ChromiumBrowser()
+    start = time.perf_counter()
+    await chromium.start()
+    launch = time.perf_counter() - start
+    text_env, chrome_env = ShopEnv(browser=TextBrowser()), ShopEnv(browser=chromium)
+    try:
+        await reset_times(text_env, 2)  # warm both (imports, first context, page caches)
+        await reset_times(chrome_env, 2)
+        text_aps, text_n = await actions_per_second(text_env, args.episodes)
+        chrome_aps, chrome_n = await actions_per_second(chrome_env, args.episodes)
+        text_reset = await reset_times(text_env, args.resets)
+        chrome_reset = await reset_times(chrome_env, args.resets)
+    finally:
+        await text_env.close()
+        await chrome_env.close()
+        await chromium.close()
+
+    print(f"shop site, scripted shopper, {args.episodes} test tasks per backend (chromium launch {launch:.2f} s)")
+    print(f"  actions/s   text browser {text_aps:8.1f}  ({text_n} actions)")
+    print(f"  actions/s   chromium     {chrome_aps:8.1f}  ({chrome_n} actions)")
+    print(f"  ratio text/chromium actions/s: {text_aps / chrome_aps:.1f}x")
+    for name, xs in (("chromium context reset", chrome_reset), ("text browser reset", text_reset)):
+        print(f"  {name:<24} n={len(xs):<3} p50 {1e3 * statistics.median(xs):7.1f} ms   "
+              f"p95 {1e3 * pct(xs, 0.95):7.1f} ms")
+    print(f"  ratio chromium/text reset p50: {statistics.median(chrome_reset) / statistics.median(text_reset):.1f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
