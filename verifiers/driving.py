@@ -38,9 +38,12 @@ def _last(turns: Sequence[Any], key: str) -> Any:
 
 # --- driving: outcome terms ---------------------------------------------------------------------------------
 def route_completion(turns) -> float | None:
-    """Fraction of the route driven, 0..1 (CaRL's main term). None when no driving info was recorded."""
+    """Fraction of the route driven, 0..1 (CaRL's main term). 0 for an agent whose every reply was refused
+    (it never moved its vehicle); None for an agent without turns."""
+    if not turns:
+        return None
     value = _last(turns, "route_progress")
-    return None if value is None else float(value)
+    return 0.0 if value is None else float(value)
 
 
 def collisions(turns) -> float | None:

@@ -111,3 +111,12 @@ def test_signal_controllers_read_the_text():
     assert fixed_time("tl", messages, random.Random(0)) == "PHASE 1"
     assert fixed_time("tl", [{"role": "user", "content": text.replace("phase: 0", "phase: 1")}],
                       random.Random(0)) == "PHASE 0"
+
+
+async def test_an_agent_whose_every_reply_was_refused_completes_nothing():
+    """It never moved its vehicle: route completion 0 (not a verifier error), so a learner can rank it."""
+    ep = _episode(_turn("mute", 0, invalid_action="name one action"), _turn("mute", 1, invalid_action="again"),
+                  _drive("driver", 0.3))
+    scored = await carl_rubric().score(ep)
+    assert scored.status == Status.OK, scored.error
+    assert scored.reward["mute"] == 0.0 and scored.reward["driver"] == pytest.approx(0.3)
