@@ -107,8 +107,13 @@ class RayExecutor:
             loopback_only()  # a local cluster stays on 127.0.0.1
             needed = int(self.actors * self.cpus_per_actor + 0.999)
             local = {"num_cpus": self.num_cpus or max(os.cpu_count() or 1, needed), "_node_ip_address": "127.0.0.1"}
-        ray.init(address=self.address, include_dashboard=False, configure_logging=False,
-                 runtime_env={"env_vars": _QUIET}, **local)
+        try:
+            ray.init(address=self.address, include_dashboard=False, configure_logging=False,
+                     runtime_env={"env_vars": _QUIET}, **local)
+        except Exception as e:
+            where = f"join the Ray cluster at {self.address}" if self.address else "start a local Ray cluster"
+            raise ConfigError(f"could not {where} ({_first_line(e)}). Ray waits 30 s for its node to register, "
+                              "which a heavily loaded machine can miss: retry, or use --executor local.") from e
         return True
 
     def _start_actors(self, ray: Any, spec: EvalSpec) -> list[Any]:

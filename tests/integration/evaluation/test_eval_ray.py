@@ -39,25 +39,23 @@ def test_ray_and_local_executors_give_the_same_run(tmp_path):
     local = tmp_path / "local"
     evaluate(SPEC, local, executor=AsyncioExecutor(4), progress=False)
 
-    # half of the run written by the local executor, the rest resumed through Ray
-    resumed = tmp_path / "resumed"
-    resumed.mkdir()
-    shutil.copyfile(local / MANIFEST, resumed / MANIFEST)
-    lines = (local / EPISODES).read_text().splitlines(keepends=True)
-    (resumed / EPISODES).write_text("".join(lines[:7]))
-
     children_before = {p.pid for p in psutil.Process().children(recursive=True)}
-    executor = RayExecutor(actors=2, concurrency=4, num_cpus=2)
     via_ray = tmp_path / "ray"
-    evaluate(SPEC, via_ray, executor=executor, progress=False)
-    evaluate(SPEC, resumed, executor=executor, progress=False)
+    evaluate(SPEC, via_ray, executor=RayExecutor(actors=2, concurrency=4, num_cpus=2), progress=False)
     assert not ray.is_initialized()  # the executor started the local cluster, so it shut it down
-
     assert trajectories(via_ray) == trajectories(local)
     assert summary(via_ray) == summary(local)
+    assert {s.value for s in _statuses(local)} == {"ok", "truncated"}  # a run with both outcomes
+
+    # the first 7 episodes written through Ray, the rest resumed in process: one writer, one format
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    shutil.copyfile(via_ray / MANIFEST, resumed / MANIFEST)
+    lines = (via_ray / EPISODES).read_text().splitlines(keepends=True)
+    (resumed / EPISODES).write_text("".join(lines[:7]))
+    evaluate(SPEC, resumed, executor=AsyncioExecutor(4), progress=False)
     assert summary(resumed) == summary(local) and trajectories(resumed) == trajectories(local)
     assert len((resumed / EPISODES).read_text().splitlines()) == 16  # nothing lost or written twice
-    assert {s.value for s in _statuses(local)} == {"ok", "truncated"}  # a run with both outcomes
 
     ray_episodes = read_episodes(via_ray / EPISODES)
     assert {e.info["eval"]["actor"] for e in ray_episodes} == {0, 1}  # both actors played
