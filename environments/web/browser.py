@@ -1132,6 +1132,61 @@ class TextBrowser:
         return final, raw.decode(charset, errors="replace")
 
 
+class BrowserPool:
+    """Chromium processes of one event loop, handed out to one env at a time.
+
+    An env takes a browser on its first reset (`acquire`) and gives it back in `close()` (`release`). A returned
+    browser stays up for `linger_s` seconds so the next env with the same settings (`check_env` and evaluation
+    loops make one env per episode) reuses the process instead of launching a new one; then it is closed. When
+    the loop shuts down it cancels the wait and the browser is closed at once, so no process outlives its loop.
+    """
+
+    def __init__(self, linger_s: float = 2.0):
+        self.linger_s = linger_s
+        self._idle: list[tuple[tuple, ChromiumBrowser]] = []
+        self._closers: dict[int, asyncio.Task] = {}
+
+    async def acquire(self, **settings: Any) -> ChromiumBrowser:
+        """A started-or-startable Chromium made with `settings` (ChromiumBrowser's keyword arguments)."""
+        key = tuple(sorted(settings.items()))
+        for entry in list(self._idle):
+            if entry[0] != key:
+                continue
+            self._idle.remove(entry)
+            closer = self._closers.pop(id(entry[1]), None)
+            if closer is not None:
+                closer.cancel()  # it sees the browser is no longer idle and leaves it open
+            if entry[1].pid is not None:
+                return entry[1]
+        return ChromiumBrowser(**settings)
+
+    def release(self, browser: ChromiumBrowser, **settings: Any) -> None:
+        """Give back a browser that `acquire(**settings)` handed out."""
+        self._idle.append((tuple(sorted(settings.items())), browser))
+        self._closers[id(browser)] = asyncio.get_running_loop().create_task(self._close_later(browser))
+
+    async def _close_later(self, browser: ChromiumBrowser) -> None:
+        try:
+            await asyncio.sleep(self.linger_s)
+        finally:
+            idle = [entry for entry in self._idle if entry[1] is browser]
+            if idle:
+                self._idle.remove(idle[0])
+                self._closers.pop(id(browser), None)
+                await browser.close()
+
+
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BrowserPool] = weakref.WeakKeyDictionary()
+
+
+def browser_pool() -> BrowserPool:
+    """The pool of the running event loop (Playwright objects belong to the loop that made them)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _POOLS:
+        _POOLS[loop] = BrowserPool()
+    return _POOLS[loop]
+
+
 Browser = ChromiumBrowser | TextBrowser
 
 

@@ -33,11 +33,11 @@ import http.server
 import pathlib
 import re
 import threading
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentrl.env import StepResult
+from agentrl.environments.web.browser import browser_pool
 from agentrl.errors import AgentRLError
 from agentrl.policy import ScriptedPolicy
 from agentrl.types import Message, Task
@@ -161,57 +161,6 @@ async def read_state(page: Any) -> MiniWoBState:
 
 # -- browsers ---------------------------------------------------------------------------------------------------
 
-class BrowserPool:
-    """Chromium processes for the MiniWoB envs of one event loop, handed out one env at a time.
-
-    An env takes a browser on its first reset and gives it back in `close()`. A returned browser stays up for
-    `linger_s` seconds so the next env (`check_env` and evaluation loops make one env per episode) reuses the
-    process instead of starting a new one; then it is closed. When the loop shuts down it cancels the wait, and
-    the browser is closed right away, so no process outlives its loop.
-    """
-
-    def __init__(self, linger_s: float = 2.0):
-        self.linger_s = linger_s
-        self._idle: list[Any] = []
-        self._closers: dict[int, asyncio.Task] = {}
-
-    async def acquire(self) -> Any:
-        while self._idle:
-            browser = self._idle.pop()
-            closer = self._closers.pop(id(browser), None)
-            if closer is not None:
-                closer.cancel()  # it sees the browser is no longer idle and leaves it open
-            if browser.pid is not None:
-                return browser
-        from agentrl.environments.web.browser import ChromiumBrowser
-
-        return ChromiumBrowser(extra_selector=CLICKABLE_SELECTOR)
-
-    def release(self, browser: Any) -> None:
-        self._idle.append(browser)
-        self._closers[id(browser)] = asyncio.get_running_loop().create_task(self._close_later(browser))
-
-    async def _close_later(self, browser: Any) -> None:
-        try:
-            await asyncio.sleep(self.linger_s)
-        finally:
-            if any(b is browser for b in self._idle):
-                self._idle.remove(browser)
-                self._closers.pop(id(browser), None)
-                await browser.close()
-
-
-_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BrowserPool] = weakref.WeakKeyDictionary()
-
-
-def browser_pool() -> BrowserPool:
-    """The pool of the running event loop (Playwright objects belong to the loop that made them)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _POOLS:
-        _POOLS[loop] = BrowserPool()
-    return _POOLS[loop]
-
-
 # -- the env ----------------------------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -300,7 +249,7 @@ class MiniWoBEnv:
         self._closed = True
         try:
             if self._own_browser and self._browser is not None:
-                browser_pool().release(self._browser)
+                browser_pool().release(self._browser, extra_selector=CLICKABLE_SELECTOR)
                 self._browser = None
         finally:
             if self._server is not None:
@@ -311,7 +260,7 @@ class MiniWoBEnv:
         if self._closed:
             raise MiniWoBError("reset() after close(); make a new env.")
         if self._browser is None:
-            self._browser = await browser_pool().acquire()
+            self._browser = await browser_pool().acquire(extra_selector=CLICKABLE_SELECTOR)
         return self._browser
 
     def _render(self, obs: Any, first: bool) -> str:

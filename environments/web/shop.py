@@ -13,8 +13,9 @@ WebShop; so do answer(...) and stop() (no purchase: outcome 0).
 - Rubric (`rubric()`): turn terms `valid_action` (logged) and `target_page` (0.1, the first visit of the
   target product's page), outcome term `webshop` (WebShop's formula; 0 without a purchase).
 
-`ShopEnv(backend="chromium" | "text", browser=None)`: with `browser=None` the env makes and owns its browser
-(one Chromium process per env, a fresh context per episode) and closes it in `close()`; a browser passed in is
+`ShopEnv(backend="chromium" | "text", browser=None)`: with `browser=None` a Chromium env takes a browser from
+the event loop's `BrowserPool` on its first reset (a fresh context per episode) and gives it back in `close()`,
+so envs made one per episode reuse one process; a text env makes and closes its own. A browser passed in is
 shared and left open.
 """
 
@@ -31,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentrl.env import StepResult
-from agentrl.environments.web.browser import (ACTION_HELP, Action, BadAction, Observation, make_browser,
+from agentrl.environments.web.browser import (ACTION_HELP, Action, BadAction, Observation, browser_pool, make_browser,
                                               parse_action)
 from agentrl.environments.web.catalogue import (Goal, Product, make_goal, shipped_catalogue, shipped_test_goals,
                                                 webshop_reward)
@@ -230,7 +231,9 @@ class ShopEnv:
         self.max_chars = max_chars
         self.site = ShopSite(catalogue if catalogue is not None else shipped_catalogue())
         self._owns_browser = browser is None
-        self.browser = browser if browser is not None else make_browser(backend, **browser_kwargs)
+        self._pooled = browser is None and backend == "chromium"  # check_env and eval make an env per episode
+        self._browser_kwargs = browser_kwargs
+        self.browser = browser if browser is not None or self._pooled else make_browser(backend, **browser_kwargs)
         self._sid = ""
         self._goal: Goal | None = None
         self._seen_events = 0
@@ -242,6 +245,8 @@ class ShopEnv:
             raise TaskError(f"task {task.id!r} targets product {self._goal.product_id!r}, which is not in this "
                             "shop's catalogue; use tasks from agentrl.make's registry for this env.")
         self.site.start()
+        if self.browser is None:
+            self.browser = await browser_pool().acquire(**self._browser_kwargs)
         self._sid = self.site.new_session(self._goal)
         self._seen_events, self._milestones = 0, set()
         obs = await self.browser.reset(f"{self.site.origin}/s/{self._sid}/", allowed_origin=self.site.origin)
@@ -265,7 +270,10 @@ class ShopEnv:
 
     async def close(self) -> None:
         try:
-            if self._owns_browser:
+            if self._pooled and self.browser is not None:
+                browser_pool().release(self.browser, **self._browser_kwargs)
+                self.browser = None
+            elif self._owns_browser:
                 await self.browser.close()
         finally:
             self.site.stop()

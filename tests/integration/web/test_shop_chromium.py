@@ -2,13 +2,14 @@
 page text matches the text browser's, contexts are fresh per episode, nothing leaves loopback, and a browser
 whose owner dies does not outlive it."""
 
+import asyncio
 import http.server
 import threading
 
 import pytest
 
 from agentrl import registry
-from agentrl.environments.web.browser import TextBrowser, live_chromium_pids, parse_action
+from agentrl.environments.web.browser import TextBrowser, browser_pool, live_chromium_pids, parse_action
 from agentrl.environments.web.catalogue import Goal, shipped_catalogue, webshop_reward
 from agentrl.environments.web.shop import ShopEnv, rubric, scripted_policy, tasks
 from agentrl.rollout import run_episode
@@ -148,11 +149,16 @@ async def test_each_reset_gets_a_fresh_context_and_only_loopback_is_reached(chro
         server.server_close()
 
 
-async def test_an_env_closes_the_chromium_it_made(chromium):
+async def test_envs_made_per_episode_share_one_pooled_chromium_that_closes_after_the_last(chromium):
     before = set(live_chromium_pids())  # the shared browser
-    env = registry.make("web/Shop-v0")
-    ep = await run_episode(env, registry.scripted_policy("web/Shop-v0", 0), tasks("test")[2], 0,
-                           registry.rubric("web/Shop-v0"), max_turns=20)
-    assert ep.status.value == "ok" and ep.outcome_rewards["shopper"]["webshop"] == 1.0
-    assert env.browser.pid is None  # closed by run_episode's env.close()
+    pids = []
+    for i in (2, 3):
+        env = registry.make("web/Shop-v0")
+        ep = await run_episode(env, registry.scripted_policy("web/Shop-v0", 0), tasks("test")[i], 0,
+                               registry.rubric("web/Shop-v0"), max_turns=20)
+        assert ep.status.value == "ok" and ep.outcome_rewards["shopper"]["webshop"] == 1.0
+        assert env.browser is None  # given back to the pool by run_episode's env.close()
+        pids.append(set(live_chromium_pids()) - before)
+    assert pids[0] and pids[0] & pids[1]  # the second env ran in the first one's Chromium, still up in the pool
+    await asyncio.sleep(browser_pool().linger_s + 1.0)
     assert set(live_chromium_pids()) <= before
