@@ -23,6 +23,7 @@ On CPU this is a plain torch module; FSDP2 on GPUs plugs in at `_build_model`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -52,10 +53,16 @@ class LearnerConfig:
     vf_coef: float = 0.5  # weight of the critic's loss
     dtype: str = "float32"
     seed: int = 0
+    # CPU threads torch may use during `update` (restored afterwards); None leaves torch's setting. On a small
+    # or shared CPU, 1 avoids threads spinning against the engine's and each other: on a loaded 2-core box a
+    # quickstart update took 13-19 s with 2 threads and 0.2-4 s with 1.
+    num_threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.lr <= 0 or self.epochs < 1 or self.mini_batches < 1 or self.micro_batch_size < 1:
             raise ConfigError("learner: lr must be > 0 and epochs, mini_batches, micro_batch_size >= 1.")
+        if self.num_threads is not None and (not isinstance(self.num_threads, int) or self.num_threads < 1):
+            raise ConfigError(f"learner.num_threads must be a positive integer or null, got {self.num_threads!r}.")
         if self.dtype not in ("float32", "bfloat16", "float16"):
             raise ConfigError(f"learner.dtype must be float32, bfloat16 or float16, got {self.dtype!r}.")
 
@@ -153,6 +160,10 @@ class Learner:
     def update(self, episodes: Sequence[Episode], agents: Collection[str] | None = None) -> dict[str, float]:
         """One learning step on a batch. `agents`: train only on the turns of these agents (the ones this
         learner's policy plays in a multi-policy run); advantages still see every agent's rewards."""
+        with _torch_threads(self.config.num_threads):
+            return self._update(episodes, agents)
+
+    def _update(self, episodes: Sequence[Episode], agents: Collection[str] | None) -> dict[str, float]:
         started = time.monotonic()
         samples, keys = build_samples(episodes, agents)
         metrics: dict[str, float] = {"learner/sequences": float(len(samples))}
@@ -329,6 +340,19 @@ def _per_episode(values: torch.Tensor, keys: list[tuple[str, int]],
     for (ep_id, i), v in zip(keys, values.tolist()):
         out[ep_id][i] = v
     return out
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

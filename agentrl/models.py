@@ -37,7 +37,22 @@ CHATML_TEMPLATE = (
     "{%- endfor %}"
     "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}"
 )
+# The compact format: one special token per role, the message, <|im_end|>; the generation prompt is the single
+# token <|assistant|>. The end of a user message is then two tokens before the position that generates the
+# reply (ChatML puts `<|im_end|>\n<|im_start|>assistant\n` in between: 12 tokens with a 128-token vocabulary,
+# which spells "assistant" letter by letter). A random model learns to use what it was just shown much faster
+# when it sits that close.
+COMPACT_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{{ '<|' + message['role'] + '|>' }}"
+    "{%- if message['content'] is string %}{{ message['content'] }}{%- endif %}"
+    "{{ '<|im_end|>' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{ '<|assistant|>' }}{%- endif %}"
+)
+CHAT_TEMPLATES = {"chatml": CHATML_TEMPLATE, "compact": COMPACT_TEMPLATE}
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>", "<|tool|>")  # the compact format's role markers
 _QWEN2_SPLIT = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|"""
                 r"""\s*[\r\n]+|\s+(?!\S)|\s+""")
 _WORDS = (
@@ -60,7 +75,8 @@ def cache_root() -> Path:
 # -- the tiny model ---------------------------------------------------------------------------------------------
 def build_tiny_model(out_dir: str | Path | None = None, *, seed: int = 0, vocab_size: int = 256,
                      hidden_size: int = 128, num_layers: int = 2, num_heads: int = 2, num_kv_heads: int = 1,
-                     head_dim: int = 64, max_position: int = 2048, corpus: Iterable[str] | None = None) -> Path:
+                     head_dim: int = 64, max_position: int = 2048, corpus: Iterable[str] | None = None,
+                     chat_template: str = "chatml") -> Path:
     """Build (or reuse) a tiny random Qwen2-style causal LM with its tokenizer; returns the folder.
 
     `vocab_size` includes the special tokens and the character alphabet (about 100), so it must be at least
@@ -68,11 +84,16 @@ def build_tiny_model(out_dir: str | Path | None = None, *, seed: int = 0, vocab_
     other characters are dropped when encoding.
     `corpus` adds your own texts to the tokenizer's training data (for task-specific words).
     `head_dim` 64 is what vLLM's CPU attention accepts (16 is rejected).
+    `chat_template`: ``"chatml"`` (``<|im_start|>role\n...<|im_end|>\n``) or ``"compact"`` (one special token
+    per role, ``<|user|>...<|im_end|><|assistant|>``: the shortest distance from a message to the reply, which
+    is what lets a random model learn to react to the last message within minutes; see `COMPACT_TEMPLATE`).
     """
     corpus = list(corpus or ())
     args = dict(seed=seed, vocab_size=vocab_size, hidden_size=hidden_size, num_layers=num_layers,
                 num_heads=num_heads, num_kv_heads=num_kv_heads, head_dim=head_dim, max_position=max_position,
                 corpus=corpus, format=_TINY_FORMAT)
+    if chat_template != "chatml":  # left out of the cache key otherwise, so existing chatml folders stay valid
+        args["chat_template"] = chat_template
     _check_tiny_args(args)
     digest = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:16]
     target = Path(out_dir) if out_dir is not None else cache_root() / "models" / f"tiny-{digest}"
@@ -82,6 +103,9 @@ def build_tiny_model(out_dir: str | Path | None = None, *, seed: int = 0, vocab_
 
 
 def _check_tiny_args(args: dict) -> None:
+    template = args.get("chat_template", "chatml")
+    if template not in CHAT_TEMPLATES:
+        raise ConfigError(f"chat_template={template!r} is not a tiny-model format; use one of {sorted(CHAT_TEMPLATES)}.")
     if args["vocab_size"] < 128:
         raise ConfigError(f"vocab_size={args['vocab_size']} is too small: the special tokens and the character "
                           "alphabet alone take about 100 entries. Use 128 or more (default 256).")
@@ -93,7 +117,7 @@ def _check_tiny_args(args: dict) -> None:
 
 
 def _build_tiny_into(folder: Path, args: dict) -> None:
-    tokenizer = _train_tokenizer(args["vocab_size"], args["corpus"])
+    tokenizer = _train_tokenizer(args["vocab_size"], args["corpus"], args.get("chat_template", "chatml"))
     tokenizer.save_pretrained(folder)
     _save_random_qwen2(folder, tokenizer, args)
     _check_reloads_identically(folder, tokenizer)
@@ -122,7 +146,7 @@ def tiny_corpus(extra: Iterable[str] = ()) -> list[str]:
     return texts
 
 
-def _train_tokenizer(vocab_size: int, corpus: list[str]):
+def _train_tokenizer(vocab_size: int, corpus: list[str], chat_template: str = "chatml"):
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -137,12 +161,13 @@ def _train_tokenizer(vocab_size: int, corpus: list[str]):
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
     ])
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
+    specials = list(SPECIAL_TOKENS) + (list(ROLE_TOKENS) if chat_template == "compact" else [])
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
                                   initial_alphabet=_ascii_byte_alphabet(), min_frequency=2, show_progress=False)
     tok.train_from_iterator(tiny_corpus(corpus), trainer=trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=None, eos_token="<|im_end|>",
                                    pad_token="<|endoftext|>", unk_token=None)
-    fast.chat_template = CHATML_TEMPLATE
+    fast.chat_template = CHAT_TEMPLATES[chat_template]
     return fast
 
 

@@ -1,16 +1,28 @@
 """Echo digits: the quickstart task, small enough to learn from scratch on two CPU cores.
 
-Each turn the env sends one digit (the first message also says "Echo each digit I send.") and the agent must
-reply with that digit; a reply counts when its first
-non-space character is the digit. An episode has `length` turns (default 3) and ends at the first wrong
-reply. Step reward: 1.0 per correct digit. The rubric logs (weight 0) `closeness` (1 - |reply - target| / 9
-for a reply that starts with a digit) and `success` (every digit echoed).
-Why no shaping: we tried rewarding "starts with a digit" and rewarding closeness; with a tiny model both
-collapse the policy onto one constant digit (the best constant under the shaped reward), after which every
-sample of a group scores the same and the group advantage is zero. The sparse exact match has no such
-constant optimum; with a small vocabulary (128 tokens) a random model hits it often enough to learn.
-A random-initialised tiny model starts near 0% success (it must first emit digits at all, then the right one
-at every turn) and learns to copy the newest digit from its multi-turn context with GRPO in a few minutes.
+The task: each turn the env sends one digit and the agent must reply with that digit; a reply counts when its
+first non-space character is the digit. An episode has `length` turns (default 3; a task's reference fixes
+its digits) and ends at the first wrong reply. Step reward: 1.0 per correct digit. The rubric logs (weight 0)
+`closeness` (1 - |reply - target| / 9 for a reply that starts with a digit) and `success` (every digit
+echoed). Each turn's info carries `state_key` ("turn:digit") so GiGPO can group identical steps.
+The first message is `instruction` + newline + the digit (default "Echo each digit I send.", for models that
+read); `instruction=""` sends the bare digit, as the quickstart does.
+
+Why it is built so (a random-initialised tiny model, no pretraining, must learn it from reward alone):
+- Sparse exact match, no shaping. Rewarding "starts with a digit" or closeness collapsed the policy onto one
+  constant digit (the best constant under the shaped reward); then every sample of a group scores the same
+  and the group advantage is zero. Exact match has no constant optimum.
+- A random model must learn to *look at* the digit: copying it is one attention step from the reply's position
+  to the digit. Seeded sweeps with a torch sampler (16 tasks x 8 samples per step, 3 turns, gigpo, lr 1e-3)
+  showed what decides it is how much else competes for that attention. With the instruction in the prompt (22
+  single-letter tokens at a 128-token vocabulary), no run of 16 reached 0.8 success in 300 steps (ChatML, which
+  puts 12 tokens between digit and reply, or the compact template; entropy bonus 0-0.03; grpo or gigpo; lr 1e-3
+  or 3e-3): plateaus of 0.06-0.75, often collapsed onto one digit. Bare digits with the tiny model's
+  compact template (`<|user|>7<|im_end|><|assistant|>`, agentrl.models) reached 0.8 in 77-157 steps, 8 of 8
+  seeds; adding an entropy bonus of 0.05 (keeps every digit in play while attention forms) 73-122 steps, 15
+  of 15 seeds, median 86. ChatML with bare digits: 1 of 2 (153 steps).
+- Three turns in a row keeps it a multi-turn task: the model must copy the newest digit, not an earlier one
+  (its own replies and earlier digits are in the same context), and success needs every turn right.
 """
 
 from __future__ import annotations
@@ -24,15 +36,17 @@ from agentrl.types import Task
 from agentrl.verifiers import Rubric, reward
 
 AGENT = "agent"
+INSTRUCTION = "Echo each digit I send."
 
 
 class EchoEnv:
     possible_agents = (AGENT,)
 
-    def __init__(self, length: int = 3):
+    def __init__(self, length: int = 3, instruction: str = INSTRUCTION):
         if length < 1:
             raise ValueError(f"EchoEnv needs length >= 1, got {length}.")
         self.length = length
+        self.instruction = instruction
         self.digits: list[int] = []
         self.turn = 0
 
@@ -40,7 +54,8 @@ class EchoEnv:
         self.digits = list(task.reference.get("digits") or
                            [random.Random(seed).randrange(10) for _ in range(self.length)])
         self.turn = 0
-        return {AGENT: [*task.prompt, {"role": "user", "content": f"Echo each digit I send.\n{self.digits[0]}"}]}
+        first = f"{self.instruction}\n{self.digits[0]}" if self.instruction else str(self.digits[0])
+        return {AGENT: [*task.prompt, {"role": "user", "content": first}]}
 
     def _ask(self) -> dict:
         return {"role": "user", "content": str(self.digits[self.turn])}
