@@ -15,9 +15,9 @@ without the env.
 Speed. tau2's own constructors parse each domain's database file and validate it into pydantic objects on
 every call, and its `evaluate_simulation` builds two such environments per score (one replaying the
 conversation, one replaying the gold actions) and hashes both databases: about 3 s per airline episode.
-Here a domain's database files are read once (kept as immutable JSON bytes) and each fresh environment
-validates its own objects from them with tau2's own database classes, so no state is shared between
-episodes; and the gold side of the database check, which depends on the task alone, is computed once per
+Here a domain's database files are read once and each fresh environment validates its own objects from
+that data with tau2's own database classes (what `DB.load` does after reading the file), so no state is
+shared between episodes; and the gold side of the database check, which depends on the task alone, is computed once per
 task (the same tau2 calls, in the same order, as its evaluator) and reused. `evaluate` then combines tau2's
 own environment, action and communication evaluators exactly as `evaluate_simulation` does;
 `evaluate_with_tau2` is tau2's untouched entry point, which the tests hold `evaluate` to on every test task.
@@ -115,9 +115,11 @@ _DB_FILES = {"airline": (("db", "tau2.domains.airline.utils", "AIRLINE_DB_PATH")
 
 
 @functools.cache
-def _database_sources(domain: str) -> tuple[tuple[str, type, bytes], ...]:
-    """(constructor keyword, tau2 database class, the file's content as JSON bytes) per database of a domain.
-    The bytes are immutable, so validating a fresh database from them can never alias an earlier one."""
+def _database_sources(domain: str) -> tuple[tuple[str, type, Any], ...]:
+    """(constructor keyword, tau2 database class, the file's data as tau2's `load_file` parses it) per database
+    of a domain. Validation builds every model, list and dict of a database anew from this data (the tau2
+    database models have no untyped container fields, and a test walks a fresh database to check that it
+    shares no mutable object with the data), so no episode can change what the next one starts from."""
     import importlib
 
     from tau2.utils import load_file
@@ -127,14 +129,14 @@ def _database_sources(domain: str) -> tuple[tuple[str, type, bytes], ...]:
     sources = []
     for keyword, module, constant in _DB_FILES[_check_domain(domain)]:
         path = getattr(importlib.import_module(module), constant)
-        sources.append((keyword, classes[keyword], json.dumps(load_file(str(path))).encode()))
+        sources.append((keyword, classes[keyword], load_file(str(path))))
     return tuple(sources)
 
 
 def new_environment(domain: str) -> Any:
-    """A fresh environment of a domain: tau2's constructor given databases validated from the cached files
-    (the same state as `tau2_environment`, without re-reading and re-parsing the files)."""
-    databases = {kw: cls.model_validate_json(data) for kw, cls, data in _database_sources(_check_domain(domain))}
+    """A fresh environment of a domain: tau2's constructor given databases validated from the cached file
+    data, the same steps as tau2's `DB.load` without re-reading and re-parsing the files."""
+    databases = {kw: cls.model_validate(data) for kw, cls, data in _database_sources(_check_domain(domain))}
     return _tau2().registry.get_env_constructor(domain)(**databases)
 
 

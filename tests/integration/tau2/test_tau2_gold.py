@@ -17,6 +17,7 @@ import os
 import time
 
 import pytest
+from pydantic import BaseModel
 
 import agentrl
 from agentrl import registry
@@ -121,7 +122,25 @@ def test_fresh_environments_match_tau2s_constructor(domain):
     assert ours.get_user_db_hash() == theirs.get_user_db_hash()
     assert ours.get_policy() == theirs.get_policy()
     assert [t.name for t in ours.get_tools()] == [t.name for t in theirs.get_tools()]
-    assert ours.tools.db is not t2.new_environment(domain).tools.db
+    # validation builds every container anew: nothing mutable is shared with the cached file data
+    cached = set()
+    for _, _, data in t2._database_sources(domain):
+        cached |= mutable_ids(data)
+    for db in [ours.tools.db] + ([ours.user_tools.db] if ours.user_tools else []):
+        assert not mutable_ids(db) & cached
+
+
+def mutable_ids(value, found=None) -> set[int]:
+    """ids of every dict, list and model reachable from `value`."""
+    found = set() if found is None else found
+    if isinstance(value, BaseModel):
+        found.add(id(value))
+        value = dict(value.__dict__)
+    if isinstance(value, dict | list):
+        found.add(id(value))
+        for item in value.values() if isinstance(value, dict) else value:
+            mutable_ids(item, found)
+    return found
 
 
 @pytest.mark.parametrize("domain", list(DOMAIN_IDS))
