@@ -66,12 +66,20 @@ def _cpu_percent() -> float:
     return float(_process.cpu_percent(interval=None))
 
 
-def model_path(cfg: Any) -> str:
-    """What every actor loads: the tiny model built from `model.tiny` kwargs, or `resolve_model(model.name)`."""
-    from agentrl.models import build_tiny_model, resolve_model
+def _rss_gb() -> float:
+    """This actor process's resident memory in GiB (the vLLM engine core of a worker is a child: not counted)."""
+    try:
+        import psutil
+    except ImportError:
+        return float("nan")
+    return psutil.Process().memory_info().rss / 2 ** 30
 
-    tiny = getattr(cfg.model, "tiny", None)
-    return str(build_tiny_model(**tiny)) if cfg.model.name == "tiny" and tiny else resolve_model(cfg.model.name)
+
+def model_path(cfg: Any) -> str:
+    """What every actor of the single policy loads (see `agentrl.distributed.policies.model_path`)."""
+    from agentrl.distributed.policies import model_path as policy_model
+
+    return policy_model(cfg)
 
 
 def rubric(cfg: Any) -> Any:
@@ -89,19 +97,22 @@ def rubric(cfg: Any) -> Any:
 
 # -- the learner ---------------------------------------------------------------------------------------------
 class LearnerActor:
-    """One learner. `update` and `checkpoint` are called by the driver only; `weights` by anyone."""
+    """One policy's learner. `update`, `resume` and `save_to` are called by the driver only; `weights` by anyone."""
 
-    def __init__(self, cfg_dict: dict[str, Any], out_dir: str):
+    def __init__(self, cfg_dict: dict[str, Any], out_dir: str, policy: str = "main"):
+        from agentrl.distributed import policies
         from agentrl.learner import Learner
 
         cfg = _config(cfg_dict)
         self.cfg, self.out = cfg, Path(out_dir)
+        self.policy = policies.find(cfg, policy)
+        self.agents = policies.trained_agents(self.policy)
         loss = cfg.algorithm.loss_config()
         if cfg.distributed.stale == "downweight":
             loss = dataclasses.replace(loss, tis_cap=cfg.distributed.tis_cap)
         advantage = cfg.algorithm.advantage_config(rubric(cfg).weights)
-        self.learner = Learner(model_path(cfg), cfg.learner, advantage, loss,
-                               device="cuda" if cfg.distributed.learner_gpus else "cpu")
+        self.learner = Learner(policies.model_path(cfg, self.policy), policies.learner_config(cfg, self.policy),
+                               advantage, loss, device="cuda" if cfg.distributed.learner_gpus else "cpu")
         self._lock = threading.Lock()
         self._snapshot()
 
@@ -109,24 +120,39 @@ class LearnerActor:
         weights = [(name, t.detach().to("cpu", copy=True)) for name, t in self.learner.export_weights()]
         self._latest = (self.learner.version, weights)
 
-    def resume(self) -> int:
-        """Load the newest checkpoint under the run folder, if any; returns the step to continue from."""
+    def resume(self, folder: str | None = None) -> int:
+        """Load this policy from checkpoint `folder` (default: the newest under the run folder, if any);
+        returns the step to continue from."""
         from agentrl.distributed.checkpoints import latest, load
 
-        found = latest(self.out)
+        found = Path(folder) if folder else latest(self.out)
         if found is None:
             return 0
         with self._lock:
-            step = load(self.learner, found)
+            step = load(self.learner, found, self.policy.name)
             self._snapshot()
-        print(f"resuming from {found} (step {step}, policy version {self.learner.version})", flush=True)
+        print(f"resuming policy {self.policy.name} from {found} (step {step}, version {self.learner.version})",
+              flush=True)
         return step
 
     def update(self, episodes: list[Episode]) -> dict[str, float]:
+        """One update on this policy's agents' turns (every agent's rewards still shape the advantages).
+        ``learner/turns/<agent>``: how many turns of each agent the update trained on."""
+        from agentrl.learner import build_samples
+
+        started = time.monotonic()
         with self._lock:
-            metrics = self.learner.update(episodes)
+            metrics = self.learner.update(episodes, agents=self.agents)
             self._snapshot()
-        return {**metrics, "learner/cpu_percent": _cpu_percent()}
+        seconds = time.monotonic() - started
+        turns: dict[str, float] = {}
+        if not metrics.get("learner/skipped"):
+            by_id = {e.id: e for e in episodes}
+            for ep_id, i in build_samples(episodes, self.agents)[1]:
+                key = f"learner/turns/{by_id[ep_id].turns[i].agent}"
+                turns[key] = turns.get(key, 0.0) + 1
+        return {**metrics, **turns, "learner/cpu_percent": _cpu_percent(), "learner/rss_gb": _rss_gb(),
+                "learner/tokens_per_s": metrics.get("learner/tokens", 0.0) / max(seconds, 1e-9)}
 
     def weights(self) -> tuple[int, list]:
         return self._latest
@@ -134,22 +160,31 @@ class LearnerActor:
     def version(self) -> int:
         return self.learner.version
 
+    def save_to(self, folder: str) -> int:
+        """Write this policy's checkpoint into `folder` (the driver's temporary checkpoint); returns the version."""
+        with self._lock:
+            self.learner.save(Path(folder) / self.policy.name)
+            return self.learner.version
+
     def checkpoint(self, step: int) -> str:
+        """A whole checkpoint of this learner alone (a single-policy run)."""
         from agentrl.distributed.checkpoints import save
 
         with self._lock:
-            return str(save(self.learner, self.out, step))
+            return str(save(self.learner, self.out, step, self.policy.name))
 
 
 # -- rollout workers -----------------------------------------------------------------------------------------
 class RolloutWorker:
     """One policy engine serving model calls from every env actor. An async actor: calls interleave."""
 
-    def __init__(self, cfg_dict: dict[str, Any], index: int, learner: Any):
+    def __init__(self, cfg_dict: dict[str, Any], index: int, learner: Any, policy: str = "main"):
+        from agentrl.distributed import policies
+
         cfg = _config(cfg_dict)
-        self.index, self.learner = index, learner
+        self.index, self.learner, self.policy_name = index, learner, policy
         self.incarnation = uuid.uuid4().hex[:12]
-        self.policy = _build_policy(cfg)
+        self.policy = _build_policy(cfg, policies.model_path(cfg, policies.find(cfg, policy)))
         self._open = asyncio.Event()  # the gate: closed while weights load
         self._open.set()
         self._caught_up = asyncio.Event()
@@ -226,7 +261,8 @@ class RolloutWorker:
 
     def get_stats(self) -> dict[str, Any]:
         return {**self.stats, "in_flight": self._in_flight, "version": self.policy.version,
-                "incarnation": self.incarnation, "cpu_percent": _cpu_percent()}
+                "incarnation": self.incarnation, "cpu_percent": _cpu_percent(), "rss_gb": _rss_gb(),
+                "gate_closed": not self._open.is_set()}
 
     def close(self) -> None:
         self.policy.close()
@@ -238,13 +274,13 @@ def _seedable() -> type:
     return TorchSamplerPolicy
 
 
-def _build_policy(cfg: Any) -> Any:
+def _build_policy(cfg: Any, model: str) -> Any:
     common = dict(max_tokens=cfg.rollout.max_tokens, temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p,
                   max_model_len=cfg.model.max_model_len, dtype=cfg.model.dtype, seed=cfg.run.seed)
     if cfg.distributed.policy == "torch":
         from agentrl.distributed.torch_policy import TorchSamplerPolicy
 
-        return TorchSamplerPolicy(model_path(cfg), **common)
+        return TorchSamplerPolicy(model, **common)
     from agentrl.policies.vllm import VLLMPolicy
 
     engine_kwargs: dict[str, Any] = {}
@@ -252,7 +288,7 @@ def _build_policy(cfg: Any) -> Any:
         engine_kwargs["tensor_parallel_size"] = int(cfg.distributed.gpus_per_rollout_worker)
     if cfg.distributed.weight_sync == "nccl":
         engine_kwargs["worker_extension_cls"] = "agentrl.distributed.gpu.NCCLWeightReceiver"
-    return VLLMPolicy(model_path(cfg), gpu_memory_utilization=cfg.model.gpu_memory_utilization,
+    return VLLMPolicy(model, gpu_memory_utilization=cfg.model.gpu_memory_utilization,
                       enforce_eager=cfg.model.enforce_eager, max_num_seqs=cfg.distributed.max_num_seqs,
                       engine_kwargs=engine_kwargs, **common)
 
@@ -296,15 +332,18 @@ class RemotePolicy:
 
 # -- env actors ----------------------------------------------------------------------------------------------
 class EnvActor:
-    """Runs up to `episodes_per_env_actor` episodes at once; each gets a fresh env instance from the registry."""
+    """Runs up to `episodes_per_env_actor` episodes at once; each gets a fresh env instance from the registry.
+    Each agent's turns go to the rollout worker of the policy that plays it (one worker per policy per episode)."""
 
     def __init__(self, cfg_dict: dict[str, Any], index: int):
         from agentrl import registry
+        from agentrl.distributed import policies
 
         cfg = _config(cfg_dict)
         self.cfg, self.index = cfg, index
         self.rubric = rubric(cfg)
         self.max_turns = cfg.rollout.max_turns or registry.spec(cfg.env.id).max_turns
+        self.policy_of = {agent: p.name for p in policies.resolve(cfg) for agent in p.agents}
         self._slots = asyncio.Semaphore(cfg.distributed.episodes_per_env_actor)
         self.stats = {"episodes": 0, "failed": 0, "running": 0, "waiting": 0, "env_s": 0.0,
                       "started": time.monotonic()}
@@ -312,7 +351,10 @@ class EnvActor:
     def ready(self) -> dict[str, Any]:
         return {"pid": os.getpid()}
 
-    async def run(self, task: Task, seed: int, step: int, sample: int, worker: Any, worker_index: int) -> Episode:
+    async def run(self, task: Task, seed: int, step: int, sample: int, workers: dict[str, tuple[Any, int]],
+                  tag: str = "") -> Episode:
+        """One episode. `workers`: {policy name: (rollout worker handle, its index)}; `tag` names a dynamic
+        sampling refill round (its group ids stay apart from the step's first round)."""
         from agentrl import registry
         from agentrl.rollout import run_episode
 
@@ -321,36 +363,47 @@ class EnvActor:
             self.stats["waiting"] -= 1
             self.stats["running"] += 1
             started = time.monotonic()
-            policy = RemotePolicy(worker, worker_index, seed)
+            remote = {name: RemotePolicy(handle, index, seed) for name, (handle, index) in workers.items()}
+            indices = {name: index for name, (_, index) in workers.items()}
+            first = next(iter(indices.values()))
             try:
                 try:
-                    await policy.start()
-                except Exception as e:  # the worker is gone for good (out of restarts)
+                    await asyncio.gather(*(r.start() for r in remote.values()))
+                except Exception as e:  # a worker is gone for good (out of restarts)
                     return failed_episode(self.cfg.env.id, task, seed, step, sample, Status.POLICY_ERROR,
-                                          f"rollout worker {worker_index} unreachable: {e}", 0, self.index,
-                                          worker_index)
+                                          f"rollout worker {indices} unreachable: {e}", 0, self.index, first, tag)
                 env = registry.make(self.cfg.env.id, **self.cfg.env.kwargs)
+                policy = next(iter(remote.values())) if len(remote) == 1 \
+                    else {agent: remote[name] for agent, name in self.policy_of.items()}
                 episode = await run_episode(
                     env, policy, task, seed, self.rubric, max_turns=self.max_turns,
                     turn_timeout=self.cfg.rollout.turn_timeout, episode_timeout=self.cfg.rollout.episode_timeout,
-                    policy_version=policy.version, group_id=f"{step}:{task.id}")
+                    policy_version=min(r.version for r in remote.values()), group_id=f"{step}{tag}:{task.id}")
             finally:
                 self.stats["running"] -= 1
                 self.stats["env_s"] += time.monotonic() - started
         self.stats["episodes"] += 1
         self.stats["failed"] += int(episode.status.is_failure)
-        info = {**episode.info, "step": step, "sample": sample, "env_actor": self.index,
-                "rollout_worker": worker_index, "worker_incarnation": policy.incarnation,
-                "last_policy_version": max(policy.versions, default=policy.version)}
+        main = next(iter(remote.values()))
+        info = {**episode.info, "step": step, "sample": sample, "env_actor": self.index, "rollout_worker": first,
+                "worker_incarnation": main.incarnation,
+                "last_policy_version": max(main.versions, default=main.version)}
+        if tag:
+            info["round"] = tag
+        if len(remote) > 1:
+            info.update({"rollout_workers": indices, "policy_versions": {n: r.version for n, r in remote.items()},
+                         "worker_incarnations": {n: r.incarnation for n, r in remote.items()}})
         return episode.replace(info=info)
 
     def get_stats(self) -> dict[str, Any]:
-        return {**self.stats, "cpu_percent": _cpu_percent()}
+        return {**self.stats, "cpu_percent": _cpu_percent(), "rss_gb": _rss_gb()}
 
 
 def failed_episode(env_id: str, task: Task, seed: int, step: int, sample: int, status: Status, error: str,
-                   version: int, env_actor: int, worker: int) -> Episode:
+                   version: int, env_actor: int, worker: int, tag: str = "") -> Episode:
     """The record of an episode that infrastructure lost: kept and counted, never scored."""
+    info = {"step": step, "sample": sample, "env_actor": env_actor, "rollout_worker": worker}
+    if tag:
+        info["round"] = tag
     return Episode(task=task, env_id=env_id, seed=seed, status=status, error=error, policy_version=version,
-                   group_id=f"{step}:{task.id}", info={"step": step, "sample": sample, "env_actor": env_actor,
-                                                       "rollout_worker": worker})
+                   group_id=f"{step}{tag}:{task.id}", info=info)

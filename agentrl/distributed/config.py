@@ -85,4 +85,39 @@ class DistributedConfig:
 
 @dataclasses.dataclass(frozen=True)
 class RayTrainConfig(TrainConfig):
+    """`TrainConfig` plus `distributed`. Every `agentrl train` key means the same here (the policy map,
+    dynamic sampling, overlong shaping, the value head for ``gae``); combinations that cannot work are refused
+    when the config loads, not minutes later inside an actor."""
+
     distributed: DistributedConfig = DistributedConfig()
+
+    def __post_init__(self) -> None:
+        for problem in combination_problems(self):
+            raise ConfigError(problem)
+
+
+def combination_problems(cfg: RayTrainConfig) -> list[str]:
+    """What is wrong with the config as a whole (each field alone is valid), each with how to fix it."""
+    a, r, learner, d = cfg.algorithm, cfg.rollout, cfg.learner, cfg.distributed
+    problems = []
+    if a.advantage == "gae" and not learner.value_head:
+        problems.append("algorithm.advantage=gae (PPO) needs a critic: set learner.value_head=true.")
+    if a.kl_coef > 0 and not learner.reference_model:
+        problems.append("algorithm.kl_coef > 0 needs learner.reference_model=true (a frozen reference copy).")
+    if r.dynamic_sampling and r.group_size < 2:
+        problems.append("rollout.dynamic_sampling keeps groups whose rewards differ, so it needs "
+                        f"rollout.group_size >= 2 (got {r.group_size}).")
+    if r.max_sampling_rounds < 1:
+        problems.append(f"rollout.max_sampling_rounds must be >= 1 (got {r.max_sampling_rounds}).")
+    if a.overlong_max_tokens is not None and not 0 < a.overlong_cache_tokens <= a.overlong_max_tokens:
+        problems.append("algorithm.overlong_max_tokens needs 0 < algorithm.overlong_cache_tokens <= "
+                        f"overlong_max_tokens (got {a.overlong_cache_tokens}); e.g. a quarter of it.")
+    if d.stale == "downweight" and a.tis_cap is not None and a.tis_cap != d.tis_cap:
+        problems.append(f"distributed.stale=downweight uses distributed.tis_cap={d.tis_cap}, but algorithm.tis_cap="
+                        f"{a.tis_cap} asks for another cap; set one of them (the same value in both is fine).")
+    names = [p.name for p in cfg.policies]
+    if len(set(names)) != len(names):
+        problems.append(f"policies: names must be unique, got {names}.")
+    if any(not p.agents for p in cfg.policies):
+        problems.append("policies: every policy lists the agents it plays (agents: [...]).")
+    return problems

@@ -17,18 +17,21 @@ order and (in sync mode, with a reproducible policy) makes the same next update.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-import threading
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from agentrl.config import to_dict
+from agentrl.distributed import policies
 from agentrl.distributed.actors import EnvActor, LearnerActor, RolloutWorker, failed_episode, run_setup_hooks
 from agentrl.distributed.config import RayTrainConfig
-from agentrl.distributed.metrics import ActorRates, batch_metrics
-from agentrl.errors import AgentRLError, ConfigError
+from agentrl.distributed.metrics import ActorRates, batch_metrics, host_metrics
+from agentrl.errors import AgentRLError
+from agentrl.train import PolicyConfig
 from agentrl.types import Episode, Status, Task, write_jsonl
 
 
@@ -45,6 +48,20 @@ def train_ray(cfg: RayTrainConfig) -> dict[str, float]:
     return asyncio.run(Driver(cfg).run())
 
 
+@dataclasses.dataclass
+class PolicyGroup:
+    """One trained policy on the cluster: its learner actor, its rollout workers and their pool."""
+
+    config: PolicyConfig
+    learner: Any = None
+    workers: list[Any] = dataclasses.field(default_factory=list)
+    pool: ActorPool | None = None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
 class Driver:
     def __init__(self, cfg: RayTrainConfig):
         self.cfg = cfg
@@ -59,12 +76,9 @@ class Driver:
 
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "config.json").write_text(json.dumps(to_dict(self.cfg), indent=2))
-        if getattr(self.cfg, "policies", ()):
-            raise ConfigError("train-ray trains one policy for every agent; multi-policy maps (`policies`) run "
-                              "with `agentrl train` for now.")
         run_setup_hooks(self.cfg.distributed.setup)
         tasks = registry.tasks(self.cfg.env.id, self.cfg.env.split)
-        self.cluster = cluster = Cluster(self.cfg, self.out)
+        self.cluster = cluster = Cluster(self.cfg, self.out, policies.resolve(self.cfg))
         logger = None
         interrupt = _Interrupt() if threading.current_thread() is threading.main_thread() else None
         pending: dict[int, list[asyncio.Task]] = {}
@@ -74,35 +88,41 @@ class Driver:
             _trim_after(self.out, start)
             logger = _Logger(self.out, self.cfg.run.tensorboard)
             rates = ActorRates()
-            version = start_version = await cluster.learner.version.remote()
-            print(f"ray run: {self.cfg.distributed.mode} (max policy lag {self.lag}), {len(cluster.workers)} rollout "
-                  f"workers, {len(cluster.envs)} env actors, steps {start}..{self.cfg.run.steps}", flush=True)
+            versions = start_versions = await cluster.versions()
+            print(f"ray run: {self.cfg.distributed.mode} (max policy lag {self.lag}), policies "
+                  f"{[g.name for g in cluster.groups]}, {len(cluster.groups[0].workers)} rollout workers per "
+                  f"policy, {len(cluster.envs)} env actors, steps {start}..{self.cfg.run.steps}", flush=True)
             next_batch, last = start, time.monotonic()
             for step in range(start, self.cfg.run.steps):
                 while next_batch < self.cfg.run.steps and next_batch <= step + self.lag:
-                    pending[next_batch] = self._dispatch(next_batch, tasks, version)
+                    pending[next_batch] = self._dispatch(next_batch, tasks, min(versions.values()))
                     next_batch += 1
                 waited = time.monotonic()
                 episodes = await self._collect(step, pending.pop(step))
+                generated, train_on, sampling = await self._dynamic_sampling(step, episodes, tasks,
+                                                                             min(versions.values()))
                 wait_s = time.monotonic() - waited
-                write_jsonl(self.out / "episodes.jsonl", episodes)
-                trained_at = version
-                train_on, stale = _fresh(episodes, trained_at, self.lag, self.cfg.distributed.stale)
+                write_jsonl(self.out / "episodes.jsonl", generated)
+                trained_at = versions
                 t0 = time.monotonic()
-                metrics = await cluster.learner.update.remote(train_on)
+                metrics, stale = await self._update(train_on, trained_at)
                 update_s = time.monotonic() - t0
-                version = await cluster.learner.version.remote()
+                versions = await cluster.versions()
                 t1 = time.monotonic()
                 syncs = await cluster.push_weights()
                 now = time.monotonic()
-                metrics.update(batch_metrics(episodes, trained_at, self.cfg.run.success_term, stale))
+                metrics.update(batch_metrics(generated, trained_at, self.cfg.run.success_term, stale,
+                                             cluster.policy_configs()))
+                metrics.update(sampling)
                 metrics.update({"time/step_s": now - last, "time/wait_batch_s": wait_s, "time/update_s": update_s,
                                 "time/sync_s": now - t1, "time/sync_worker_max_s": max(syncs, default=0.0),
                                 "queue/batches_ahead": float(len(pending)), "queue/episodes_in_flight":
-                                float(self.in_flight), "learner/start_version": float(start_version)})
+                                float(self.in_flight), "learner/start_version": float(min(start_versions.values()))})
+                if len(cluster.groups) > 1:
+                    metrics.update({f"policy/{n}/learner/start_version": float(v) for n, v in start_versions.items()})
                 metrics.update(rates.collect(await cluster.stats()))
-                metrics.update({**cluster.env_pool.metrics("faults/env_actors"),
-                                **cluster.worker_pool.metrics("faults/rollout_workers")})
+                metrics.update(host_metrics())
+                metrics.update(cluster.fault_metrics())
                 last = now
                 logger.log(step + 1, metrics)
                 if (step + 1) % self.cfg.run.log_every == 0 or step == start:
@@ -111,7 +131,7 @@ class Driver:
                         and metrics["rollout/success"] >= self.cfg.run.stop_at_success)
                 stop = done or (interrupt is not None and interrupt.flag)
                 if (step + 1) % self.cfg.run.save_every == 0 or step + 1 == self.cfg.run.steps or stop:
-                    await cluster.learner.checkpoint.remote(step + 1)
+                    await cluster.checkpoint(step + 1)
                 if stop:
                     break
         finally:
@@ -125,6 +145,32 @@ class Driver:
             cluster.shutdown()
         return metrics
 
+    async def _update(self, episodes: list[Episode], trained_at: dict[str, int]) -> tuple[dict[str, float], int]:
+        """Every policy's learner updates at once, each on its own agents' turns of the episodes within its lag
+        bound. One policy: the learner's metrics as they are; several: under ``policy/<name>/``."""
+        from agentrl.algorithms.filters import apply_overlong_penalty
+
+        a = self.cfg.algorithm
+        if a.overlong_max_tokens is not None:  # as `agentrl train` does: the "overlong" turn term, before advantages
+            episodes = apply_overlong_penalty(episodes, a.overlong_max_tokens, a.overlong_cache_tokens,
+                                              weight=a.overlong_weight)
+        groups = self.cluster.groups
+        single = len(groups) == 1
+        calls, stale = [], 0
+        for g in groups:
+            fresh, over = _fresh(episodes, trained_at[g.name], self.lag, self.cfg.distributed.stale,
+                                 None if single else g.name)
+            stale += over
+            calls.append(g.learner.update.remote(fresh))
+        results = await asyncio.gather(*calls)
+        if single:
+            return results[0], stale
+        metrics: dict[str, float] = {}
+        for g, m in zip(groups, results):
+            metrics.update({f"policy/{g.name}/{k}": v for k, v in m.items()})
+        metrics["learner/version"] = results[0].get("learner/version", float(trained_at[groups[0].name]))
+        return metrics, stale
+
     # -- rollouts ------------------------------------------------------------------------------------------
     def _dispatch(self, step: int, tasks: list[Task], version: int) -> list[asyncio.Task]:
         from agentrl.train import _tasks_for_step
@@ -133,43 +179,86 @@ class Driver:
         return [asyncio.create_task(self._one(step, task, k, version))
                 for task in batch for k in range(self.cfg.rollout.group_size)]
 
-    async def _one(self, step: int, task: Task, sample: int, version: int) -> Episode:
-        """One episode on the next live env actor and rollout worker (round robin over those that are up). A dead
-        env actor's episode is recorded as env_error here, a dead worker's as policy_error by `run_episode`
-        inside the env actor; either way the actor is set aside until it answers again."""
+    async def _dynamic_sampling(self, step: int, episodes: list[Episode], tasks: list[Task], version: int
+                                ) -> tuple[list[Episode], list[Episode], dict[str, float]]:
+        """(everything generated, what to train on, sampling metrics), as `agentrl train` does it: groups whose
+        rewards are all equal are dropped and seeded draws of fresh tasks refill them, round by round. The
+        refill rounds run with the same seeds and group ids as in the single-process trainer."""
+        import random
+
+        from agentrl.algorithms.filters import GroupRefill
+
+        r = self.cfg.rollout
+        if not r.dynamic_sampling:
+            return episodes, episodes, {}
+        refill = GroupRefill(r.tasks_per_step, r.max_sampling_rounds)
+        need = refill.add(episodes)
+        rng = random.Random(self.cfg.run.seed * 104_729 + step)
+        generated = list(episodes)
+        while need:
+            tag = f"r{refill.rounds}"
+            chosen = rng.sample(tasks, need)
+            more = list(await asyncio.gather(*(self._one(step, task, k, version, tag)
+                                               for task in chosen for k in range(r.group_size))))
+            self._check(step, more, need * r.group_size, tag)
+            generated += sorted(more, key=lambda e: (e.task.id, e.info["sample"]))
+            need = refill.add(more)
+        return generated, refill.episodes, {"rollout/sampling_rounds": float(refill.rounds),
+                                            "rollout/dropped_groups": float(refill.dropped),
+                                            "rollout/kept_groups": float(refill.groups)}
+
+    async def _one(self, step: int, task: Task, sample: int, version: int, tag: str = "") -> Episode:
+        """One episode on the next live env actor and, for every policy, its next live rollout worker (round
+        robin over those that are up). A dead env actor's episode is recorded as env_error here, a dead worker's
+        as policy_error by `run_episode` inside the env actor; either way the actor is set aside until it
+        answers again."""
         import ray
+        import zlib
 
         cluster = self.cluster
-        env_i, worker_i = await cluster.env_pool.pick(), await cluster.worker_pool.pick()
-        seed = self.cfg.run.seed * 1_000_003 + step * 10_007 + sample  # as in agentrl.train: same seeds, same data
+        env_i = await cluster.env_pool.pick()
+        workers = {g.name: await g.pool.pick() for g in cluster.groups}
+        # as in agentrl.train: same seeds, same data (a refill round's seeds are offset by its tag)
+        seed = self.cfg.run.seed * 1_000_003 + step * 10_007 + sample + (zlib.crc32(tag.encode()) % 9973 if tag else 0)
         self.in_flight += 1
         try:
-            episode = await cluster.envs[env_i].run.remote(task, seed, step, sample, cluster.workers[worker_i],
-                                                           worker_i)
+            episode = await cluster.envs[env_i].run.remote(
+                task, seed, step, sample, {g.name: (g.workers[workers[g.name]], workers[g.name])
+                                           for g in cluster.groups}, tag)
         except ray.exceptions.RayError as e:
             cluster.env_pool.failed(env_i)
             return failed_episode(self.cfg.env.id, task, seed, step, sample, Status.ENV_ERROR,
                                   f"env actor {env_i} failed while running the episode: {_first_line(e)}", version,
-                                  env_i, worker_i)
+                                  env_i, next(iter(workers.values())), tag)
         finally:
             self.in_flight -= 1
         if episode.status == Status.POLICY_ERROR:
-            cluster.worker_pool.failed(worker_i)  # probed at once: a worker that answers is back immediately
+            for g in cluster.groups:  # probed at once: a worker that answers is back immediately
+                g.pool.failed(workers[g.name])
         return episode
 
     async def _collect(self, step: int, batch: list[asyncio.Task]) -> list[Episode]:
         episodes = list(await asyncio.gather(*batch))
-        keys = [(e.task.id, e.info.get("sample")) for e in episodes]
-        expected = self.cfg.rollout.tasks_per_step * self.cfg.rollout.group_size
-        if len(set(keys)) != expected or len(keys) != expected or any(e.info.get("step") != step for e in episodes):
-            raise AccountingError(f"batch {step}: expected {expected} distinct episodes, got {len(keys)} "
-                                  f"({len(set(keys))} distinct).")
+        self._check(step, episodes, self.cfg.rollout.tasks_per_step * self.cfg.rollout.group_size)
         return sorted(episodes, key=lambda e: (e.task.id, e.info["sample"]))
 
+    @staticmethod
+    def _check(step: int, episodes: list[Episode], expected: int, tag: str = "") -> None:
+        keys = [(e.task.id, e.info.get("sample")) for e in episodes]
+        if (len(set(keys)) != expected or len(keys) != expected or
+                any(e.info.get("step") != step or e.info.get("round", "") != tag for e in episodes)):
+            raise AccountingError(f"batch {step}{tag}: expected {expected} distinct episodes, got {len(keys)} "
+                                  f"({len(set(keys))} distinct).")
 
-def _fresh(episodes: list[Episode], version: int, lag: int, stale: str) -> tuple[list[Episode], int]:
-    """Episodes within the lag bound (all of them with ``stale=downweight``) and how many were over it."""
-    over = [e for e in episodes if not e.status.is_failure and version - e.policy_version > lag]
+
+def _fresh(episodes: list[Episode], version: int, lag: int, stale: str, policy: str | None = None
+           ) -> tuple[list[Episode], int]:
+    """Episodes within the lag bound (all of them with ``stale=downweight``) and how many were over it.
+    `policy`: judge by the version of that policy that started the episode (a multi-policy run)."""
+    def started(e: Episode) -> int:
+        return (e.info.get("policy_versions") or {}).get(policy, e.policy_version) if policy else e.policy_version
+
+    over = [e for e in episodes if not e.status.is_failure and version - started(e) > lag]
     if stale == "downweight" or not over:
         return episodes, len(over)
     ids = {e.id for e in over}
@@ -215,22 +304,25 @@ def _line(step: int, m: dict[str, float]) -> str:
 
 # -- the actors ----------------------------------------------------------------------------------------------
 class Cluster:
-    """Ray (local or joined), a placement group for the learner and rollout workers, and the actors."""
+    """Ray (local or joined), a placement group for the learners and rollout workers, and the actors: per policy
+    a learner and `num_rollout_workers` workers; env actors shared by every policy."""
 
-    def __init__(self, cfg: RayTrainConfig, out: Path):
+    def __init__(self, cfg: RayTrainConfig, out: Path, policy_map: tuple[PolicyConfig, ...]):
         self.cfg, self.out = cfg, out
         self.started_ray = False
-        self.learner: Any = None
-        self.workers: list[Any] = []
+        self.groups = [PolicyGroup(p) for p in policy_map]
         self.envs: list[Any] = []
         self.group: Any = None
         self.env_pool: ActorPool | None = None
-        self.worker_pool: ActorPool | None = None
+
+    def policy_configs(self) -> tuple[PolicyConfig, ...]:
+        return tuple(g.config for g in self.groups)
 
     def start(self) -> int:
         """Start everything; returns the step to continue from (the newest checkpoint's, or 0)."""
         import ray
 
+        from agentrl.distributed.checkpoints import latest, step_of
         from agentrl.distributed.gpu import placement, scheduling
 
         d = self.cfg.distributed
@@ -243,40 +335,79 @@ class Cluster:
                      runtime_env={"env_vars": QUIET}, **local)
             self.started_ray = True
         cfg_dict = to_dict(self.cfg)
-        self.group = placement(d)
+        single = len(self.groups) == 1
+        # One policy: bundle 0 for the learner, then one per rollout worker, packed. Several policies: Ray places
+        # each actor by its own resource request (the placement group's layout is one learner's).
+        self.group = placement(d) if single else None
+
+        def place(index: int) -> dict[str, Any]:
+            return {"scheduling_strategy": scheduling(self.group, index)} if self.group is not None else {}
+
         restart = dict(max_restarts=d.max_actor_restarts, max_task_retries=0)
-        self.learner = ray.remote(LearnerActor).options(
-            name="learner", num_cpus=1, num_gpus=d.learner_gpus, max_concurrency=2,
-            scheduling_strategy=scheduling(self.group, 0)).remote(cfg_dict, str(self.out))
-        step = ray.get(self.learner.resume.remote()) if self.cfg.run.resume else 0
-        self.workers = [ray.remote(RolloutWorker).options(
-            name=f"rollout-{i}", num_cpus=d.cpus_per_actor, num_gpus=d.gpus_per_rollout_worker,
-            scheduling_strategy=scheduling(self.group, 1 + i), **restart).remote(cfg_dict, i, self.learner)
-            for i in range(d.num_rollout_workers)]
+        names = {g.name: policies.actor_names(g.name, single, d.num_rollout_workers) for g in self.groups}
+        for g in self.groups:
+            g.learner = ray.remote(LearnerActor).options(
+                name=names[g.name][0], num_cpus=1 if single else d.cpus_per_actor, num_gpus=d.learner_gpus,
+                max_concurrency=2, **place(0)).remote(cfg_dict, str(self.out), g.name)
+        # Resume before any worker starts: a worker loads its learner's weights as it comes up.
+        found = latest(self.out) if self.cfg.run.resume else None
+        steps = ray.get([g.learner.resume.remote(str(found)) for g in self.groups]) if found else [0]
+        for g in self.groups:
+            g.workers = [ray.remote(RolloutWorker).options(
+                name=name, num_cpus=d.cpus_per_actor, num_gpus=d.gpus_per_rollout_worker, **place(1 + i), **restart
+            ).remote(cfg_dict, i, g.learner, g.name) for i, name in enumerate(names[g.name][1])]
         self.envs = [ray.remote(EnvActor).options(name=f"env-{i}", num_cpus=d.cpus_per_actor, max_concurrency=10_000,
                                                   **restart).remote(cfg_dict, i)
                      for i in range(d.num_env_actors)]
-        ray.get([a.ready.remote() for a in [*self.workers, *self.envs]])
+        ray.get([a.ready.remote() for g in self.groups for a in g.workers] + [a.ready.remote() for a in self.envs])
         self.env_pool = ActorPool("env actor", self.envs)
-        self.worker_pool = ActorPool("rollout worker", self.workers, on_recover=self._resync)
-        return step
+        for g in self.groups:
+            g.pool = ActorPool("rollout worker" if single else f"rollout worker of policy {g.name}", g.workers,
+                               on_recover=lambda worker, learner=g.learner: self._resync(worker, learner))
+        return step_of(found) if found else steps[0]
 
-    async def _resync(self, worker: Any) -> None:
+    async def _resync(self, worker: Any, learner: Any) -> None:
         """A worker that came back fetched the newest weights as it started; a push may have landed since."""
-        await worker.update_weights.remote(self.learner.weights.remote())
+        await worker.update_weights.remote(learner.weights.remote())
+
+    async def versions(self) -> dict[str, int]:
+        found = await asyncio.gather(*(g.learner.version.remote() for g in self.groups))
+        return {g.name: v for g, v in zip(self.groups, found)}
 
     async def push_weights(self) -> list[float]:
-        """The learner's newest weights to every worker; the payload goes through the object store once.
+        """Each learner's newest weights to its policy's workers; a payload goes through the object store once.
         A worker that is down is skipped: it fetches the newest weights itself when it comes back."""
-        payload = self.learner.weights.remote()
-        results = await asyncio.gather(*(w.update_weights.remote(payload) for w in self.workers),
-                                       return_exceptions=True)
+        calls = []
+        for g in self.groups:
+            payload = g.learner.weights.remote()
+            calls += [w.update_weights.remote(payload) for w in g.workers]
+        results = await asyncio.gather(*calls, return_exceptions=True)
         return [r for r in results if isinstance(r, float)]
+
+    async def checkpoint(self, step: int) -> None:
+        """Every policy into one temporary folder, then renamed: all policies of a checkpoint share an update."""
+        from agentrl.distributed import checkpoints
+
+        tmp = checkpoints.begin(self.out, step)
+        versions = await asyncio.gather(*(g.learner.save_to.remote(str(tmp)) for g in self.groups))
+        checkpoints.commit(self.out, step, tmp, {g.name: v for g, v in zip(self.groups, versions)})
+
+    def fault_metrics(self) -> dict[str, float]:
+        out = self.env_pool.metrics("faults/env_actors")
+        if len(self.groups) == 1:
+            return {**out, **self.groups[0].pool.metrics("faults/rollout_workers")}
+        for g in self.groups:
+            out.update(g.pool.metrics(f"faults/{g.name}/rollout_workers"))
+        out["faults/rollout_workers_recoveries"] = sum(g.pool.recoveries for g in self.groups)
+        out["faults/rollout_workers_down"] = sum(g.pool.up.count(False) for g in self.groups)
+        return out
 
     async def stats(self) -> dict[str, dict[str, Any]]:
         """Each live actor's counters (an actor that is restarting is left out of this round)."""
-        named = {**{f"rollout_worker/{i}": w for i, w in enumerate(self.workers)},
-                 **{f"env_actor/{i}": e for i, e in enumerate(self.envs)}}
+        single = len(self.groups) == 1
+        named = {f"rollout_worker/{i}" if single else f"rollout_worker/{g.name}/{i}": w
+                 for g in self.groups for i, w in enumerate(g.workers)}
+        named.update({f"env_actor/{i}": e for i, e in enumerate(self.envs)})
 
         async def one(actor: Any) -> Any:
             try:
@@ -292,12 +423,13 @@ class Cluster:
 
         if not ray.is_initialized():
             return
-        closing = [w.close.remote() for w in self.workers]
+        workers = [w for g in self.groups for w in g.workers]
+        closing = [w.close.remote() for w in workers]
         try:
             ray.get(closing, timeout=60)
         except Exception:  # a dead or restarting worker has nothing to close
             pass
-        for actor in [*self.workers, *self.envs, self.learner]:
+        for actor in [*workers, *self.envs, *(g.learner for g in self.groups)]:
             if actor is not None:
                 ray.kill(actor, no_restart=True)
         if self.group is not None:

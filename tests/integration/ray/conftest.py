@@ -50,8 +50,15 @@ def ray_cluster(processes):
     import ray
 
     loopback_only()
-    ray.init(num_cpus=8, namespace="agentrl-test", include_dashboard=False, configure_logging=False,
-             runtime_env={"env_vars": QUIET}, _node_ip_address="127.0.0.1")
+    for attempt in range(3):
+        try:
+            ray.init(num_cpus=8, namespace="agentrl-test", include_dashboard=False, configure_logging=False,
+                     runtime_env={"env_vars": QUIET}, _node_ip_address="127.0.0.1")
+            break
+        except Exception as e:  # Ray gives its raylet 30 s to come up; a loaded machine can miss that, so retry
+            if "timed out during startup" not in str(e) or attempt == 2:
+                raise
+            ray.shutdown()
     address = ray.get_runtime_context().gcs_address
     assert address.startswith("127.0.0.1:"), f"Ray must stay on loopback, got {address}"
     yield address

@@ -35,3 +35,45 @@ def test_bad_values_are_explained(override, message):
 def test_unknown_keys_list_the_valid_ones():
     with pytest.raises(UnknownKeyError, match="max_policy_lag"):
         load_config(RayTrainConfig, None, ["distributed.max_lag=1"])
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["algorithm.advantage=gae"], "set learner.value_head=true"),
+    (["algorithm.kl_coef=0.1"], "learner.reference_model=true"),
+    (["rollout.dynamic_sampling=true", "rollout.group_size=1"], "group_size >= 2"),
+    (["rollout.max_sampling_rounds=0"], "max_sampling_rounds must be >= 1"),
+    (["algorithm.overlong_max_tokens=8"], "overlong_cache_tokens"),
+    (["distributed.stale=downweight", "algorithm.tis_cap=5.0"], "set one of them"),
+    (["policies=[{name: a, agents: [x]}, {name: a, agents: [y]}]"], "unique"),
+    (["policies=[{name: a}]"], "lists the agents"),
+])
+def test_combinations_that_cannot_work_fail_at_load(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(RayTrainConfig, None, overrides)
+
+
+def test_train_keys_load_the_same_in_both_trainers():
+    from agentrl.train import TrainConfig
+
+    keys = ["algorithm.advantage=gae", "learner.value_head=true", "learner.vf_coef=0.25",
+            "rollout.dynamic_sampling=true", "rollout.max_sampling_rounds=4", "algorithm.overlong_max_tokens=8",
+            "algorithm.overlong_cache_tokens=2", "policies=[{name: a, agents: [player_1]}, {name: b, agents: "
+            "[player_2], lr: 0.01}]"]
+    local, ray = load_config(TrainConfig, None, keys), load_config(RayTrainConfig, None, keys)
+    for field in ("algorithm", "learner", "rollout", "policies"):
+        assert getattr(local, field) == getattr(ray, field)
+
+
+def test_policy_map_is_the_local_trainers():
+    from agentrl.distributed import policies
+
+    cfg = load_config(RayTrainConfig, None, ["env.id=classic/TicTacToe-v0",
+                                             "policies=[{name: x, agents: [player_1]}, {name: o, agents: [player_2]}]"])
+    assert [(p.name, p.agents) for p in policies.resolve(cfg)] == [("x", ("player_1",)), ("o", ("player_2",))]
+    assert policies.resolve(load_config(RayTrainConfig, None, []))[0].name == "main"
+    assert policies.trained_agents(policies.resolve(load_config(RayTrainConfig, None, []))[0]) is None
+    assert policies.actor_names("x", False, 2) == ("learner-x", ["rollout-x-0", "rollout-x-1"])
+    assert policies.actor_names("main", True, 1) == ("learner", ["rollout-0"])
+    wrong = load_config(RayTrainConfig, None, ["env.id=classic/TicTacToe-v0", "policies=[{name: x, agents: [player_1]}]"])
+    with pytest.raises(ConfigError, match="in no policy"):
+        policies.resolve(wrong)

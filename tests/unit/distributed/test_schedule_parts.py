@@ -31,6 +31,31 @@ def test_stale_episodes_are_dropped_or_kept_for_downweighting():
     assert stale == 1 and kept == batch
 
 
+def test_each_policy_judges_staleness_by_its_own_version():
+    a = episode(3).replace(info={"step": 0, "sample": 0, "policy_versions": {"x": 3, "o": 1}})
+    kept, stale = _fresh([a], version=3, lag=1, stale="drop", policy="x")
+    assert kept == [a] and stale == 0
+    kept, stale = _fresh([a], version=3, lag=1, stale="drop", policy="o")
+    assert kept == [] and stale == 1
+
+
+def test_per_policy_reward_and_lag():
+    from agentrl.train import PolicyConfig
+
+    e = Episode(task=TASK, env_id="x/Y-v0", seed=0, status=Status.OK, policy_version=1,
+                reward={"p1": 1.0, "p2": -1.0}, info={"policy_versions": {"x": 2, "o": 1}})
+    m = batch_metrics([e], {"x": 2, "o": 3}, "success", 0, (PolicyConfig("x", ("p1",)), PolicyConfig("o", ("p2",))))
+    assert m["rollout/reward/x"] == 1.0 and m["rollout/reward/o"] == -1.0
+    assert m["policy_lag/x/max"] == 0 and m["policy_lag/o/max"] == 2
+
+
+def test_host_metrics_report_cpu_and_memory():
+    from agentrl.distributed.metrics import host_metrics
+
+    m = host_metrics()
+    assert 0 <= m["host/cpu_percent"] <= 100 and m["host/mem_used_gb"] > 0
+
+
 def test_lag_metrics_ignore_failed_episodes():
     m = batch_metrics([episode(4), episode(3), episode(0, Status.POLICY_ERROR)], 5, "success", 0)
     assert m["policy_lag/mean"] == 1.5 and m["policy_lag/max"] == 2 and m["rollout/failed"] == 1
@@ -40,6 +65,8 @@ def test_failed_episode_is_unscored_and_tagged():
     e = failed_episode("x/Y-v0", TASK, 7, 3, 2, Status.ENV_ERROR, "env actor 1 died", 2, 1, 0)
     assert e.status.is_failure and e.reward == {} and e.group_id == "3:t0"
     assert e.info == {"step": 3, "sample": 2, "env_actor": 1, "rollout_worker": 0}
+    refill = failed_episode("x/Y-v0", TASK, 7, 3, 2, Status.ENV_ERROR, "env actor 1 died", 2, 1, 0, "r1")
+    assert refill.group_id == "3r1:t0" and refill.info["round"] == "r1"  # a refill round's group id, as in train
 
 
 def test_trim_after_drops_what_followed_the_checkpoint(tmp_path):
@@ -56,11 +83,12 @@ def test_trim_after_drops_what_followed_the_checkpoint(tmp_path):
 def test_actor_rates_and_restarts():
     rates = ActorRates()
     t = time.monotonic() - 2.0
-    worker = {"started": t, "incarnation": "a", "completion_tokens": 100, "requests": 10, "busy_s": 1.0,
+    worker = {"started": t, "incarnation": "a", "completion_tokens": 100, "requests": 10, "busy_s": 1.0, "in_flight": 2,
               "last_sync_s": 0.01, "version": 1, "cpu_percent": 5.0}
     env = {"started": t, "episodes": 20, "failed": 0, "running": 3, "waiting": 1, "cpu_percent": 1.0}
     m = rates.collect({"rollout_worker/0": worker, "env_actor/0": env})
     assert 40 < m["rollout_worker/0/tokens_per_s"] <= 50 and m["queue/env_running"] == 3
+    assert m["queue/worker_in_flight"] == m["rollout_worker/0/in_flight"] == 2
     restarted = {**worker, "incarnation": "b", "started": time.monotonic() - 1.0, "completion_tokens": 10}
     m = rates.collect({"rollout_worker/0": restarted, "env_actor/0": {**env, "episodes": 30}})
     assert m["rollout_worker/0/restarts"] == 1 and m["env_actor/0/restarts"] == 0
