@@ -1,11 +1,11 @@
 """End to end: `agentrl train` on the quickstart config through real vLLM (CPU build) and the torch learner.
 
 One test, two processes: the first run is interrupted with Ctrl-C (SIGINT) after a few steps and must save a
-checkpoint; the second run resumes from it and must lift the reward by the stated margin. The run is seeded,
-but vLLM's batched sampling is not bit-reproducible, and some runs collapse onto one constant digit before
-success takes off (seen once in two fresh-clone runs: best 10-step mean reward 0.32, success never above 0.10).
-So the learning assertion is on the reward's 10-step mean, which rose 20-fold in that run too; the run stops
-early once a step's success reaches TARGET_SUCCESS.
+checkpoint; the second run resumes from it and must lift success from its start (a random model: 0) to
+TARGET_SUCCESS within MAX_STEPS. The run is seeded, but vLLM's batched sampling is not bit-reproducible, so the
+margin comes from a seed sweep of the same config (torch sampler, same learner): success first reached 0.3 at
+steps 57-87 (16 of 16 seeds) and 0.8 at steps 73-122 (15 of 15 seeds); TARGET_SUCCESS 0.5 within 200 steps
+leaves a wide margin. The run stops as soon as a step reaches it.
 """
 
 import json
@@ -21,11 +21,10 @@ import pytest
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-START_SUCCESS_AT_MOST = 0.10  # a random tiny model almost never echoes three digits in a row
-TARGET_SUCCESS = 0.30  # early stop: first reached at step ~210 in a local run (0.16 at 140, 0.25 at 175)
-START_REWARD_AT_MOST = 0.05  # digits echoed per episode (max 3), mean of the first 10 steps (seen: 0.009, 0.016)
-RISE_TO_AT_LEAST = 0.20  # best 10-step mean reward (seen: 1.63 in a learning run, 0.32 in a collapsed one)
-MAX_STEPS = 300
+START_SUCCESS_AT_MOST = 0.05  # a random tiny model almost never echoes three digits in a row (seen: 0.0)
+TARGET_SUCCESS = 0.5  # early stop; between 0.3 (steps 57-87 in the sweep) and 0.8 (steps 73-122)
+MAX_STEPS = 200
+RISE_TO_AT_LEAST = 1.0  # best 10-step mean reward (digits echoed per episode, max 3; starts near 0.01)
 
 
 def train_cmd(out: Path, *overrides: str) -> list[str]:
@@ -61,9 +60,10 @@ def test_quickstart_learns_and_resumes_after_ctrl_c(tmp_path):
     assert f"resuming from {checkpoints[-1]} (step {steps_before}" in second.stdout + second.stderr
     rows = metrics(out)
     assert [r["step"] for r in rows] == list(range(1, len(rows) + 1))  # no step lost or repeated
+    success = [r["rollout/success"] for r in rows]
+    assert success[-1] >= TARGET_SUCCESS, [round(x, 2) for x in success[::5]]
     rewards = [r["rollout/reward"] for r in rows]
     means = [sum(rewards[i:i + 10]) / 10 for i in range(len(rewards) - 9)]
-    assert means[0] <= START_REWARD_AT_MOST, rewards[:10]
     assert max(means) >= RISE_TO_AT_LEAST, [round(m, 3) for m in means[::10]]
     assert rows[-1]["learner/version"] == len(rows)
     episodes = (out / "episodes.jsonl").read_text().splitlines()
