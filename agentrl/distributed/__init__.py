@@ -1,4 +1,4 @@
-"""Training on Ray: env actors, rollout workers, one learner; synchronous or asynchronous with bounded lag.
+"""Training on Ray: env actors, rollout workers, a learner per policy; synchronous or asynchronous with bounded lag.
 
     agentrl train-ray --config launch/configs/ray_cpu.yaml                 # a local Ray on this machine
     agentrl train-ray --config launch/configs/ray_8gpu.yaml --address auto  # join a running cluster
@@ -30,6 +30,10 @@ Schedules (G = generate batch b, T = train on batch b, s = weight sync; time goe
         version   0 0 0 0 0 0 0 0 0 1 1 1 1 1 1 2 2 2 2 2 3 ...
         an episode of batch b starts at version >= b - L and is trained at version b: lag <= L by construction;
         episodes over the bound (a worker that came back with old weights) are dropped or down-weighted.
+
+Several policies (`policies:`, the policy map of `agentrl train`): each has its own learner actor and rollout
+workers; an episode's turns go to the worker of the policy that plays the turn's agent, each learner trains on its
+own agents' turns, and the lag bound holds per policy (agentrl/distributed/policies.py, docs/distributed.md).
 
 Faults: a dead env actor's in-flight episodes come back as ``env_error``, a dead rollout worker's as
 ``policy_error``; both are written and counted (never scored 0, never trained on), and Ray restarts the actor

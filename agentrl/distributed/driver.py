@@ -1,17 +1,18 @@
 """The driver of a Ray run: starts the actors, schedules rollouts and updates, keeps the books.
 
-    cluster  = learner (resumed from the newest checkpoint) + rollout workers + env actors
+    cluster  = per policy: a learner (resumed from the newest checkpoint) + rollout workers; shared env actors
     for step in range(start, steps):
         dispatch every batch b <= step + lag not yet dispatched        (lag = 0 in sync mode)
         episodes = await batch `step`                                   (one record per (task, sample), failed or not)
-        append them to episodes.jsonl; drop episodes older than the lag bound
-        metrics  = await learner.update(episodes)                       (batches ahead keep generating meanwhile)
-        push the new weights to every rollout worker                    (each lands between generation requests)
-        log metrics; checkpoint every `save_every` updates
+        dynamic sampling (if on): refill rounds for groups whose rewards are all equal
+        append them to episodes.jsonl; per policy, drop episodes older than the lag bound
+        metrics  = await every learner.update(its agents' turns)       (batches ahead keep generating meanwhile)
+        push each learner's new weights to its rollout workers         (each lands between generation requests)
+        log metrics; checkpoint every `save_every` updates (every policy in one folder)
 
-Batch `b` is always the tasks of `agentrl.train._tasks_for_step(b)` with the same per-episode seeds as the
-single-process loop, and the learner trains on the batches in order, so a resumed run sees the same data
-order and (in sync mode, with a reproducible policy) makes the same next update.
+Batch `b` is always the tasks of `agentrl.train._tasks_for_step(b)` with the same per-episode seeds (and refill
+draws) as the single-process loop, and the learners train on the batches in order, so a resumed run sees the
+same data order and (in sync mode, with a reproducible policy) makes the same next update.
 """
 
 from __future__ import annotations

@@ -77,3 +77,11 @@ def test_cli_resolves_a_launch_config_with_address_and_mode(capsys):
                      "--print-config", "run.steps=3"]) == 0
     printed = capsys.readouterr().out
     assert '"address": "auto"' in printed and '"mode": "sync"' in printed and '"steps": 3' in printed
+
+
+def test_two_policy_config_maps_every_agent_of_its_env():
+    from agentrl.distributed import policies
+
+    cfg = load_config(RayTrainConfig, LAUNCH / "configs" / "ray_two_policies.yaml")
+    mapped = [agent for p in policies.resolve(cfg) for agent in p.agents]
+    assert sorted(mapped) == sorted(registry.make(cfg.env.id).possible_agents) and len(cfg.policies) == 2

@@ -221,3 +221,30 @@ def test_actor_pool_sets_failed_actors_aside_until_they_answer():
             await asyncio.wait_for(dead.pick(), timeout=5)
 
     asyncio.run(play())
+
+
+def test_checkpoints_hold_every_policy_and_refuse_a_changed_map(tmp_path):
+    from agentrl.distributed import checkpoints
+    from agentrl.errors import ConfigError
+
+    class _Learner:
+        def __init__(self, version):
+            self.version, self.loaded = version, None
+
+        def save(self, folder):
+            folder.mkdir(parents=True)
+            (folder / "learner.pt").write_text(str(self.version))
+
+        def load(self, folder):
+            self.loaded = folder.name
+
+    tmp = checkpoints.begin(tmp_path, 4)
+    for name, version in (("x", 4), ("o", 3)):
+        _Learner(version).save(tmp / name)
+    final = checkpoints.commit(tmp_path, 4, tmp, {"x": 4, "o": 3})
+    assert checkpoints.latest(tmp_path) == final and not tmp.exists()
+    assert json.loads((final / "trainer.json").read_text()) == {"step": 4, "versions": {"x": 4, "o": 3}}
+    learner = _Learner(0)
+    assert checkpoints.load(learner, final, "o") == 4 and learner.loaded == "o"
+    with pytest.raises(ConfigError, match="has no folder for policy 'main'"):
+        checkpoints.load(_Learner(0), final)
