@@ -145,6 +145,21 @@ class VLLMPolicy:
 
     # -- Policy ---------------------------------------------------------------------------------------------
     async def generate(self, agent: AgentID, messages: Sequence[Message], previous: Turn | None = None) -> Turn:
+        return await self._generate(agent, messages, previous, self.sampling)
+
+    def with_sampling(self, **overrides: Any) -> SamplingView:
+        """A policy on this same engine with other sampling settings (max_tokens, temperature, top_p, top_k).
+
+        One engine can then serve callers that want different reply lengths, without loading the model twice.
+        The view does not own the engine: closing it is a no-op.
+        """
+        unknown = set(overrides) - set(self.sampling)
+        if unknown:
+            raise ValueError(f"with_sampling got {sorted(unknown)}; it takes only {sorted(self.sampling)}.")
+        return SamplingView(self, {**self.sampling, **overrides})
+
+    async def _generate(self, agent: AgentID, messages: Sequence[Message], previous: Turn | None,
+                        sampling: Mapping[str, Any]) -> Turn:
         if self._closed:
             raise PolicyError("this VLLMPolicy was closed; create a new one.")
         shown = new_messages(messages, previous)
@@ -157,7 +172,8 @@ class VLLMPolicy:
         request_id = uuid.uuid4().hex
         version = self.version
         out = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
-            self._generate_ids(request_id, prompt, min(self.sampling["max_tokens"], room)), self._loop))
+            self._generate_ids(request_id, prompt, {**sampling, "max_tokens": min(sampling["max_tokens"], room)}),
+            self._loop))
         sample = out.outputs[0]
         completion = list(sample.token_ids)
         logprobs = [sample.logprobs[i][tok].logprob for i, tok in enumerate(completion)]
@@ -166,11 +182,11 @@ class VLLMPolicy:
                               finish_reason=sample.finish_reason or "stop", policy_version=version,
                               info={"request_id": request_id})
 
-    async def _generate_ids(self, request_id: str, prompt_ids: list[int], max_tokens: int) -> Any:
+    async def _generate_ids(self, request_id: str, prompt_ids: list[int], sampling: Mapping[str, Any]) -> Any:
         from vllm import SamplingParams, TokensPrompt
         from vllm.sampling_params import RequestOutputKind
 
-        params = SamplingParams(**{**self.sampling, "max_tokens": max_tokens}, logprobs=0,
+        params = SamplingParams(**sampling, logprobs=0,
                                 output_kind=RequestOutputKind.FINAL_ONLY)
         final = None
         async for final in self.engine.generate(TokensPrompt(prompt_token_ids=prompt_ids), params, request_id):
@@ -258,6 +274,24 @@ class VLLMPolicy:
 
     async def __aexit__(self, *exc: Any) -> None:
         await asyncio.to_thread(self.close)
+
+
+class SamplingView:
+    """`VLLMPolicy.with_sampling`'s result: the same engine, its own sampling settings; any other attribute
+    (tokenizer, version, update_weights...) is the engine's."""
+
+    def __init__(self, engine: VLLMPolicy, sampling: Mapping[str, Any]):
+        self.engine_policy = engine
+        self.sampling = dict(sampling)
+
+    async def generate(self, agent: AgentID, messages: Sequence[Message], previous: Turn | None = None) -> Turn:
+        return await self.engine_policy._generate(agent, messages, previous, self.sampling)
+
+    def close(self) -> None:
+        """The engine belongs to the policy this view came from; close that one."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine_policy, name)
 
 
 def _default_memory_fraction() -> float:

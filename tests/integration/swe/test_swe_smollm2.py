@@ -18,16 +18,11 @@ from agentrl.types import Episode
 pytestmark = [pytest.mark.vllm, pytest.mark.docker]
 
 
-def test_smollm2_plays_one_swe_episode(swe_docker):
-    from agentrl.policies import VLLMPolicy
-
+def test_smollm2_plays_one_swe_episode(swe_docker, smollm2_engine):
     instance = shipped_instances()[0]
-    policy = VLLMPolicy("smollm2-135m", max_tokens=96, temperature=0.7, max_model_len=8192, seed=0, dtype="bfloat16")
-    try:
-        episode = asyncio.run(run_episode(SWEEnv(max_steps=3, max_output=1500), policy, instance.to_task(), seed=0,
-                                          rubric=rubric(), max_turns=4, turn_timeout=300))
-    finally:
-        policy.close()
+    policy = smollm2_engine.with_sampling(max_tokens=96)
+    episode = asyncio.run(run_episode(SWEEnv(max_steps=3, max_output=1500), policy, instance.to_task(), seed=0,
+                                      rubric=rubric(), max_turns=4, turn_timeout=300))
     assert episode.status.value in ("ok", "truncated"), (episode.status, episode.error)
     assert episode.turns
     for turn in episode.turns:

@@ -20,12 +20,8 @@ pytestmark = pytest.mark.vllm
 
 
 @pytest.fixture(scope="module")
-def smollm2():
-    from agentrl.policies import VLLMPolicy
-
-    policy = VLLMPolicy("smollm2-135m", max_tokens=64, temperature=0.7, max_model_len=8192, seed=0, dtype="bfloat16")
-    yield policy
-    policy.close()
+def smollm2(smollm2_engine):
+    return smollm2_engine.with_sampling(max_tokens=64)
 
 
 def test_smollm2_agent_and_user_on_three_tasks(smollm2):

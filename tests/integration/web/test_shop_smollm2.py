@@ -16,12 +16,8 @@ pytestmark = [pytest.mark.vllm, pytest.mark.browser, pytest.mark.asyncio(loop_sc
 
 
 @pytest.fixture(scope="module")
-def smollm2():
-    from agentrl.policies import VLLMPolicy
-
-    policy = VLLMPolicy("smollm2-135m", max_tokens=48, temperature=0.7, max_model_len=8192, seed=0, dtype="bfloat16")
-    yield policy
-    policy.close()
+def smollm2(smollm2_engine):
+    return smollm2_engine.with_sampling(max_tokens=48)
 
 
 async def test_smollm2_shops_in_chromium(smollm2, chromium):
