@@ -17,13 +17,18 @@ Weight sync `inplace` (the CPU default) sends host tensors through Ray's object 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+import os
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from agentrl.learner import Learner
+from agentrl.algorithms import AdvantageConfig, LossConfig, policy_loss
+from agentrl.errors import ConfigError
+from agentrl.learner import Learner, LearnerConfig, build_samples
+from agentrl.types import Episode
 
 
 def placement(d: Any) -> Any:
@@ -49,42 +54,245 @@ def scheduling(group: Any, index: int) -> Any:
                                             placement_group_capture_child_tasks=True)
 
 
-class FSDPLearner(Learner):
-    """The learner sharded with FSDP2 over the ranks of the default process group (GPU only, untested here).
+@dataclasses.dataclass(frozen=True)
+class ShardingConfig:
+    """How `FSDPLearner` shards and computes.
 
-    Each rank is a Ray actor started with RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set; every rank gets
-    the same episodes and trains on the groups ``group_index % world_size == rank`` (groups stay whole, so
-    group-relative advantages are unchanged). FSDP averages gradients over ranks, which equals the token mean
-    of the whole batch when the ranks hold similar token counts.
+    - `compute_dtype`: the dtype FSDP2 casts parameters to for forward/backward (master weights and the
+      optimizer state stay in `LearnerConfig.dtype`, normally float32). None computes in the master dtype.
+    - `reduce_dtype`: the dtype gradients are reduce-scattered in.
+    - `activation_checkpointing`: recompute each decoder layer's activations in backward (less memory, about a
+      third more compute).
+    - `reshard_after_forward`: free the gathered parameters after each layer's forward (ZeRO-3); False keeps
+      them until backward (ZeRO-2-like: more memory, fewer all-gathers).
     """
 
-    def _build_model(self, model_path: str | Path) -> torch.nn.Module:
+    compute_dtype: str | None = "bfloat16"
+    reduce_dtype: str = "float32"
+    activation_checkpointing: bool = False
+    reshard_after_forward: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("compute_dtype", "reduce_dtype"):
+            value = getattr(self, name)
+            if value is not None and value not in ("float32", "bfloat16", "float16"):
+                raise ConfigError(f"sharding.{name} must be float32, bfloat16 or float16, got {value!r}.")
+
+
+class FSDPLearner(Learner):
+    """The `Learner` with its model sharded by FSDP2 (`fully_shard` per decoder layer, then the root) over the
+    ranks of the default process group: one process per GPU (NCCL), or CPU processes over gloo (tests).
+
+    Every rank is given the same episodes and trains on a share of whole groups (so group-relative advantages
+    are unchanged), balanced by sequence count. The loss of each rank is scaled so that FSDP's average over
+    ranks equals the loss of the whole batch (token mean over the global token count). Ranks with fewer
+    micro-batches (or none) run zero-loss padding passes, because every rank must take part in every
+    all-gather and reduce-scatter.
+
+    Limits (a clear `ConfigError`, not a silent difference): with more than one rank `mini_batches` must be 1;
+    the value head (PPO) is not sharded yet; checkpoints (`save`/`load`) are not written yet.
+    """
+
+    def __init__(self, model_path: str | Path, config: LearnerConfig = LearnerConfig(),
+                 advantage: AdvantageConfig = AdvantageConfig(), loss: LossConfig = LossConfig(),
+                 sharding: ShardingConfig = ShardingConfig()):
         import torch.distributed as dist
-        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
         if not dist.is_initialized():
-            dist.init_process_group("nccl")
-        torch.cuda.set_device(dist.get_rank() % torch.cuda.device_count())
-        self.device = torch.device("cuda", torch.cuda.current_device())
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        self.rank, self.world = dist.get_rank(), dist.get_world_size()
+        if self.world > 1 and config.mini_batches != 1:
+            raise ConfigError(f"learner.mini_batches={config.mini_batches} with an FSDP learner over {self.world} "
+                              "ranks is not supported yet: set learner.mini_batches: 1 (one optimizer step per epoch).")
+        if config.value_head:
+            raise ConfigError("learner.value_head (PPO's critic) is not sharded by the FSDP learner yet: use "
+                              "distributed.learner_gpus: 1 (an unsharded learner on one GPU) or a critic-free "
+                              "estimator (grpo, rloo...).")
+        self.sharding = sharding
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", self.rank % torch.cuda.device_count())))
+            device = f"cuda:{torch.cuda.current_device()}"
+        else:
+            device = "cpu"
+        super().__init__(model_path, config, advantage, loss, device=device)
+
+    def _build_model(self, model_path: str | Path) -> torch.nn.Module:
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
         model = super()._build_model(model_path)
-        mp = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
-        for layer in model.model.layers:
-            fully_shard(layer, mp_policy=mp)
-        fully_shard(model, mp_policy=mp)
+        if self.sharding.activation_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        mesh = init_device_mesh(self.device.type, (self.world,))
+        compute = self.sharding.compute_dtype
+        mp = MixedPrecisionPolicy(param_dtype=getattr(torch, compute) if compute else None,
+                                  reduce_dtype=getattr(torch, self.sharding.reduce_dtype))
+        for layer in _decoder_layers(model):
+            fully_shard(layer, mesh=mesh, mp_policy=mp, reshard_after_forward=self.sharding.reshard_after_forward)
+        fully_shard(model, mesh=mesh, mp_policy=mp, reshard_after_forward=self.sharding.reshard_after_forward)
         return model
 
-    def update(self, episodes):  # type: ignore[override]
+    # -- the update ------------------------------------------------------------------------------------
+    def update(self, episodes: Sequence[Episode], agents: Collection[str] | None = None) -> dict[str, float]:
+        mine = self._my_groups(episodes, agents)
+        own = [e for e in episodes if e.group_id in mine]
+        if build_samples(own, agents)[0]:
+            metrics = super().update(own, agents)
+        else:
+            metrics = self._idle_update()
+        metrics["learner/rank_sequences"] = metrics.get("learner/sequences", 0.0)
+        return metrics
+
+    def _my_groups(self, episodes: Sequence[Episode], agents: Collection[str] | None) -> set[str]:
+        """Whole groups to ranks, largest first onto the least-loaded rank (deterministic: every rank computes
+        the same split from the same episodes)."""
+        sizes: dict[str, int] = {}
+        for e in episodes:
+            sizes[e.group_id] = sizes.get(e.group_id, 0) + len(build_samples([e], agents)[0])
+        load = [0] * self.world
+        mine: set[str] = set()
+        for group in sorted(sizes, key=lambda g: (-sizes[g], g)):
+            rank = min(range(self.world), key=lambda r: (load[r], r))
+            load[rank] += sizes[group]
+            if rank == self.rank:
+                mine.add(group)
+        return mine
+
+    def _idle_update(self) -> dict[str, float]:
+        """A rank with no sequences still joins every collective of the update (and steps its shard)."""
+        empty = {"mask": torch.zeros(0, 1)}
+        self._logprobs(self.model, empty)
+        if self.reference is not None:
+            self._logprobs(self.reference, empty)
+        for _ in range(self.config.epochs):
+            self._optimizer_step(empty, [], torch.zeros(0, 1), None)
+        self.version += 1
+        return {"learner/sequences": 0.0, "learner/version": float(self.version)}
+
+    def _optimizer_step(self, batch: dict[str, torch.Tensor], rows: list[int], old: torch.Tensor,
+                        ref: torch.Tensor | None) -> dict[str, float]:
+        """`Learner._optimizer_step` across ranks. Written out here rather than wrapped because the padding
+        passes must run after `zero_grad` and before the clip, inside the step."""
+        self.optimizer.zero_grad(set_to_none=True)
+        local_tokens = float(batch["mask"][rows].sum()) if rows else 0.0
+        micros = [rows[i: i + self.config.micro_batch_size] for i in range(0, len(rows), self.config.micro_batch_size)]
+        global_tokens, global_rows, most_micros = self._all_reduce(
+            [local_tokens, float(len(rows))], [float(len(micros))])
+        sums: dict[str, float] = {}
+        for micro in micros:
+            idx = torch.tensor(micro)
+            part = {k: v[idx] for k, v in batch.items() if isinstance(v, torch.Tensor)}
+            new, entropy, _ = self._forward(self.model, part, with_entropy=self.loss.entropy_coef != 0)
+            loss, m = policy_loss(new, old[idx], part["advantages"], part["mask"], self.loss,
+                                  ref_logprobs=None if ref is None else ref[idx], entropy=entropy,
+                                  rollout_logprobs=part["rollout_logprobs"] if self.loss.tis_cap else None)
+            share = self._share(part["mask"], global_tokens, len(micro), int(global_rows))
+            (loss * share * self.world).backward()  # FSDP divides the reduced gradient by the world size
+            for k, v in m.items():
+                sums[f"loss/{k}"] = sums.get(f"loss/{k}", 0.0) + v * share
+        for _ in range(int(most_micros) - len(micros)):
+            self._padding_pass(backward=True)
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
+        self.optimizer.step()
+        sums["learner/grad_norm"] = float(_full(grad_norm))
+        return sums
+
+    def _forward(self, model: torch.nn.Module, part: Mapping[str, torch.Tensor], with_entropy: bool = False,
+                 with_hidden: bool = False) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Logprobs of the sampled tokens, computing logits only from the micro-batch's first sampled position on
+        (prompts are most of a sequence's early positions) and without materialising a float32 log-softmax over
+        the vocabulary: logit of the token minus the row's logsumexp. Same values as `Learner._forward`; entries
+        before the first sampled position are 0 (they are masked out of every loss term)."""
+        if with_entropy or with_hidden:
+            return super()._forward(model, part, with_entropy, with_hidden)
+        sampled = part["mask"].sum(0).nonzero()
+        start = int(sampled[0]) if len(sampled) else part["mask"].shape[1] - 1
+        ids = part["ids"].to(self.device)
+        keep = ids.shape[1] - start  # logits at positions start..T-1; the last one predicts nothing
+        logits = model(input_ids=ids, attention_mask=part["attention"].to(self.device), logits_to_keep=keep).logits
+        logits = logits[:, :-1]
+        targets = ids[:, start + 1:]
+        chosen = logits.gather(-1, targets[..., None]).squeeze(-1).float() - torch.logsumexp(logits.float(), dim=-1)
+        head = torch.zeros(ids.shape[0], start, dtype=chosen.dtype, device=chosen.device)
+        return torch.cat([head, chosen], dim=1).cpu(), None, None
+
+    @torch.no_grad()
+    def _logprobs(self, model: torch.nn.Module, batch: Mapping[str, Any]) -> torch.Tensor:
+        mine = -(-batch["mask"].shape[0] // self.config.micro_batch_size)
+        (most,) = self._all_reduce([], [float(mine)])  # before any forward: collectives run in one order
+        out = super()._logprobs(model, batch) if mine else batch["mask"].clone()
+        for _ in range(int(most) - mine):
+            self._padding_pass(backward=False, model=model)
+        return out
+
+    def _padding_pass(self, backward: bool, model: torch.nn.Module | None = None) -> None:
+        """A forward (and backward) whose gradient is zero: it only takes part in FSDP's collectives."""
+        model = model if model is not None else self.model
+        ids = torch.zeros(1, 2, dtype=torch.long, device=self.device)
+        with torch.set_grad_enabled(backward):
+            logits = model(input_ids=ids).logits
+            if backward:
+                (logits.float().sum() * 0.0).backward()
+
+    def _all_reduce(self, sums: list[float], maxima: list[float]) -> list[float]:
         import torch.distributed as dist
 
-        groups = sorted({e.group_id for e in episodes})
-        mine = {g for i, g in enumerate(groups) if i % dist.get_world_size() == dist.get_rank()}
-        return super().update([e for e in episodes if e.group_id in mine])
+        out = []
+        for values, op in ((sums, dist.ReduceOp.SUM), (maxima, dist.ReduceOp.MAX)):
+            if values:
+                t = torch.tensor(values, dtype=torch.float64, device=self.device)
+                dist.all_reduce(t, op=op)
+                out += t.tolist()
+        return out
 
+    # -- weights and checkpoints -----------------------------------------------------------------------
     def export_weights(self) -> Iterator[tuple[str, torch.Tensor]]:
-        """Full (unsharded) tensors on every rank, one at a time, for rank 0 to broadcast."""
+        """Full (unsharded) tensors, one at a time. A collective: every rank must iterate it to the end."""
         for name, tensor in self.model.state_dict().items():
-            full = tensor.full_tensor() if hasattr(tensor, "full_tensor") else tensor
-            yield name, full.detach()
+            yield name, _full(tensor).detach()
+
+    def full_state_dict(self) -> dict[str, torch.Tensor]:
+        """The whole model on the host (a collective; every rank gets it)."""
+        return {name: tensor.cpu() for name, tensor in self.export_weights()}
+
+    def save(self, folder: str | Path) -> None:
+        raise ConfigError("checkpointing an FSDP learner (sharded optimizer state, distributed checkpoint) is not "
+                          "implemented yet; run.save_every needs the single-process learner (learner_gpus <= 1 "
+                          "without FSDP) for now.")
+
+    def load(self, folder: str | Path) -> None:
+        self.save(folder)
+
+
+def _full(tensor: Any) -> torch.Tensor:
+    return tensor.full_tensor() if hasattr(tensor, "full_tensor") else tensor
+
+
+def _decoder_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The repeated blocks FSDP shards one by one (Hugging Face causal LMs keep them at model.model.layers)."""
+    layers = getattr(getattr(model, "model", None), "layers", None)
+    if layers is None:
+        raise ConfigError(f"the FSDP learner shards a Hugging Face causal LM by its model.model.layers; "
+                          f"{type(model).__name__} has none.")
+    return list(layers)
+
+
+def make_learner(model_path: str | Path, config: LearnerConfig, advantage: AdvantageConfig, loss: LossConfig,
+                 learner_gpus: float, sharding: ShardingConfig = ShardingConfig()) -> Learner:
+    """The learner a run's GPU settings call for: `FSDPLearner` when it has whole GPUs and CUDA is present (or
+    a process group is already up), the plain `Learner` otherwise (CPU, or a fraction of a GPU shared with an
+    engine)."""
+    import torch.distributed as dist
+
+    if learner_gpus >= 1 and config.value_head and not dist.is_initialized():
+        return Learner(model_path, config, advantage, loss, device="cuda")  # the critic is not sharded yet
+    if learner_gpus >= 1 and (torch.cuda.is_available() or dist.is_initialized()):
+        return FSDPLearner(model_path, config, advantage, loss, sharding)
+    if learner_gpus >= 1:
+        raise ConfigError(f"distributed.learner_gpus={learner_gpus}, but this process sees no CUDA device; set "
+                          "learner_gpus: 0 to train on CPU.")
+    return Learner(model_path, config, advantage, loss, device="cuda" if learner_gpus else "cpu")
 
 
 def broadcast_weights(learner: Learner, communicator: Any) -> int:
