@@ -74,6 +74,17 @@ def test_chat_template_is_chatml_with_im_end_as_eos(tok):
     assert tok.encode("<|im_end|>", add_special_tokens=False) == [tok.eos_token_id]
 
 
+def test_compact_chat_template_puts_the_message_two_tokens_before_the_reply(tmp_path):
+    tok = AutoTokenizer.from_pretrained(models.build_tiny_model(tmp_path / "c", vocab_size=128,
+                                                                chat_template="compact"))
+    text = tok.apply_chat_template([{"role": "user", "content": "7"}], tokenize=False, add_generation_prompt=True)
+    ids = tok.encode(text, add_special_tokens=False)
+    assert tok.convert_ids_to_tokens(ids) == ["<|user|>", "7", "<|im_end|>", "<|assistant|>"]
+    assert tok.eos_token == "<|im_end|>"
+    with pytest.raises(ConfigError, match="chat_template"):
+        models.build_tiny_model(tmp_path / "x", chat_template="llama")
+
+
 def test_bad_tiny_arguments_are_rejected():
     with pytest.raises(ConfigError, match="vocab_size"):
         models.build_tiny_model(vocab_size=50)
