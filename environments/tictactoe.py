@@ -4,6 +4,13 @@ Turn-taking: only the player to move is observed. The board is shown as text wit
 a reply names a cell 0-8 (column-major, as PettingZoo numbers them). An illegal or unreadable reply is
 shown back to the player without stepping the game. PettingZoo's rewards (+1 win, -1 loss, 0 draw) are
 the env term; the rubric adds `win` per player as an outcome.
+
+Forfeit: a player whose `max_invalid`-th reply in a row is illegal loses the game on the spot (-1, its
+opponent +1, both terminated, info ``forfeit`` names the loser), as PettingZoo's own illegal-move rule
+(`TerminateIllegalWrapper`) ends a classic game against the offender. Scoring a forfeit 0-0 gave a
+self-play group no reward spread between a player that kept replying nonsense and one that played on.
+The id stays ``classic/TicTacToe-v0``: only games that ended by forfeit score differently (before, they
+had no result at all), and every legal game is unchanged.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import re
 from typing import Any
 
 from agentrl.adapters import PettingZooAECEnv
-from agentrl.env import InvalidAction
+from agentrl.env import InvalidAction, StepResult
 from agentrl.policy import ScriptedPolicy
 from agentrl.types import Task
 from agentrl.verifiers import Rubric
@@ -42,6 +49,16 @@ class TicTacToeEnv(PettingZooAECEnv):
         super().__init__(tictactoe_v3.env, observe=lambda agent, obs, info: _board_text(agent, obs),
                          parse_action=self._parse, max_invalid=max_invalid)
 
+    async def step(self, actions) -> StepResult:
+        result = await super().step(actions)
+        if result.obs or not _ran_out_of_replies(result):
+            return result
+        (loser, why), = ((a, i["invalid_action"]) for a, i in result.infos.items() if "invalid_action" in i)
+        players = self.possible_agents
+        infos = {a: {"forfeit": loser, **({"invalid_action": why} if a == loser else {})} for a in players}
+        return StepResult({}, {a: -1.0 if a == loser else 1.0 for a in players}, {a: True for a in players},
+                          {a: False for a in players}, infos)
+
     def _parse(self, agent: str, text: str) -> int:
         found = re.findall(r"\d", text)
         if not found:
@@ -52,6 +69,13 @@ class TicTacToeEnv(PettingZooAECEnv):
             legal = [i for i, ok in enumerate(mask) if ok]
             raise InvalidAction(f"cell {cell} is not free; legal moves are {legal}.")
         return cell
+
+
+def _ran_out_of_replies(result: StepResult) -> bool:
+    """The adapter ends a game whose mover used up its retries: no observation, everyone truncated, and the
+    mover's info carries the last invalid reply."""
+    return (bool(result.truncated) and all(result.truncated.values())
+            and sum("invalid_action" in i for i in result.infos.values()) == 1)
 
 
 def tasks(split: str = "train") -> list[Task]:

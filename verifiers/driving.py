@@ -70,6 +70,13 @@ def mean_speed(turns) -> float | None:
     return sum(speeds) / len(speeds) if speeds else None
 
 
+def invalid_replies(turns) -> float | None:
+    """How many of the agent's replies named no action (envs with ``invalid_action="idle"`` drove IDLE for
+    them and flagged the turn ``invalid_reply``); None where the env does not flag replies."""
+    flags = [i["invalid_reply"] for i in _infos(turns) if "invalid_reply" in i]
+    return float(sum(map(bool, flags))) if flags else None
+
+
 def survival_steps(turns) -> float | None:
     """Steps the agent drove without crashing (iPLAN's survival time, in decision steps)."""
     infos = _infos(turns)
@@ -113,7 +120,8 @@ def carl_rubric(collision_factor: float = 0.0, offroad_factor: float = 0.9) -> R
     """
     return Rubric(
         outcome=[reward(route_completion), reward(collisions, weight=0.0), reward(offroad_steps, weight=0.0),
-                 reward(arrived, weight=0.0), reward(mean_speed, weight=0.0), reward(survival_steps, weight=0.0)],
+                 reward(arrived, weight=0.0), reward(mean_speed, weight=0.0), reward(survival_steps, weight=0.0),
+                 reward(invalid_replies, weight=0.0)],
         combine=MultiplicativePenalty("route_completion", {"collisions": collision_factor,
                                                            "offroad_steps": offroad_factor}),
         env_weight=0.0,

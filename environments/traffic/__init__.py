@@ -18,6 +18,11 @@ _S = "agentrl.environments.traffic.signals"
 
 # Short episodes by default (highway-env at 5 Hz as in its "fast" variants): a turn is a model call per agent.
 _FAST = {"simulation_frequency": 5}
+# MergeRoles: the highway car starts ahead of the background traffic in the left lane at 20 m/s (FASTER takes
+# it to 30 m/s: route completion ~0.7 idling, ~1.0 at full speed); the ramp car starts at 20 m/s 10 m before
+# the ramp's bend and reaches the obstacle that closes the ramp (x = 310 m) in about 8.5 s unless it changes
+# lanes left on the 80 m merge section (a crash zeroes its CaRL reward; merged, it completes ~0.78).
+MERGE_ROLES_SLOTS = [[["a", "b", 0], 110.0, 20.0], [["j", "k", 0], 140.0, 20.0]]
 
 
 def register_envs(override: bool = False) -> None:
@@ -30,6 +35,13 @@ def register_envs(override: bool = False) -> None:
              scripted_policy=f"{_D}:scripted_policy", max_turns=20, override=override,
              kwargs={"scenario": "merge", "n_agents": 2, "config": {**_FAST, "duration": 20}},
              description="A highway driver and a ramp driver negotiate a merge.")
+    register("traffic/MergeRoles-v0", f"{_D}:DrivingEnv", tasks=f"{_D}:merge_roles_tasks", rubric=f"{_D}:rubric",
+             scripted_policy=f"{_D}:scripted_policy", max_turns=10, override=override,
+             kwargs={"scenario": "merge", "n_agents": 2, "observation": "brief", "invalid_action": "idle",
+                     "config": {**_FAST, "duration": 9, "controlled_slots": MERGE_ROLES_SLOTS}},
+             description="Merge with two roles that want different things: the highway car (agent_0) gains by "
+                         "speeding up, the ramp car (agent_1) must change lanes before its lane ends. Short "
+                         "observations, numbered actions, no instructions: made for training tiny models.")
     register("traffic/Intersection-v0", f"{_D}:DrivingEnv", tasks=f"{_D}:intersection_tasks",
              rubric=f"{_D}:rubric", scripted_policy=f"{_D}:scripted_policy", max_turns=13, override=override,
              kwargs={"scenario": "intersection", "n_agents": 2, "config": {**_FAST, "duration": 13}},

@@ -18,8 +18,12 @@ vehicle (``agent_0`` ... ``agent_{N-1}``, in highway-env's `controlled_vehicles`
 Background traffic draws aggressive, normal and defensive drivers (`drivers.py`); ``traffic`` picks the mix.
 
 `DrivingEnv` adapts the parallel env to agentrl's contract with `PettingZooParallelEnv`: observations are
-text (`describe`), replies name a meta-action, and with ``messages=True`` a reply may carry one line
-``SAY: <text>`` that the other agents read in their next observation.
+text (`describe`, or the one-line `brief` with ``observation="brief"``), replies name a meta-action or give
+its number (the observation lists "0 LANE_LEFT, 1 IDLE, ..."; a name anywhere in the reply wins over a number
+at its start), and with ``messages=True`` a reply may carry one line ``SAY: <text>`` that the other agents
+read in their next observation. An unparseable reply is re-asked (``invalid_action="retry"``, the default:
+nobody moves until every reply is legal) or, with ``invalid_action="idle"``, drives IDLE for that agent alone
+and is flagged ``invalid_reply: True`` in its turn's info, so one agent's nonsense never stalls the others.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import functools
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # highway-env imports pygame; no display is needed
@@ -251,8 +255,17 @@ def _where(n: Mapping[str, Any], ego_lane: int | None) -> str:
     return f"{side}, {n['gap']:.1f} m {'ahead' if n['ahead'] else 'behind'}"
 
 
-def describe(agent: AgentID, info: Mapping[str, Any], messages: Mapping[AgentID, str] | None = None) -> str:
-    """A text observation of one agent's situation, built from its info dict."""
+def numbered(available: Sequence[str], names: Sequence[str] | None) -> str:
+    """``0 LANE_LEFT, 1 IDLE, ...``: the available actions with their numbers (indices into `names`)."""
+    if not names:
+        return ", ".join(available)
+    return ", ".join(f"{names.index(a)} {a}" for a in available)
+
+
+def describe(agent: AgentID, info: Mapping[str, Any], messages: Mapping[AgentID, str] | None = None,
+             names: Sequence[str] | None = None) -> str:
+    """A text observation of one agent's situation, built from its info dict; `names` (the agent's action
+    names in index order) numbers the available actions."""
     lane = info["lane"]
     lines = [f"You are {agent} at t={info['time']:.0f} s on the {info['scenario']} road {info['road']}.",
              f"Your lane: {lane} of {info['lanes']} (lane 0 is leftmost). Speed: {info['speed']:.1f} m/s "
@@ -272,44 +285,89 @@ def describe(agent: AgentID, info: Mapping[str, Any], messages: Mapping[AgentID,
             lines.append(f"- {who}: {_where(n, lane)}, {speed}{' (crashed)' if n['crashed'] else ''}.")
     for sender, text in sorted((messages or {}).items()):
         lines.append(f"Message from {sender}: {text}")
-    lines.append(f"Available actions: {', '.join(info['available_actions'])}. Reply with one action name.")
+    lines.append(f"Available actions: {numbered(info['available_actions'], names)}. "
+                 f"Reply with one action name{' or its number' if names else ''}.")
     return "\n".join(lines)
 
 
+def brief(agent: AgentID, info: Mapping[str, Any], messages: Mapping[AgentID, str] | None = None,
+          names: Sequence[str] | None = None) -> str:
+    """A short observation for small models (every token of history costs them): road, lane, speed, route
+    progress, the gap ahead, then the numbered actions last, right before the reply."""
+    lane = info["lane"]
+    ahead = [n for n in info["nearby"] if n["lane"] == lane and n["ahead"]]
+    gap = f"{ahead[0]['gap']:.0f} m" if ahead else "clear"
+    said = "".join(f" {s} says: {t}" for s, t in sorted((messages or {}).items()))
+    return (f"road {info['road']} lane {lane} speed {info['speed']:.0f} route {100 * info['route_progress']:.0f}% "
+            f"gap {gap}{said}\nAvailable actions: {numbered(info['available_actions'], names)}.")
+
+
+OBSERVATIONS = {"full": describe, "brief": brief}
+INVALID_ACTION_MODES = ("retry", "idle")
+
+
 _SAY = re.compile(r"^\s*SAY:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_NUMBER = re.compile(r"^\s*(\d+)(?!\d)")
 
 
 class DrivingEnv(PettingZooParallelEnv):
-    """The driving scenarios through agentrl's contract: text in, meta-action names out.
+    """The driving scenarios through agentrl's contract: text in, meta-action names (or numbers) out.
 
-    Keyword arguments go to `DrivingParallelEnv`; `messages` turns on the message channel.
+    Keyword arguments go to `DrivingParallelEnv`; `messages` turns on the message channel; `observation` picks
+    the text (``"full"``: `describe`, ``"brief"``: `brief`); `invalid_action` what an unparseable reply does
+    (``"retry"``: re-ask, stopping the episode after `max_invalid` in a row; ``"idle"``: that agent drives
+    IDLE this step and its info says ``invalid_reply: True``).
     """
 
     def __init__(self, scenario: str = "highway", n_agents: int = 2, traffic: str = "mild",
                  config: Mapping[str, Any] | None = None, route_length: float | None = None,
-                 messages: bool = False, max_invalid: int = 3):
+                 messages: bool = False, max_invalid: int = 3, observation: str = "full",
+                 invalid_action: str = "retry"):
+        if observation not in OBSERVATIONS:
+            raise ValueError(f"observation={observation!r}; choose one of {sorted(OBSERVATIONS)}.")
+        if invalid_action not in INVALID_ACTION_MODES:
+            raise ValueError(f"invalid_action={invalid_action!r}; choose one of {list(INVALID_ACTION_MODES)}.")
         self.messages = messages
+        self.text = OBSERVATIONS[observation]
+        self.invalid_action = invalid_action
         self._outbox: dict[AgentID, str] = {}
+        self._invalid_now: set[AgentID] = set()
         super().__init__(lambda: DrivingParallelEnv(scenario, n_agents, traffic, config, route_length=route_length),
-                         observe=self._observe, parse_action=self._parse, max_invalid=max_invalid)
+                         observe=self._observe, parse_action=self._parse_or_idle, max_invalid=max_invalid)
 
     def _observe(self, agent: AgentID, obs: Any, info: Mapping[str, Any]) -> str:
         inbox = {s: t for s, t in self._outbox.items() if s != agent}
-        return describe(agent, info, inbox if self.messages else None)
+        return self.text(agent, info, inbox if self.messages else None, self.env.action_names(agent))
 
     def _parse(self, agent: AgentID, text: str) -> int:
         names = self.env.action_names(agent)
         said = _SAY.search(text) if self.messages else None
         body = _SAY.sub("", text) if said else text
         found = re.findall(r"\b(LANE[ _-]?LEFT|LANE[ _-]?RIGHT|IDLE|FASTER|SLOWER)\b", body.upper())
-        if not found:
-            raise InvalidAction(f"name one action: {', '.join(names)}.")
-        choice = re.sub(r"[ \-]", "_", found[-1]).replace("LANELEFT", "LANE_LEFT").replace("LANERIGHT", "LANE_RIGHT")
-        if choice not in names:
-            raise InvalidAction(f"{choice} is not an action here; choose one of {', '.join(names)}.")
+        number = _NUMBER.match(body)
+        if found:
+            choice = re.sub(r"[ \-]", "_", found[-1]).replace("LANELEFT", "LANE_LEFT").replace("LANERIGHT", "LANE_RIGHT")
+            if choice not in names:
+                raise InvalidAction(f"{choice} is not an action here; choose one of {numbered(names, names)}.")
+            index = names.index(choice)
+        elif number:
+            index = int(number.group(1))
+            if index >= len(names):
+                raise InvalidAction(f"there is no action {index}; choose one of {numbered(names, names)}.")
+        else:
+            raise InvalidAction(f"name one action or give its number: {numbered(names, names)}.")
         if said:
             self._outbox[agent] = said.group(1).strip()[:MAX_MESSAGE_CHARS]
-        return names.index(choice)
+        return index
+
+    def _parse_or_idle(self, agent: AgentID, text: str) -> int:
+        try:
+            return self._parse(agent, text)
+        except InvalidAction:
+            if self.invalid_action == "retry":
+                raise
+            self._invalid_now.add(agent)
+            return self.env.action_names(agent).index("IDLE")
 
     async def reset(self, task: Task, seed: int) -> dict:
         self._outbox = {}
@@ -318,8 +376,12 @@ class DrivingEnv(PettingZooParallelEnv):
     async def step(self, actions: Mapping[AgentID, str]) -> StepResult:
         # Every reply is parsed (filling the outbox) before the simulator steps and observations are written,
         # so this step's messages reach the others in their next observation.
-        self._outbox = {}
-        return await super().step(actions)
+        self._outbox, self._invalid_now = {}, set()
+        result = await super().step(actions)
+        if self.invalid_action == "idle":
+            for agent, info in result.infos.items():
+                info["invalid_reply"] = agent in self._invalid_now
+        return result
 
 
 # --- tasks, rubric, scripted policy (what the registry needs) -----------------------------------------------
@@ -331,19 +393,20 @@ _ACTIONS = {"intersection": "SLOWER, IDLE or FASTER"}
 _DENSITY = {"highway": "vehicles_density", "merge": None, "intersection": "spawn_probability"}
 
 
-def driving_tasks(scenario: str, split: str = "train") -> list:
+def driving_tasks(scenario: str, split: str = "train", prompt: bool = True, name: str | None = None) -> list:
     """Tasks for one scenario: iPLAN's mild and chaotic traffic at two densities, 4 each per split.
 
     A task sets the traffic level (and density) through ``reset(options={"config": ...})``; the seed varies
-    the initial scene. Test tasks use other densities than train tasks.
+    the initial scene. Test tasks use other densities than train tasks. ``prompt=False`` leaves out the
+    instructions (a tiny model cannot read them; it learns from the observations alone); `name` prefixes ids.
     """
     if split not in ("train", "test"):
         raise ValueError(f"driving tasks have splits 'train' and 'test', got {split!r}.")
     from agentrl.environments.traffic.drivers import TRAFFIC_LEVELS
 
     densities = {"train": (1.0, 1.25), "test": (0.8, 1.5)}[split]
-    prompt = _PROMPT.format(scenario=scenario, actions=_ACTIONS.get(scenario, "LANE_LEFT, IDLE, LANE_RIGHT, "
-                                                                               "FASTER or SLOWER"))
+    text = _PROMPT.format(scenario=scenario, actions=_ACTIONS.get(scenario, "LANE_LEFT, IDLE, LANE_RIGHT, "
+                                                                             "FASTER or SLOWER"))
     out = []
     for traffic in ("mild", "chaotic"):
         for density in densities:
@@ -353,8 +416,8 @@ def driving_tasks(scenario: str, split: str = "train") -> list:
                 config[key] = round(0.5 * density, 3)
             elif key:
                 config[key] = density
-            out.append(Task(id=f"{scenario}-{traffic}-d{density}-{split}", split=split,
-                            prompt=({"role": "system", "content": prompt},),
+            out.append(Task(id=f"{name or scenario}-{traffic}-d{density}-{split}", split=split,
+                            prompt=({"role": "system", "content": text},) if prompt else (),
                             reference={"scenario": scenario, "traffic": traffic, "density": density},
                             env_kwargs={"options": {"config": config}}))
     return out
@@ -372,6 +435,11 @@ def intersection_tasks(split: str = "train") -> list:
     return driving_tasks("intersection", split)
 
 
+def merge_roles_tasks(split: str = "train") -> list:
+    """Merge tasks without instructions (traffic/MergeRoles-v0: tiny models learn from the observations)."""
+    return driving_tasks("merge", split, prompt=False, name="merge-roles")
+
+
 def rubric():
     """CaRL's reward: route completion, zeroed by a crash, scaled down per off-road step; metrics logged."""
     from agentrl.verifiers.driving import carl_rubric
@@ -379,23 +447,24 @@ def rubric():
     return carl_rubric()
 
 
-_GAP = re.compile(r"Gap ahead in your lane: (clear|([\d.]+) m, closing at (-?[\d.]+) m/s)")
-_SPEED = re.compile(r"Speed: ([\d.]+) m/s")
-_AVAILABLE = re.compile(r"Available actions: ([A-Z_, ]+)\.")
+_GAP = re.compile(r"(?:Gap ahead in your lane:|\bgap) (clear|([\d.]+) m(?:, closing at (-?[\d.]+) m/s)?)")
+_SPEED = re.compile(r"(?:Speed:|\bspeed) ([\d.]+)")
+_AVAILABLE = re.compile(r"Available actions: ([A-Z_0-9, ]+)\.")
 
 
 def cautious_driver(agent: AgentID, messages, rng) -> str:
-    """A rule-based driver reading the text observation: brake when closing in, else speed up to 25 m/s."""
+    """A rule-based driver reading the text observation (full or brief): brake when closing in, else speed up
+    to 25 m/s."""
     text = next((m["content"] for m in reversed(messages) if m.get("role") == "user"
                  and "Available actions" in (m.get("content") or "")), "")
     available = _AVAILABLE.search(text)
-    options = [a.strip() for a in available.group(1).split(",")] if available else ["IDLE"]
+    options = [a.strip().split()[-1] for a in available.group(1).split(",")] if available else ["IDLE"]
     gap = _GAP.search(text)
     speed = float(_SPEED.search(text).group(1)) if _SPEED.search(text) else 0.0
     if rng.random() < 0.1:  # some variety, from the seeded generator
         return rng.choice(options)
     if gap and gap.group(2) is not None:
-        distance, closing = float(gap.group(2)), float(gap.group(3))
+        distance, closing = float(gap.group(2)), float(gap.group(3) or 0.0)
         if distance < 15 or (closing > 0 and distance / closing < 3):
             return "SLOWER" if "SLOWER" in options else "IDLE"
     return "FASTER" if speed < 24 and "FASTER" in options else "IDLE"

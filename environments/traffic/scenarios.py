@@ -53,16 +53,28 @@ class MultiAgentMergeEnv(MergeEnv):
     @classmethod
     def default_config(cls) -> dict:
         config = super().default_config()
-        config.update({"duration": 20, "controlled_vehicles": 2})
+        # controlled_slots: [[lane_index, longitudinal, speed], ...] in the order of `SLOTS`; None means SLOTS.
+        config.update({"duration": 20, "controlled_vehicles": 2, "controlled_slots": None})
         return config
 
+    def slots(self) -> tuple:
+        """The controlled vehicles' (lane_index, longitudinal [m], speed [m/s]), from the config or `SLOTS`."""
+        given = self.config.get("controlled_slots")
+        if not given:
+            return self.SLOTS
+        try:
+            return tuple((tuple(lane), float(s), float(v)) for lane, s, v in given)
+        except (TypeError, ValueError) as e:
+            raise ValueError("controlled_slots must list [lane_index, longitudinal, speed] per controlled vehicle, "
+                             f"e.g. [[['a', 'b', 1], 30, 20]]; got {given!r}.") from e
+
     def _make_vehicles(self) -> None:
-        n = self.config["controlled_vehicles"]
-        if not 1 <= n <= len(self.SLOTS):
-            raise ValueError(f"merge supports 1 to {len(self.SLOTS)} controlled vehicles, got {n}.")
+        n, slots = self.config["controlled_vehicles"], self.slots()
+        if not 1 <= n <= len(slots):
+            raise ValueError(f"merge supports 1 to {len(slots)} controlled vehicles here, got {n}.")
         road = self.road
         self.controlled_vehicles = []
-        for lane_index, longitudinal, speed in self.SLOTS[:n]:
+        for lane_index, longitudinal, speed in slots[:n]:
             vehicle = self.action_type.vehicle_class(
                 road, road.network.get_lane(lane_index).position(longitudinal, 0.0), speed=speed)
             road.vehicles.append(vehicle)

@@ -250,3 +250,25 @@ async def test_arena_ranks_the_league_with_real_games(tmp_path):
     assert "league/rank_score/self" in metrics
     assert {f"league/rank_score/{m.id}" for m in arena.league.members} <= set(metrics)
     assert arena.engine.loaded[-1] == 2.0  # the learner's own weights are back in its engine after ranking
+
+
+@pytest.mark.parametrize("bad_seat", AGENTS)
+async def test_a_forfeit_on_the_real_game_is_a_loss_for_the_forfeiter_and_a_win_for_the_opponent(bad_seat):
+    """TicTacToe: running out of invalid replies loses the game, so a self-play group sees a reward spread."""
+    from agentrl import registry
+    from agentrl.environments.tictactoe import random_legal_policy
+    from agentrl.policy import ScriptedPolicy
+    from agentrl.rollout import run_episode
+
+    other = AGENTS[1 - AGENTS.index(bad_seat)]
+    nonsense = ScriptedPolicy(lambda agent, messages, rng: "pass")
+    policies = {bad_seat: nonsense, other: random_legal_policy(1)}
+    ep = await run_episode(registry.make("classic/TicTacToe-v0", max_invalid=2), policies, Task(id="forfeit"), 0,
+                           registry.rubric("classic/TicTacToe-v0"))
+    assert ep.status is Status.OK
+    last = ep.turns_of(bad_seat)[-1]
+    assert last.rewards["env"] == -1.0 and last.info["forfeit"] == bad_seat
+    assert ep.outcome_rewards[bad_seat]["win"] == 0.0
+    if ep.turns_of(other):  # the second mover had a turn before the first forfeited: it is credited the win
+        assert ep.outcome_rewards[other]["win"] == 1.0 and ep.reward[other] > ep.reward[bad_seat]
+    assert game_score(ep, other, bad_seat) == 1.0 and game_score(ep, bad_seat, other) == 0.0

@@ -132,14 +132,66 @@ async def test_message_channel_reaches_the_other_agents():
     await env.close()
 
 
-async def test_replies_are_parsed_by_name_and_illegal_ones_explained():
+async def test_replies_are_parsed_by_name_or_number_and_illegal_ones_explained():
     env = DrivingEnv("intersection", n_agents=2, config=SMALL["intersection"])
-    await env.reset(Task(id="parse"), seed=0)
+    obs = await env.reset(Task(id="parse"), seed=0)
+    assert "Available actions: 0 SLOWER, 1 IDLE. Reply with one action name or its number." in obs["agent_0"][-1]["content"]
     assert env._parse("agent_0", "I think braking is wise: slower") == env.env.action_names("agent_0").index("SLOWER")
+    assert env._parse("agent_0", "2") == env._parse("agent_0", " 2 please") == 2
+    assert env._parse("agent_0", "0 no wait, FASTER") == 2  # a name in the reply wins over a leading number
     from agentrl.env import InvalidAction
 
-    with pytest.raises(InvalidAction, match="LANE_LEFT is not an action here; choose one of SLOWER, IDLE, FASTER"):
+    with pytest.raises(InvalidAction, match="LANE_LEFT is not an action here; choose one of 0 SLOWER, 1 IDLE, 2 FASTER"):
         env._parse("agent_0", "lane left")
+    with pytest.raises(InvalidAction, match="there is no action 7; choose one of 0 SLOWER"):
+        env._parse("agent_0", "7")
     result = await env.step({"agent_0": "go go go", "agent_1": "IDLE"})
-    assert "Invalid action: name one action: SLOWER, IDLE, FASTER." in result.obs["agent_0"][0]["content"]
+    assert ("Invalid action: name one action or give its number: 0 SLOWER, 1 IDLE, 2 FASTER."
+            in result.obs["agent_0"][0]["content"])
     await env.close()
+
+
+async def test_invalid_replies_can_drive_idle_for_that_agent_alone():
+    """invalid_action="idle": nonsense from one agent never stalls the others; the turn is flagged."""
+    idle = DrivingEnv("merge", n_agents=2, config=SMALL["merge"], invalid_action="idle")
+    named = DrivingEnv("merge", n_agents=2, config=SMALL["merge"])
+    task = Task(id="idle")
+    await idle.reset(task, seed=3)
+    await named.reset(task, seed=3)
+    a = await idle.step({"agent_0": "#?", "agent_1": "3"})
+    b = await named.step({"agent_0": "IDLE", "agent_1": "FASTER"})
+    assert a.infos["agent_0"]["invalid_reply"] is True and a.infos["agent_1"]["invalid_reply"] is False
+    assert {k: a.infos[k]["position"] for k in a.infos} == {k: b.infos[k]["position"] for k in b.infos}
+    assert a.rewards == b.rewards
+    await idle.close()
+    await named.close()
+    with pytest.raises(ValueError, match="invalid_action='skip'; choose one of"):
+        DrivingEnv("merge", invalid_action="skip")
+
+
+async def test_merge_roles_want_different_actions():
+    """traffic/MergeRoles-v0: the highway car gains by FASTER, the ramp car must change lanes left (or crash into
+    the end of the ramp, which zeroes its CaRL reward); brief observations end with the numbered actions."""
+    from agentrl import registry
+    from agentrl.policy import ScriptedPolicy
+    from agentrl.rollout import run_episode
+
+    env_id = "traffic/MergeRoles-v0"
+    task, rubric = registry.tasks(env_id)[0], registry.rubric(env_id)
+    assert task.prompt == ()
+
+    async def play(highway: str, ramp: str):
+        policy = ScriptedPolicy(lambda agent, messages, rng: highway if agent == "agent_0" else ramp)
+        return await run_episode(registry.make(env_id), policy, task, 0, rubric, max_turns=10)
+
+    idle, roles = await play("?", "?"), await play("3", "0")
+    first = idle.turns_of("agent_1")[0].messages[0]["content"]
+    assert first == "road j->k lane 0 speed 20 route 0% gap clear\nAvailable actions: 1 IDLE, 3 FASTER."
+    # the ramp car is offered LANE_LEFT only on the merge section, where changing lanes is possible
+    assert any("0 LANE_LEFT" in t.messages[0]["content"] for t in idle.turns_of("agent_1"))
+    assert idle.outcome_rewards["agent_0"]["invalid_replies"] == 9  # every nonsense reply drove IDLE
+    assert idle.outcome_rewards["agent_1"]["collisions"] == 1.0 and idle.reward["agent_1"] == 0.0
+    assert roles.outcome_rewards["agent_1"]["collisions"] == 0.0 and roles.reward["agent_1"] > 0.7
+    assert 0.6 < idle.reward["agent_0"] < 0.8 < roles.reward["agent_0"]
+    swapped = await play("0", "3")  # each role's action is wrong for the other
+    assert swapped.reward["agent_0"] < roles.reward["agent_0"] and swapped.reward["agent_1"] == 0.0
