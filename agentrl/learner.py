@@ -179,7 +179,7 @@ class Learner:
             batch["returns"] = per_turn + values  # the critic's target: A + V = the GAE return
         metrics.update({"learner/episodes_used": float(len(advantages)),
                         "learner/episodes_dropped": float(len(episodes) - len(advantages))})
-        old = self._logprobs(self.model, batch)
+        old = None if self.on_policy else self._logprobs(self.model, batch)
         ref = self._logprobs(self.reference, batch) if self.reference is not None else None
         rng = random.Random(self.config.seed + self.version)
         sums: dict[str, float] = {}
@@ -198,7 +198,13 @@ class Learner:
         metrics["learner/version"] = float(self.version)
         return metrics
 
-    def _optimizer_step(self, batch: dict[str, torch.Tensor], rows: list[int], old: torch.Tensor,
+    @property
+    def on_policy(self) -> bool:
+        """One optimizer step per batch: the policy that "old" logprobs come from is the one being updated, so the
+        training forward's own logprobs (detached) serve as old ones and no separate no-grad pass is run."""
+        return self.config.epochs == 1 and self.config.mini_batches == 1
+
+    def _optimizer_step(self, batch: dict[str, torch.Tensor], rows: list[int], old: torch.Tensor | None,
                         ref: torch.Tensor | None) -> dict[str, float]:
         self.optimizer.zero_grad(set_to_none=True)
         total_tokens = float(batch["mask"][rows].sum())
@@ -209,7 +215,8 @@ class Learner:
             part = {k: v[idx] for k, v in batch.items() if isinstance(v, torch.Tensor)}
             new, entropy, hidden = self._forward(self.model, part, with_entropy=self.loss.entropy_coef != 0,
                                                  with_hidden=self.value_head is not None)
-            loss, m = policy_loss(new, old[idx], part["advantages"], part["mask"], self.loss,
+            loss, m = policy_loss(new, new.detach() if old is None else old[idx], part["advantages"], part["mask"],
+                                  self.loss,
                                   ref_logprobs=None if ref is None else ref[idx], entropy=entropy,
                                   rollout_logprobs=part["rollout_logprobs"] if self.loss.tis_cap else None)
             loss = loss * self._share(part["mask"], total_tokens, len(micro), len(rows))

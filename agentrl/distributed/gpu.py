@@ -161,15 +161,16 @@ class FSDPLearner(Learner):
     def _idle_update(self) -> dict[str, float]:
         """A rank with no sequences still joins every collective of the update (and steps its shard)."""
         empty = {"mask": torch.zeros(0, 1)}
-        self._logprobs(self.model, empty)
+        if not self.on_policy:  # the same passes, in the same order, as a rank with work (Learner._update)
+            self._logprobs(self.model, empty)
         if self.reference is not None:
             self._logprobs(self.reference, empty)
         for _ in range(self.config.epochs):
-            self._optimizer_step(empty, [], torch.zeros(0, 1), None)
+            self._optimizer_step(empty, [], None if self.on_policy else torch.zeros(0, 1), None)
         self.version += 1
         return {"learner/sequences": 0.0, "learner/version": float(self.version)}
 
-    def _optimizer_step(self, batch: dict[str, torch.Tensor], rows: list[int], old: torch.Tensor,
+    def _optimizer_step(self, batch: dict[str, torch.Tensor], rows: list[int], old: torch.Tensor | None,
                         ref: torch.Tensor | None) -> dict[str, float]:
         """`Learner._optimizer_step` across ranks. Written out here rather than wrapped because the padding
         passes must run after `zero_grad` and before the clip, inside the step."""
@@ -183,7 +184,8 @@ class FSDPLearner(Learner):
             idx = torch.tensor(micro)
             part = {k: v[idx] for k, v in batch.items() if isinstance(v, torch.Tensor)}
             new, entropy, _ = self._forward(self.model, part, with_entropy=self.loss.entropy_coef != 0)
-            loss, m = policy_loss(new, old[idx], part["advantages"], part["mask"], self.loss,
+            loss, m = policy_loss(new, new.detach() if old is None else old[idx], part["advantages"], part["mask"],
+                                  self.loss,
                                   ref_logprobs=None if ref is None else ref[idx], entropy=entropy,
                                   rollout_logprobs=part["rollout_logprobs"] if self.loss.tis_cap else None)
             share = self._share(part["mask"], global_tokens, len(micro), int(global_rows))
