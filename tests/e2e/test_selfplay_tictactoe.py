@@ -15,14 +15,16 @@ import pytest
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-STEPS = 3
+STEPS = 3  # the anchor + 3 snapshots (one per step) overflow a league capped at 3: membership is exercised
+TASKS, GROUP = 4, 2  # 4 game plans per step (seats alternate); 2 samples each keep GRPO groups
 
 
 def test_selfplay_league_trains_snapshots_rates_and_ranks(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "agentrl.cli", "train", "--config", str(REPO / "launch/configs/selfplay_tictactoe.yaml"),
            f"run.out_dir={out}", "run.tensorboard=false", f"run.steps={STEPS}", "run.save_every=1",
-           "rollout.tasks_per_step=4", "selfplay.snapshot_every=1", "selfplay.max_snapshots=3",
+           f"rollout.tasks_per_step={TASKS}", f"rollout.group_size={GROUP}", "rollout.max_tokens=1",
+           "rollout.max_turns=14", "selfplay.snapshot_every=1", "selfplay.max_snapshots=3",
            "selfplay.self_play_fraction=0.25", "selfplay.ranking=tournament", "selfplay.ranking_games=1"]
     done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -38,7 +40,7 @@ def test_selfplay_league_trains_snapshots_rates_and_ranks(tmp_path):
 
     # games against snapshots were played and scored, and ratings moved as a zero-sum exchange
     past = sum(r["league/games_past"] for r in rows)
-    assert past > 0 and sum(r["league/games_self"] for r in rows) + past == STEPS * 4 * 4
+    assert past > 0 and sum(r["league/games_self"] for r in rows) + past == STEPS * TASKS * GROUP
     last = rows[-1]
     assert sum(m["games"] for m in league["members"]) > 0
     assert {"league/elo/learner", "league/win_rate/snap-000000", "league/elo/snap-000003"} <= set(last)
@@ -49,6 +51,6 @@ def test_selfplay_league_trains_snapshots_rates_and_ranks(tmp_path):
     assert "league/rank_score/self" in last and "league/rank_score/snap-000003" in last
 
     episodes = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
-    assert len(episodes) == STEPS * 4 * 4
+    assert len(episodes) == STEPS * TASKS * GROUP
     vs_past = [e for e in episodes if "-snap-" in e["group_id"]]
     assert vs_past and any({t["agent"] for t in e["turns"]} == {"player_1", "player_2"} for e in vs_past)
