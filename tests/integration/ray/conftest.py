@@ -11,16 +11,16 @@ from agentrl.distributed.driver import QUIET, loopback_only
 
 
 class ProcessWatch:
-    """Remembers every process the tests started (Ray's and the vLLM engines under it), to check they exit."""
+    """Remembers every process Ray started (its daemons, its workers and the vLLM engines under them), to check
+    they exit. Other session fixtures' processes (a browser, a shared engine) are theirs to check."""
 
     def __init__(self) -> None:
         self.seen: dict[int, psutil.Process] = {}
 
     def snapshot(self) -> None:
         for p in psutil.Process().children(recursive=True):
-            if _own_resource_tracker(p):
-                continue  # this test process's multiprocessing helper: it lives as long as pytest, not Ray
-            self.seen.setdefault(p.pid, p)
+            if _started_by_ray(p):
+                self.seen.setdefault(p.pid, p)
 
     def alive(self) -> list[str]:
         out = []
@@ -33,9 +33,15 @@ class ProcessWatch:
         return out
 
 
-def _own_resource_tracker(p: psutil.Process) -> bool:
+_RAY_MARKS = ("ray::", "/ray/", "raylet", "gcs_server")
+
+
+def _started_by_ray(p: psutil.Process) -> bool:
+    """True for a Ray process or any descendant of one (up to this pytest process)."""
+    me = psutil.Process().pid
     try:
-        return p.ppid() == psutil.Process().pid and "multiprocessing.resource_tracker" in " ".join(p.cmdline())
+        chain = [p] + [a for a in p.parents() if a.pid != me and me in {x.pid for x in a.parents()}]
+        return any(mark in " ".join(q.cmdline()) or mark in q.name() for q in chain for mark in _RAY_MARKS)
     except psutil.NoSuchProcess:
         return False
 
