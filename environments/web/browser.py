@@ -663,17 +663,7 @@ class ChromiumBrowser:
         """Perform a page action and observe the result; problems come back in `Observation.error`."""
         if self._page is None:
             raise BrowserError("act() before reset(); call reset(url) first.")
-        if isinstance(action, BadAction):
-            return await self.observe(action.reason)
-        if action.ends_episode:
-            return await self.observe()
-        if action.target is not None and action.target not in self._ids:
-            return await self.observe(_unknown_id(action, self._ids))
-        try:
-            error = await self._perform(action)
-        except Exception as e:  # Playwright timeouts, detached elements, bad option names
-            error = f"{action} failed: {_short(e)}"
-        return await self.observe(error)
+        return await _act_and_observe(self, action, self._ids)
 
     async def _perform(self, action: Action) -> str | None:
         page = self._page
@@ -714,6 +704,21 @@ class ChromiumBrowser:
                 return None
         return (f"[{action.target}] has no option {action.text!r}; options are "
                 f"{json.dumps([label for _, label in options], ensure_ascii=False)}")
+
+
+async def _act_and_observe(browser: Any, action: Action | BadAction, known_ids: set[int]) -> Observation:
+    """Both backends' `act`: refusals and failures come back as the observation's error, never raised."""
+    if isinstance(action, BadAction):
+        return await browser.observe(action.reason)
+    if action.ends_episode:
+        return await browser.observe()
+    if action.target is not None and action.target not in known_ids:
+        return await browser.observe(_unknown_id(action, known_ids))
+    try:
+        error = await browser._perform(action)
+    except Exception as e:  # Playwright timeouts, detached elements, bad option names, a site's broken HTML
+        error = f"{action} failed: {_short(e)}"
+    return await browser.observe(error)
 
 
 def _unknown_id(action: Action, ids: set[int]) -> str:
@@ -1022,17 +1027,7 @@ class TextBrowser:
     async def act(self, action: Action | BadAction) -> Observation:
         if self._page is None:
             raise BrowserError("act() before reset(); call reset(url) first.")
-        if isinstance(action, BadAction):
-            return await self.observe(action.reason)
-        if action.ends_episode:
-            return await self.observe()
-        if action.target is not None and action.target not in self._page.controls:
-            return await self.observe(_unknown_id(action, set(self._page.controls)))
-        try:
-            error = await self._perform(action)
-        except Exception as e:  # a bug in a site's HTML must not end the episode
-            error = f"{action} failed: {_short(e)}"
-        return await self.observe(error)
+        return await _act_and_observe(self, action, set(self._page.controls))
 
     async def _perform(self, action: Action) -> str | None:
         page = self._page
