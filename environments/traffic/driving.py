@@ -171,30 +171,37 @@ class DrivingParallelEnv(ParallelEnv):
         }
 
     def _nearby(self, ego: Any) -> list[dict[str, Any]]:
+        # Distances to every vehicle in one numpy pass; only the MAX_NEARBY closest are described (lane
+        # coordinates are a Python call per vehicle in highway-env, the wrapper's largest per-step cost).
+        vehicles = self.sim.road.vehicles
+        offsets = np.array([v.position for v in vehicles], dtype=np.float64) - ego.position
+        distances = np.sqrt(offsets[:, 0] * offsets[:, 0] + offsets[:, 1] * offsets[:, 1])
         names = {id(v): a for a, v in zip(self.possible_agents, self.sim.controlled_vehicles)}
+        candidates = [(_round(distances[i]), names.get(id(vehicles[i]), "car"), vehicles[i])
+                      for i in np.flatnonzero(distances <= NEARBY_RADIUS) if vehicles[i] is not ego]
+        candidates.sort(key=lambda c: (c[0], c[1]))  # stable: ties keep the road's vehicle order
         lane = ego.lane
         s_ego, _ = lane.local_coordinates(ego.position) if lane else (0.0, 0.0)
         direction = np.array([math.cos(ego.heading), math.sin(ego.heading)])
-        found = []
-        for other in self.sim.road.vehicles:
-            distance = float(np.linalg.norm(other.position - ego.position))
-            if other is ego or distance > NEARBY_RADIUS:
-                continue
-            same_road = bool(other.lane_index and ego.lane_index and other.lane_index[:2] == ego.lane_index[:2])
-            s_other, lateral = lane.local_coordinates(other.position) if lane else (0.0, 0.0)
-            along = float(s_other - s_ego)
-            gap = max(abs(along) - (ego.LENGTH + other.LENGTH) / 2, 0.0)
-            found.append({
-                "id": names.get(id(other), "car"),
-                "lane": int(other.lane_index[2]) if same_road else None,
-                "road": f"{other.lane_index[0]}->{other.lane_index[1]}" if other.lane_index else None,
-                "ahead": along >= 0,
-                "gap": _round(gap), "lateral": _round(lateral), "distance": _round(distance),
-                "relative_speed": _round(float(np.dot(other.velocity, direction)) - ego.speed),
-                "crashed": bool(other.crashed),
-            })
-        found.sort(key=lambda n: (n["distance"], n["id"]))
-        return found[:MAX_NEARBY]
+        return [self._neighbour(ego, lane, s_ego, direction, other, distance, who)
+                for distance, who, other in candidates[:MAX_NEARBY]]
+
+    @staticmethod
+    def _neighbour(ego: Any, lane: Any, s_ego: float, direction: np.ndarray, other: Any, distance: float,
+                   who: str) -> dict[str, Any]:
+        same_road = bool(other.lane_index and ego.lane_index and other.lane_index[:2] == ego.lane_index[:2])
+        s_other, lateral = lane.local_coordinates(other.position) if lane else (0.0, 0.0)
+        along = float(s_other - s_ego)
+        gap = max(abs(along) - (ego.LENGTH + other.LENGTH) / 2, 0.0)
+        return {
+            "id": who,
+            "lane": int(other.lane_index[2]) if same_road else None,
+            "road": f"{other.lane_index[0]}->{other.lane_index[1]}" if other.lane_index else None,
+            "ahead": along >= 0,
+            "gap": _round(gap), "lateral": _round(lateral), "distance": distance,
+            "relative_speed": _round(float(np.dot(other.velocity, direction)) - ego.speed),
+            "crashed": bool(other.crashed),
+        }
 
     # --- judging one vehicle as highway-env does -------------------------------------------------------------
     def _progress(self, vehicle: Any):
