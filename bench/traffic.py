@@ -4,13 +4,16 @@
 
 Overhead: for N controlled vehicles the same seed and the same joint IDLE actions run on highway-env
 directly (baseline), on `DrivingParallelEnv` (PettingZoo, with the infos text observations need) and on
-`DrivingEnv` (agentrl's contract: text in and out, through ContractGuard). The machine is shared and its
-load drifts, so the three are measured in interleaved trials (raw, parallel, contract, raw, ...; the order
-rotates every trial) in this one process, each trial timing `--steps` steps after a reset; the overhead is
-the median over trials of (wrapped time / raw time of the same trial) - 1, timed in process CPU time
-(wall time on a shared machine counts other tenants' work). Goal: <= 10 %.
+`DrivingEnv` (agentrl's contract: text in and out, through ContractGuard, the simulator stepped in a worker
+thread as in a rollout). Each trial resets the three to seed t and steps them in lockstep: every step each of
+them steps once, in an order that rotates every step, so the load drift of a shared machine (CPU time per
+instruction changes with the other tenants' cache and core use) hits the three alike. A trial ends after
+`--steps` steps or when the wrapped episode ends (every agent crashed or arrived), so raw and wrapped always
+time the same simulator steps; resets are not timed. Time is process CPU time (it counts the worker thread;
+wall time would count other tenants' work). The overhead is (wrapped time / raw time of the same trial) - 1;
+printed as the median and quartiles over the trials. Goal: <= 10 %.
 
-Generation share: the contract env's median CPU time for one joint step, divided by the median wall time vLLM
+Generation share: the contract env's CPU time for one joint step (median over trials), divided by the median wall time vLLM
 (CPU build) takes to generate one turn for every agent (one request per agent, concurrently, from the
 agents' real first observations; `--max-tokens` tokens each). `--model tiny` is the random 2-layer model
 `agentrl.models.build_tiny_model` builds; `smollm2-135m` the pretrained SmolLM2-135M-Instruct; `none` skips it.
@@ -42,14 +45,15 @@ class Raw:
     """highway-env itself, stepped with the joint action tuple."""
 
     def __init__(self, n: int):
-        self.n = n
+        self.joint = (1,) * n  # IDLE for every controlled vehicle
         self.sim = DrivingParallelEnv("highway", n_agents=n, config=CONFIG).sim
 
-    def trial(self, steps: int) -> float:
-        self.sim.reset(seed=0)
+    def reset(self, seed: int) -> None:
+        self.sim.reset(seed=seed)
+
+    def step(self) -> float:
         start = CLOCK()
-        for _ in range(steps):
-            self.sim.step((1,) * self.n)
+        self.sim.step(self.joint)
         return CLOCK() - start
 
 
@@ -60,11 +64,16 @@ class Parallel:
         self.env = DrivingParallelEnv("highway", n_agents=n, config=CONFIG)
         self.actions = {a: 1 for a in self.env.possible_agents}
 
-    def trial(self, steps: int) -> float:
-        self.env.reset(seed=0)
+    @property
+    def done(self) -> bool:
+        return not self.env.agents
+
+    def reset(self, seed: int) -> None:
+        self.env.reset(seed=seed)
+
+    def step(self) -> float:
         start = CLOCK()
-        for _ in range(steps):
-            self.env.step(self.actions)
+        self.env.step(self.actions)
         return CLOCK() - start
 
 
@@ -74,42 +83,73 @@ class Contract:
     def __init__(self, n: int):
         self.env = ContractGuard(DrivingEnv("highway", n_agents=n, config=CONFIG), "traffic/Highway-v0")
         self.loop = asyncio.new_event_loop()
-        self.first_obs: dict = {}
+        self.obs: dict = {}
 
-    async def _trial(self, steps: int) -> float:
-        obs = await self.env.reset(Task(id="bench"), seed=0)
-        self.first_obs = obs
-        start = CLOCK()
-        for _ in range(steps):
-            # every possible agent replies, as the raw run steps every vehicle; finished ones are ignored
-            obs = (await self.env.step({a: "IDLE" for a in obs} or {})).obs if obs else obs
+    @property
+    def done(self) -> bool:
+        return not self.obs
+
+    def reset(self, seed: int) -> None:
+        self.obs = self.loop.run_until_complete(self.env.reset(Task(id="bench"), seed=seed))
+
+    async def _step(self) -> float:
+        actions = {a: "IDLE" for a in self.obs}  # every agent to act replies, as a rollout would
+        start = CLOCK()  # inside the coroutine: the worker-thread hop counts, the benchmark's own loop entry not
+        self.obs = (await self.env.step(actions)).obs
         return CLOCK() - start
 
-    def trial(self, steps: int) -> float:
-        return self.loop.run_until_complete(self._trial(steps))
+    def step(self) -> float:
+        return self.loop.run_until_complete(self._step())
 
     def close(self) -> None:
         self.loop.run_until_complete(self.env.close())
         self.loop.close()
 
 
-def overhead(n: int, steps: int, trials: int) -> dict[str, float]:
-    """Median per-trial ratios against the raw simulator, from interleaved trials."""
+def _trial(runners: dict, seed: int, steps: int) -> tuple[dict[str, float], int]:
+    """One episode start, all runners in lockstep: per step every runner steps once (the order rotates every
+    step), so load drift on a shared machine hits the three alike. Stops early when the wrapped episode ends,
+    so raw and wrapped always time the same number of simulator steps."""
+    for r in runners.values():
+        r.reset(seed)
+    spent = dict.fromkeys(runners, 0.0)
+    order, done = list(runners), 0
+    for k in range(steps):
+        for name in order[k % 3:] + order[:k % 3]:
+            spent[name] += runners[name].step()
+        done += 1
+        if runners["parallel"].done != runners["contract"].done:
+            raise RuntimeError(f"seed {seed}: the wrapped envs disagree on the episode's end at step {k + 1}.")
+        if runners["contract"].done:
+            break
+    return spent, done
+
+
+def _spread(values: list[float]) -> tuple[float, float, float]:
+    """Median and interquartile range."""
+    q1, med, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return med, q1, q3
+
+
+def overhead(n: int, steps: int, trials: int) -> dict:
+    """Per-trial ratios against the raw simulator (trial t starts from seed t), median and quartiles."""
     runners = {"raw": Raw(n), "parallel": Parallel(n), "contract": Contract(n)}
-    for r in runners.values():  # warm-up: imports, caches, first-reset costs
-        r.trial(2)
-    times: dict[str, list[float]] = {k: [] for k in runners}
-    order = list(runners)
+    _trial(runners, seed=trials, steps=2)  # warm-up: imports, caches, the worker thread, first-reset costs
+    spent: dict[str, list[float]] = {k: [] for k in runners}
+    counts = []
     for t in range(trials):
-        for name in order[t % 3:] + order[:t % 3]:
-            times[name].append(runners[name].trial(steps))
+        times, count = _trial(runners, seed=t, steps=steps)
+        counts.append(count)
+        for k, v in times.items():
+            spent[k].append(v)
     runners["contract"].close()
-    ratios = {k: statistics.median(w / r for w, r in zip(times[k], times["raw"])) for k in ("parallel", "contract")}
-    return {"raw_steps_s": steps / statistics.median(times["raw"]),
-            "parallel_steps_s": steps / statistics.median(times["parallel"]),
-            "contract_steps_s": steps / statistics.median(times["contract"]),
-            "parallel_overhead": ratios["parallel"] - 1, "contract_overhead": ratios["contract"] - 1,
-            "contract_step_s": statistics.median(times["contract"]) / steps}
+    out = {"steps": counts}
+    for k in runners:
+        out[f"{k}_steps_s"] = sum(counts) / sum(spent[k])
+    for k in ("parallel", "contract"):
+        out[f"{k}_overhead"] = _spread([w / r - 1 for w, r in zip(spent[k], spent["raw"])])
+    out["contract_step_s"] = statistics.median(t / c for t, c in zip(spent["contract"], counts))
+    return out
 
 
 def generation_turn_seconds(model: str, observations: dict[int, dict], max_tokens: int, trials: int) -> dict[int, float]:
@@ -135,6 +175,11 @@ def generation_turn_seconds(model: str, observations: dict[int, dict], max_token
         engine.close()
 
 
+def _pct(spread: tuple[float, float, float]) -> str:
+    med, q1, q3 = spread
+    return f"{med:+.1%} [{q1:+.1%}, {q3:+.1%}]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
@@ -148,8 +193,8 @@ def main() -> None:
     for n in args.agents:
         rows[n] = overhead(n, args.steps, args.trials)
         contract = Contract(n)  # the agents' first observations, as the model would see them
-        contract.trial(0)
-        observations[n] = contract.first_obs
+        contract.reset(seed=0)
+        observations[n] = contract.obs
         contract.close()
     gen = {}
     if args.model != "none":
@@ -159,15 +204,17 @@ def main() -> None:
 
             model = str(build_tiny_model(max_position=4096))
         gen = generation_turn_seconds(model, observations, args.max_tokens, args.trials)
-    print(f"{'agents':>6} {'raw steps/s':>12} {'parallel':>9} {'overhead':>9} {'contract':>9} {'overhead':>9}"
-          f" {'env step s':>10} {'turn gen s':>10} {'env/gen':>8}")
+    print(f"{'agents':>6} {'raw steps/s':>11} {'parallel':>8} {'overhead [IQR]':>22} {'contract':>8} "
+          f"{'overhead [IQR]':>22} {'env step s':>10} {'turn gen s':>10} {'env/gen':>7}")
     for n, r in rows.items():
         g = gen.get(n)
         tail = f" {g:>10.4f} {r['contract_step_s'] / g:>7.1%}" if g else ""
-        print(f"{n:>6} {r['raw_steps_s']:>12.1f} {r['parallel_steps_s']:>9.1f} {r['parallel_overhead']:>8.1%} "
-              f"{r['contract_steps_s']:>9.1f} {r['contract_overhead']:>8.1%} {r['contract_step_s']:>10.4f}{tail}")
-    print(f"overheads: median over {args.trials} interleaved trials of {args.steps} steps (wrapped / raw of the "
-          f"same trial); generation: {args.model}, {args.max_tokens} tokens per agent per turn")
+        print(f"{n:>6} {r['raw_steps_s']:>11.1f} {r['parallel_steps_s']:>8.1f} {_pct(r['parallel_overhead']):>22} "
+              f"{r['contract_steps_s']:>8.1f} {_pct(r['contract_overhead']):>22} {r['contract_step_s']:>10.4f}{tail}")
+    steps = ", ".join(f"{n}: {sum(r['steps'])}" for n, r in rows.items())
+    print(f"overheads: median [quartiles] over {args.trials} trials (seeds 0..{args.trials - 1}) of up to {args.steps} "
+          f"lockstep steps, wrapped / raw CPU time of the same trial - 1 (steps timed per agent count: {steps}); "
+          f"generation: {args.model}, {args.max_tokens} tokens per agent per turn")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
