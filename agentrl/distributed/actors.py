@@ -9,9 +9,13 @@
   in flight are done, loads the weights, reopens. Every turn comes back with the worker's incarnation (a fresh
   id per process start); an episode that sees its worker's incarnation change fails with ``policy_error``,
   because the engine state it was built on (weights version, prefix cache) is gone.
-- `LearnerActor` owns the `Learner` (plain torch here; `agentrl.distributed.gpu.FSDPLearner` on GPU ranks) and
-  its checkpoints. It keeps a copy of the latest weights so a restarted rollout worker can fetch them while
-  an update is running (the actor is threaded, `max_concurrency=2`).
+- `LearnerActor` owns the `Learner` and its checkpoints. It keeps a copy of the latest weights so a restarted
+  rollout worker can fetch them while an update is running (the actor is threaded, `max_concurrency=2`).
+  With `distributed.ranks` > 1 a policy's learner is that many `LearnerActor`s, one rank each of a
+  torch.distributed group (NCCL on GPUs, gloo on CPU), each with an `agentrl.distributed.gpu.FSDPLearner`:
+  the driver starts them, asks rank 0 for a rendezvous address (`rendezvous`), then has every rank `join`.
+  Every rank gets every `update`, `resume` and `save_to` call (they are collectives); only rank 0 keeps the
+  host copy of the weights and answers `weights`/`version`.
 
 Each actor takes plain config dicts (not live objects) and calls the run's `setup` hooks first, so a fresh
 process on any node builds everything from names.
@@ -99,26 +103,85 @@ def rubric(cfg: Any) -> Any:
 class LearnerActor:
     """One policy's learner. `update`, `resume` and `save_to` are called by the driver only; `weights` by anyone."""
 
-    def __init__(self, cfg_dict: dict[str, Any], out_dir: str, policy: str = "main"):
+    def __init__(self, cfg_dict: dict[str, Any], out_dir: str, policy: str = "main", rank: int = 0, ranks: int = 1):
         from agentrl.distributed import policies
-        from agentrl.learner import Learner
 
         cfg = _config(cfg_dict)
         self.cfg, self.out = cfg, Path(out_dir)
         self.policy = policies.find(cfg, policy)
         self.agents = policies.trained_agents(self.policy)
-        loss = cfg.algorithm.loss_config()
-        if cfg.distributed.stale == "downweight":
-            loss = dataclasses.replace(loss, tis_cap=cfg.distributed.tis_cap)
-        advantage = cfg.algorithm.advantage_config(rubric(cfg).weights)
-        self.learner = Learner(policies.model_path(cfg, self.policy), policies.learner_config(cfg, self.policy),
-                               advantage, loss, device="cuda" if cfg.distributed.learner_gpus else "cpu")
+        self.rank, self.ranks = rank, ranks
         self._lock = threading.Lock()
-        self._snapshot()
+        self._latest: tuple[int, list] = (0, [])
+        if ranks == 1:  # one process: built at once (several ranks are built in `join`, all at the same time)
+            self.learner = self._build()
+            self._snapshot()
+
+    def _build(self) -> Any:
+        from agentrl.distributed import policies
+        from agentrl.distributed.gpu import ShardingConfig, make_learner
+        from agentrl.learner import Learner
+
+        cfg, d = self.cfg, self.cfg.distributed
+        loss = cfg.algorithm.loss_config()
+        if d.stale == "downweight":
+            loss = dataclasses.replace(loss, tis_cap=d.tis_cap)
+        advantage = cfg.algorithm.advantage_config(rubric(cfg).weights)
+        path, config = policies.model_path(cfg, self.policy), policies.learner_config(cfg, self.policy)
+        if self.ranks == 1:
+            return Learner(path, config, advantage, loss, device="cuda" if d.learner_gpus else "cpu")
+        sharding = ShardingConfig(compute_dtype=d.learner_compute_dtype)
+        return make_learner(path, config, advantage, loss, d.learner_gpus, sharding, ranks=self.ranks)
+
+    # -- several ranks: rendezvous, then every rank joins the process group and builds its FSDP learner ------
+    def node(self) -> str:
+        """This rank's node address (the driver groups ranks by node to number them within it)."""
+        import ray
+
+        return ray.util.get_node_ip_address()
+
+    def rendezvous(self) -> tuple[str, int]:
+        """Rank 0: its node's address and a port free on it, for every rank's MASTER_ADDR/MASTER_PORT."""
+        import socket
+
+        host = self.node()
+        with socket.socket() as s:
+            s.bind((host, 0))
+            return host, s.getsockname()[1]
+
+    def join(self, master_addr: str, master_port: int, local_rank: int, timeout_s: float = 1800.0) -> int:
+        """Join the policy's process group (blocks until every rank has joined) and build the sharded learner;
+        returns its version. `timeout_s` bounds each collective (a rank stuck on a dead peer gives up)."""
+        import datetime
+
+        import torch
+        import torch.distributed as dist
+
+        os.environ.update(RANK=str(self.rank), WORLD_SIZE=str(self.ranks), LOCAL_RANK=str(local_rank),
+                          MASTER_ADDR=master_addr, MASTER_PORT=str(master_port))
+        backend = "nccl" if self.cfg.distributed.learner_gpus >= 1 else "gloo"
+        if backend == "nccl" and not torch.cuda.is_available():
+            from agentrl.errors import ConfigError
+
+            raise ConfigError(f"learner rank {self.rank}: distributed.learner_gpus="
+                              f"{self.cfg.distributed.learner_gpus:g} asks for a GPU per rank, but this process sees "
+                              "no CUDA device (CUDA_VISIBLE_DEVICES="
+                              f"{os.environ.get('CUDA_VISIBLE_DEVICES')!r}); set learner_gpus: 0 for CPU ranks.")
+        dist.init_process_group(backend, rank=self.rank, world_size=self.ranks,
+                                timeout=datetime.timedelta(seconds=timeout_s))
+        with self._lock:
+            self.learner = self._build()
+            self._snapshot()
+        return self.learner.version
 
     def _snapshot(self) -> None:
-        weights = [(name, t.detach().to("cpu", copy=True)) for name, t in self.learner.export_weights()]
-        self._latest = (self.learner.version, weights)
+        """Every rank walks the weights (a collective when sharded); rank 0 keeps the host copy it serves."""
+        weights = []
+        for name, t in self.learner.export_weights():
+            if self.rank == 0:
+                weights.append((name, t.detach().to("cpu", copy=True)))
+        if self.rank == 0:
+            self._latest = (self.learner.version, weights)
 
     def resume(self, folder: str | None = None) -> int:
         """Load this policy from checkpoint `folder` (default: the newest under the run folder, if any);
@@ -131,6 +194,8 @@ class LearnerActor:
         with self._lock:
             step = load(self.learner, found, self.policy.name)
             self._snapshot()
+        if self.rank:
+            return step
         print(f"resuming policy {self.policy.name} from {found} (step {step}, version {self.learner.version})",
               flush=True)
         return step
@@ -167,7 +232,7 @@ class LearnerActor:
             return self.learner.version
 
     def checkpoint(self, step: int) -> str:
-        """A whole checkpoint of this learner alone (a single-policy run)."""
+        """A whole checkpoint of this learner alone (a single-policy run; with several ranks, called on all)."""
         from agentrl.distributed.checkpoints import save
 
         with self._lock:

@@ -38,6 +38,18 @@ class DistributedConfig:
     - GPU fields: `gpus_per_rollout_worker` (>= 2: vLLM tensor parallel over that many), `learner_gpus` (0: CPU;
       0.5 shares a GPU with a rollout worker). The learner and the rollout workers are packed with a placement
       group (`placement_strategy`); env actors go wherever there is CPU.
+    - Learner ranks (each policy's learner is `learner_ranks` Ray actors, one process each; see `ranks`):
+
+          learner_gpus: 0            learner_ranks: 1 (default)   one CPU process, plain torch (today's learner)
+          learner_gpus: 0.5          (ranks: 1)                   one process on a shared GPU, plain torch
+          learner_gpus: 1            (ranks: 1)                   one process on its own GPU, plain torch
+          learner_gpus: 8            (ranks: 8, implied)          8 processes, one GPU each, FSDP2 over NCCL
+          learner_gpus: 0            learner_ranks: 2             2 CPU processes, FSDP2 over gloo (CI, debugging)
+
+      With more than one rank every rank gets the same episodes and trains on its share of whole groups;
+      checkpoints are sharded (torch.distributed.checkpoint) and resume with any number of ranks > 1.
+      `learner_compute_dtype`: the dtype the sharded learner computes in (None: `learner.dtype`, as one rank
+      does; ``bfloat16`` with ``learner.dtype: float32`` keeps float32 master weights and optimizer state).
     """
 
     mode: Literal["sync", "async"] = "async"
@@ -55,7 +67,9 @@ class DistributedConfig:
     namespace: str = "agentrl"
     max_actor_restarts: int = 5
     gpus_per_rollout_worker: float = 0.0
-    learner_gpus: float = 0.0  # 0: CPU; a fraction shares one GPU with rollout workers
+    learner_gpus: float = 0.0  # 0: CPU; a fraction shares one GPU with rollout workers; N >= 1: N GPUs, one a rank
+    learner_ranks: int | None = None  # None: one rank per whole learner GPU (1 on CPU); > 1 on CPU: gloo ranks
+    learner_compute_dtype: str | None = None  # sharded learner only; None: learner.dtype
     cpus_per_actor: float = 0.25
     placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
     weight_sync: Literal["inplace", "nccl"] = "inplace"
@@ -72,15 +86,49 @@ class DistributedConfig:
         if self.weight_sync == "nccl":
             raise ConfigError("distributed.weight_sync=nccl (NCCL broadcast from the learner to the vLLM engines) is a "
                               "code path in agentrl.distributed.gpu that the driver does not call yet; use inplace.")
-        if self.learner_gpus > 1:
-            raise ConfigError("distributed.learner_gpus > 1 (an FSDP2 learner over several ranks) is not wired into "
-                              "the driver yet (see agentrl.distributed.gpu.FSDPLearner); use 1 learner GPU and give "
-                              "the other GPUs to rollout workers.")
+        for problem in learner_rank_problems(self):
+            raise ConfigError(problem)
+
+    @property
+    def ranks(self) -> int:
+        """Learner processes per policy: `learner_ranks` if set, else one per whole learner GPU (at least 1)."""
+        if self.learner_ranks is not None:
+            return self.learner_ranks
+        return max(1, int(self.learner_gpus))
+
+    @property
+    def gpus_per_learner_rank(self) -> float:
+        """What one learner rank asks Ray for: a whole GPU each when there are several, else `learner_gpus`."""
+        return 1.0 if self.learner_gpus >= 1 else self.learner_gpus
 
     @property
     def lag(self) -> int:
         """The effective bound: a synchronous run is an asynchronous one that may not run ahead."""
         return 0 if self.mode == "sync" else self.max_policy_lag
+
+
+def learner_rank_problems(d: DistributedConfig) -> list[str]:
+    """What is wrong with the learner's GPU/rank request, each with how to fix it."""
+    gpus, ranks = d.learner_gpus, d.learner_ranks
+    if gpus < 0:
+        return [f"distributed.learner_gpus must be >= 0, got {gpus}."]
+    if gpus > 1 and gpus != int(gpus):
+        return [f"distributed.learner_gpus={gpus}: more than one learner GPU means one rank per whole GPU, so it "
+                f"must be a whole number (e.g. {int(gpus)} or {int(gpus) + 1}); a fraction only works below 1 (a "
+                "learner sharing one GPU with a rollout worker)."]
+    if ranks is not None and ranks < 1:
+        return [f"distributed.learner_ranks must be >= 1 (or null), got {ranks}."]
+    if ranks is not None and gpus >= 1 and ranks != int(gpus):
+        return [f"distributed.learner_ranks={ranks} with learner_gpus={gpus:g}: on GPUs every rank has one whole "
+                f"GPU, so drop learner_ranks (it follows learner_gpus) or set learner_gpus: {ranks}."]
+    if ranks is not None and ranks > 1 and 0 < gpus < 1:
+        return [f"distributed.learner_ranks={ranks} with a fraction of a GPU (learner_gpus={gpus:g}): several "
+                "learner ranks need a whole GPU each (learner_gpus: <ranks>) or none (learner_gpus: 0, CPU ranks "
+                "over gloo)."]
+    if d.learner_compute_dtype not in (None, "float32", "bfloat16", "float16"):
+        return [f"distributed.learner_compute_dtype must be null, float32, bfloat16 or float16, got "
+                f"{d.learner_compute_dtype!r}."]
+    return []
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +163,13 @@ def combination_problems(cfg: RayTrainConfig) -> list[str]:
     if d.stale == "downweight" and a.tis_cap is not None and a.tis_cap != d.tis_cap:
         problems.append(f"distributed.stale=downweight uses distributed.tis_cap={d.tis_cap}, but algorithm.tis_cap="
                         f"{a.tis_cap} asks for another cap; set one of them (the same value in both is fine).")
+    if d.ranks > 1 and learner.value_head:
+        problems.append(f"learner.value_head (PPO's critic) is not sharded over several learner ranks yet (this run "
+                        f"asks for {d.ranks}): use one learner rank (learner_gpus <= 1, learner_ranks: 1) or a "
+                        "critic-free estimator (grpo, rloo, ...).")
+    if d.ranks > 1 and learner.mini_batches != 1:
+        problems.append(f"learner.mini_batches={learner.mini_batches} with {d.ranks} learner ranks is not supported "
+                        "yet: set learner.mini_batches: 1 (raise learner.epochs for more optimizer steps).")
     names = [p.name for p in cfg.policies]
     if len(set(names)) != len(names):
         problems.append(f"policies: names must be unique, got {names}.")

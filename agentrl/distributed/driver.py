@@ -44,6 +44,12 @@ class AccountingError(AgentRLError):
     """A batch came back with an episode missing or twice: a bug in the driver, never a tolerated fault."""
 
 
+class LearnerRankError(AgentRLError):
+    """A rank of a sharded learner died or failed. Its peers cannot go on without it (each holds only its shards
+    and waits in collectives for the missing one), and one FSDP rank cannot be restarted alone: the run stops,
+    and the same command resumes it from the newest checkpoint."""
+
+
 def train_ray(cfg: RayTrainConfig) -> dict[str, float]:
     """Run a Ray training run to the end (or Ctrl-C); returns the last update's metrics."""
     return asyncio.run(Driver(cfg).run())
@@ -54,9 +60,10 @@ class PolicyGroup:
     """One trained policy on the cluster: its learner actor, its rollout workers and their pool."""
 
     config: PolicyConfig
-    learner: Any = None
+    learner: Any = None  # rank 0 of `ranks`: the one that answers weights() and version()
     workers: list[Any] = dataclasses.field(default_factory=list)
     pool: ActorPool | None = None
+    ranks: list[Any] = dataclasses.field(default_factory=list)  # every learner rank (one for a plain learner)
 
     @property
     def name(self) -> str:
@@ -92,7 +99,8 @@ class Driver:
             versions = start_versions = await cluster.versions()
             print(f"ray run: {self.cfg.distributed.mode} (max policy lag {self.lag}), policies "
                   f"{[g.name for g in cluster.groups]}, {len(cluster.groups[0].workers)} rollout workers per "
-                  f"policy, {len(cluster.envs)} env actors, steps {start}..{self.cfg.run.steps}", flush=True)
+                  f"policy, {len(cluster.envs)} env actors, {self.cfg.distributed.ranks} learner rank(s) per policy, "
+                  f"steps {start}..{self.cfg.run.steps}", flush=True)
             next_batch, last = start, time.monotonic()
             for step in range(start, self.cfg.run.steps):
                 while next_batch < self.cfg.run.steps and next_batch <= step + self.lag:
@@ -162,7 +170,7 @@ class Driver:
             fresh, over = _fresh(episodes, trained_at[g.name], self.lag, self.cfg.distributed.stale,
                                  None if single else g.name)
             stale += over
-            calls.append(g.learner.update.remote(fresh))
+            calls.append(self.cluster.on_every_rank(g, "update", fresh))
         results = await asyncio.gather(*calls)
         if single:
             return results[0], stale
@@ -346,17 +354,26 @@ class Cluster:
 
         restart = dict(max_restarts=d.max_actor_restarts, max_task_retries=0)
         names = {g.name: policies.actor_names(g.name, single, d.num_rollout_workers) for g in self.groups}
-        for g in self.groups:
-            g.learner = ray.remote(LearnerActor).options(
-                name=names[g.name][0], num_cpus=1 if single else d.cpus_per_actor, num_gpus=d.learner_gpus,
-                max_concurrency=2, **place(0)).remote(cfg_dict, str(self.out), g.name)
+        for g in self.groups:  # learner rank r sits in bundle r (no restarts: a lost rank ends the run)
+            g.ranks = [ray.remote(LearnerActor).options(
+                name=names[g.name][0] if r == 0 else f"{names[g.name][0]}-rank-{r}",
+                num_cpus=1 if single else d.cpus_per_actor, num_gpus=d.gpus_per_learner_rank, max_concurrency=2,
+                **place(r)).remote(cfg_dict, str(self.out), g.name, r, d.ranks) for r in range(d.ranks)]
+            g.learner = g.ranks[0]
+        if d.ranks > 1:
+            for g in self.groups:
+                self._join(g)
         # Resume before any worker starts: a worker loads its learner's weights as it comes up.
         found = latest(self.out) if self.cfg.run.resume else None
-        steps = ray.get([g.learner.resume.remote(str(found)) for g in self.groups]) if found else [0]
+        if found:
+            calls = [[r.resume.remote(str(found)) for r in g.ranks] for g in self.groups]  # every policy at once
+            steps = [self._wait_ranks(g, refs, "resume")[0] for g, refs in zip(self.groups, calls)]
+        else:
+            steps = [0]
         for g in self.groups:
             g.workers = [ray.remote(RolloutWorker).options(
-                name=name, num_cpus=d.cpus_per_actor, num_gpus=d.gpus_per_rollout_worker, **place(1 + i), **restart
-            ).remote(cfg_dict, i, g.learner, g.name) for i, name in enumerate(names[g.name][1])]
+                name=name, num_cpus=d.cpus_per_actor, num_gpus=d.gpus_per_rollout_worker, **place(d.ranks + i),
+                **restart).remote(cfg_dict, i, g.learner, g.name) for i, name in enumerate(names[g.name][1])]
         self.envs = [ray.remote(EnvActor).options(name=f"env-{i}", num_cpus=d.cpus_per_actor, max_concurrency=10_000,
                                                   **restart).remote(cfg_dict, i)
                      for i in range(d.num_env_actors)]
@@ -367,12 +384,86 @@ class Cluster:
                                on_recover=lambda worker, learner=g.learner: self._resync(worker, learner))
         return step_of(found) if found else steps[0]
 
+    def _join(self, g: PolicyGroup) -> None:
+        """Rank 0 picks the rendezvous (its node's address, a free port there); every rank joins the process
+        group and builds its shard of the learner. Ranks are numbered within their node for LOCAL_RANK."""
+        import ray
+
+        nodes = ray.get([r.node.remote() for r in g.ranks])
+        host, port = ray.get(g.ranks[0].rendezvous.remote())
+        local = [nodes[:i].count(node) for i, node in enumerate(nodes)]
+        self._wait_ranks(g, [r.join.remote(host, port, local[i]) for i, r in enumerate(g.ranks)], "start")
+
+    def _wait_ranks(self, g: PolicyGroup, refs: list[Any], what: str) -> list[Any]:
+        """Every rank's answer, failing as soon as one rank fails (its peers would wait for it in a collective)."""
+        import ray
+
+        if len(refs) == 1:
+            return ray.get(refs)
+        pending = list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            try:
+                ray.get(ready[0])
+            except Exception as e:
+                raise self.rank_failure(g, refs.index(ready[0]), what, e) from e
+        return ray.get(refs)
+
+    async def on_every_rank(self, g: PolicyGroup, method: str, *args: Any) -> Any:
+        """Call `method` on every learner rank of policy `g` at once (the same arguments, through the object
+        store once); returns rank 0's answer. A rank that fails fails the call at once, naming the rank."""
+        import ray
+
+        if len(g.ranks) == 1:
+            return await getattr(g.learner, method).remote(*args)
+        shared = [ray.put(a) for a in args]
+        calls = {asyncio.ensure_future(self._rank_call(r, method, shared)): i for i, r in enumerate(g.ranks)}
+        done, pending = await asyncio.wait(calls, return_when=asyncio.FIRST_EXCEPTION)
+        if any(t.exception() is not None for t in done):
+            # A dead rank's peers fail too (a closed connection in a collective), sometimes first: give them a
+            # moment, then name a rank that died over one that only lost its peer.
+            if pending:
+                more, pending = await asyncio.wait(pending, timeout=5.0)
+                done |= more
+            for t in pending:
+                t.cancel()
+            failed = sorted((t for t in done if t.exception() is not None),
+                            key=lambda t: (not isinstance(t.exception(), ray.exceptions.RayActorError), calls[t]))
+            raise self.rank_failure(g, calls[failed[0]], method, failed[0].exception()) from failed[0].exception()
+        return next(t for t, i in calls.items() if i == 0).result()
+
+    @staticmethod
+    async def _rank_call(rank: Any, method: str, args: list[Any]) -> Any:
+        return await getattr(rank, method).remote(*args)
+
+    def rank_failure(self, g: PolicyGroup, rank: int, what: str, e: BaseException) -> LearnerRankError:
+        from agentrl.distributed.checkpoints import latest
+
+        import ray
+
+        died = isinstance(e, ray.exceptions.RayActorError)
+        found = latest(self.out)
+        where = f"the newest checkpoint ({found})" if found else "the start (no checkpoint was written yet)"
+        return LearnerRankError(
+            f"learner rank {rank} of {len(g.ranks)} (policy {g.name!r}) {'died' if died else 'failed'} during "
+            f"{what}: {_first_line(e)}. A sharded learner cannot go on without one of its ranks, so the run stops; "
+            f"run the same command again to resume from {where} (run.resume=true). See the Ray logs of that rank "
+            "for why it stopped.")
+
     async def _resync(self, worker: Any, learner: Any) -> None:
         """A worker that came back fetched the newest weights as it started; a push may have landed since."""
         await worker.update_weights.remote(learner.weights.remote())
 
     async def versions(self) -> dict[str, int]:
-        found = await asyncio.gather(*(g.learner.version.remote() for g in self.groups))
+        async def version(g: PolicyGroup) -> int:
+            try:
+                return await g.learner.version.remote()
+            except Exception as e:
+                if len(g.ranks) > 1:
+                    raise self.rank_failure(g, 0, "version", e) from e
+                raise
+
+        found = await asyncio.gather(*(version(g) for g in self.groups))
         return {g.name: v for g, v in zip(self.groups, found)}
 
     async def push_weights(self) -> list[float]:
@@ -390,7 +481,7 @@ class Cluster:
         from agentrl.distributed import checkpoints
 
         tmp = checkpoints.begin(self.out, step)
-        versions = await asyncio.gather(*(g.learner.save_to.remote(str(tmp)) for g in self.groups))
+        versions = await asyncio.gather(*(self.on_every_rank(g, "save_to", str(tmp)) for g in self.groups))
         checkpoints.commit(self.out, step, tmp, {g.name: v for g, v in zip(self.groups, versions)})
 
     def fault_metrics(self) -> dict[str, float]:
@@ -430,7 +521,7 @@ class Cluster:
             ray.get(closing, timeout=60)
         except Exception:  # a dead or restarting worker has nothing to close
             pass
-        for actor in [*workers, *self.envs, *(g.learner for g in self.groups)]:
+        for actor in [*workers, *self.envs, *(r for g in self.groups for r in g.ranks)]:
             if actor is not None:
                 ray.kill(actor, no_restart=True)
         if self.group is not None:

@@ -32,14 +32,15 @@ from agentrl.types import Episode
 
 
 def placement(d: Any) -> Any:
-    """One bundle for the learner, one per rollout worker, packed by `d.placement_strategy`."""
+    """One bundle per learner rank (`d.ranks` of them, first), then one per rollout worker, packed by
+    `d.placement_strategy`. Bundle i < d.ranks is learner rank i; bundle d.ranks + j is rollout worker j."""
     from ray.util.placement_group import placement_group
 
     def bundle(cpus: float, gpus: float) -> dict[str, float]:
         return {"CPU": cpus, **({"GPU": gpus} if gpus else {})}
 
-    bundles = [bundle(1, d.learner_gpus)] + [bundle(d.cpus_per_actor, d.gpus_per_rollout_worker)
-                                               for _ in range(d.num_rollout_workers)]
+    bundles = [bundle(1, d.gpus_per_learner_rank) for _ in range(d.ranks)]
+    bundles += [bundle(d.cpus_per_actor, d.gpus_per_rollout_worker) for _ in range(d.num_rollout_workers)]
     group = placement_group(bundles, strategy=d.placement_strategy, name=f"{d.namespace}-train")
     import ray
 
@@ -89,8 +90,16 @@ class FSDPLearner(Learner):
     micro-batches (or none) run zero-loss padding passes, because every rank must take part in every
     all-gather and reduce-scatter.
 
+    `update` returns the whole batch's metrics on every rank (loss terms, tokens, sequences summed over ranks),
+    so rank 0's equal what one unsharded learner reports for the same batch.
+
+    Checkpoints (`save`/`load`) are sharded: every rank writes its shards of the model and the optimizer state
+    with torch.distributed.checkpoint (`SHARDED/`); rank 0 also writes the whole model in Hugging Face format
+    (`model/`, for `agentrl eval` and inference engines) and the version (`fsdp.pt`); each rank its RNG state
+    (`rng-<rank>.pt`). `load` reshards, so a run may resume with another number of ranks.
+
     Limits (a clear `ConfigError`, not a silent difference): with more than one rank `mini_batches` must be 1;
-    the value head (PPO) is not sharded yet; checkpoints (`save`/`load`) are not written yet.
+    the value head (PPO) is not sharded yet.
     """
 
     def __init__(self, model_path: str | Path, config: LearnerConfig = LearnerConfig(),
@@ -101,6 +110,7 @@ class FSDPLearner(Learner):
         if not dist.is_initialized():
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         self.rank, self.world = dist.get_rank(), dist.get_world_size()
+        on_gpu = dist.get_backend() == "nccl"  # gloo ranks compute on CPU even where a GPU is visible
         if self.world > 1 and config.mini_batches != 1:
             raise ConfigError(f"learner.mini_batches={config.mini_batches} with an FSDP learner over {self.world} "
                               "ranks is not supported yet: set learner.mini_batches: 1 (one optimizer step per epoch).")
@@ -109,8 +119,8 @@ class FSDPLearner(Learner):
                               "distributed.learner_gpus: 1 (an unsharded learner on one GPU) or a critic-free "
                               "estimator (grpo, rloo...).")
         self.sharding = sharding
-        if torch.cuda.is_available():
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", self.rank % torch.cuda.device_count())))
+        if on_gpu:  # a Ray actor sees only its own GPU (index 0); torchrun's ranks see the node's GPUs
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", self.rank)) % torch.cuda.device_count())
             device = f"cuda:{torch.cuda.current_device()}"
         else:
             device = "cpu"
@@ -134,14 +144,46 @@ class FSDPLearner(Learner):
 
     # -- the update ------------------------------------------------------------------------------------
     def update(self, episodes: Sequence[Episode], agents: Collection[str] | None = None) -> dict[str, float]:
+        self._bind_device()
+        if not build_samples(episodes, agents)[0]:  # nothing to train on at any rank: all skip, as one learner does
+            return super().update(episodes, agents)
         mine = self._my_groups(episodes, agents)
         own = [e for e in episodes if e.group_id in mine]
         if build_samples(own, agents)[0]:
             metrics = super().update(own, agents)
         else:
             metrics = self._idle_update()
-        metrics["learner/rank_sequences"] = metrics.get("learner/sequences", 0.0)
+        rank_sequences = metrics.get("learner/sequences", 0.0)
+        metrics = self._whole_batch(metrics)
+        metrics["learner/rank_sequences"] = rank_sequences
         return metrics
+
+    def _whole_batch(self, mine: dict[str, float]) -> dict[str, float]:
+        """The batch's metrics from every rank's share. Loss terms come weighted by the rank's share of the
+        global tokens (or rows), so they add up; counts add up; the gradient norm is global already. Terms that
+        describe a micro-batch (its largest and smallest ratio, its token count) are first turned back into the
+        rank's own average, then combined as one micro-batch holding every rank's would be (max, min, sum)."""
+        import torch.distributed as dist
+
+        every: list[dict[str, float]] = [{}] * self.world
+        dist.all_gather_object(every, mine)
+        by = "learner/tokens" if self.loss.aggregation == "token_mean" else "learner/sequences"
+        total = sum(m.get(by, 0.0) for m in every)
+        out = dict(mine)
+        for key in set().union(*every):
+            have = [m for m in every if key in m]
+            if key in _PER_MICRO_BATCH:
+                out[key] = float(_PER_MICRO_BATCH[key](m[key] * total / m[by] for m in have if m.get(by)))
+            elif key.startswith("loss/") or key in _SUMMED:
+                out[key] = float(sum(m[key] for m in have))
+            elif key in ("learner/grad_norm", "learner/update_s"):
+                out[key] = float(max(m[key] for m in have))
+        return out
+
+    def _bind_device(self) -> None:
+        """Ray runs actor calls on worker threads; CUDA's current device is per thread."""
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
 
     def _my_groups(self, episodes: Sequence[Episode], agents: Collection[str] | None) -> set[str]:
         """Whole groups to ranks, largest first onto the least-loaded rank (deterministic: every rank computes
@@ -251,6 +293,7 @@ class FSDPLearner(Learner):
     # -- weights and checkpoints -----------------------------------------------------------------------
     def export_weights(self) -> Iterator[tuple[str, torch.Tensor]]:
         """Full (unsharded) tensors, one at a time. A collective: every rank must iterate it to the end."""
+        self._bind_device()
         for name, tensor in self.model.state_dict().items():
             yield name, _full(tensor).detach()
 
@@ -259,12 +302,67 @@ class FSDPLearner(Learner):
         return {name: tensor.cpu() for name, tensor in self.export_weights()}
 
     def save(self, folder: str | Path) -> None:
-        raise ConfigError("checkpointing an FSDP learner (sharded optimizer state, distributed checkpoint) is not "
-                          "implemented yet; run.save_every needs the single-process learner (learner_gpus <= 1 "
-                          "without FSDP) for now.")
+        """A sharded checkpoint (a collective: every rank calls it with the same folder, on shared storage)."""
+        import torch.distributed as dist
+        import torch.distributed.checkpoint as dcp
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict, get_state_dict
+
+        self._bind_device()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        model_state, optimizer_state = get_state_dict(self.model, self.optimizer)
+        dcp.save({"model": model_state, "optimizer": optimizer_state}, checkpoint_id=str(folder / SHARDED))
+        whole = get_model_state_dict(self.model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        if self.rank == 0:  # cpu_offload: only rank 0 holds the gathered model
+            self._save_hf_model(folder / "model", whole)
+            torch.save({"version": self.version, "ranks": self.world}, folder / FSDP_STATE)
+        rng = {"torch_rng": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        torch.save(rng, folder / f"rng-{self.rank}.pt")
+        dist.barrier()  # the folder is whole once every rank is past this point
+
+    def _save_hf_model(self, folder: Path, state: dict[str, torch.Tensor]) -> None:
+        """The whole model as `save_pretrained` writes it (fully_shard renames the class to FSDP<name>: the saved
+        `architectures` keep the Hugging Face name, so inference engines recognise the model)."""
+        import json
+
+        self.model.save_pretrained(folder, state_dict=state, safe_serialization=True)
+        config = folder / "config.json"
+        data = json.loads(config.read_text())
+        data["architectures"] = [a.removeprefix("FSDP") for a in data.get("architectures") or []]
+        config.write_text(json.dumps(data, indent=2))
+        self._save_tokenizer(folder)
 
     def load(self, folder: str | Path) -> None:
-        self.save(folder)
+        """Restore a `save`d checkpoint (any number of ranks wrote it: torch.distributed.checkpoint reshards)."""
+        import torch.distributed.checkpoint as dcp
+        from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+
+        self._bind_device()
+        folder = Path(folder)
+        if not (folder / SHARDED).is_dir():
+            raise ConfigError(f"{folder} is a checkpoint of a single-rank learner (no {SHARDED}/ folder); this run "
+                              f"has {self.world} learner ranks. Resume it with the ranks that wrote it "
+                              "(distributed.learner_gpus <= 1 and learner_ranks: 1), or start a fresh run.out_dir.")
+        model_state, optimizer_state = get_state_dict(self.model, self.optimizer)
+        state = {"model": model_state, "optimizer": optimizer_state}
+        dcp.load(state, checkpoint_id=str(folder / SHARDED))
+        set_state_dict(self.model, self.optimizer, model_state_dict=state["model"],
+                       optim_state_dict=state["optimizer"])
+        self.version = int(torch.load(folder / FSDP_STATE, weights_only=False)["version"])
+        rng_file = folder / f"rng-{self.rank}.pt"
+        if rng_file.exists():  # absent when this run has more ranks than the one that wrote the checkpoint
+            rng = torch.load(rng_file, weights_only=False)
+            torch.set_rng_state(rng["torch_rng"])
+            if "cuda_rng" in rng and self.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda_rng"], self.device)
+
+
+SHARDED = "sharded"  # the torch.distributed.checkpoint folder of a multi-rank learner's checkpoint
+FSDP_STATE = "fsdp.pt"
+_PER_MICRO_BATCH = {"loss/ratio_max": max, "loss/ratio_min": min, "loss/tokens": sum}
+_SUMMED = ("learner/sequences", "learner/tokens", "learner/episodes_used", "learner/episodes_dropped")
 
 
 def _full(tensor: Any) -> torch.Tensor:
@@ -281,19 +379,22 @@ def _decoder_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
 
 
 def make_learner(model_path: str | Path, config: LearnerConfig, advantage: AdvantageConfig, loss: LossConfig,
-                 learner_gpus: float, sharding: ShardingConfig = ShardingConfig()) -> Learner:
-    """The learner a run's GPU settings call for: `FSDPLearner` when it has whole GPUs and CUDA is present (or
-    a process group is already up), the plain `Learner` otherwise (CPU, or a fraction of a GPU shared with an
-    engine)."""
+                 learner_gpus: float, sharding: ShardingConfig = ShardingConfig(), ranks: int = 1) -> Learner:
+    """The learner a run's GPU settings call for: `FSDPLearner` when it has several ranks (the caller has set up
+    the process group: NCCL for GPU ranks, gloo for CPU ones), or whole GPUs and CUDA (or a process group already
+    up); the plain `Learner` otherwise (CPU, or a fraction of a GPU shared with an engine). GPUs that were asked
+    for and are missing are an error, never a quiet fall back to CPU."""
     import torch.distributed as dist
 
+    if learner_gpus >= 1 and not torch.cuda.is_available():
+        raise ConfigError(f"distributed.learner_gpus={learner_gpus}, but this process sees no CUDA device; set "
+                          "learner_gpus: 0 to train on CPU (learner_ranks: N for N CPU ranks).")
+    if ranks > 1:
+        return FSDPLearner(model_path, config, advantage, loss, sharding)
     if learner_gpus >= 1 and config.value_head and not dist.is_initialized():
         return Learner(model_path, config, advantage, loss, device="cuda")  # the critic is not sharded yet
-    if learner_gpus >= 1 and (torch.cuda.is_available() or dist.is_initialized()):
-        return FSDPLearner(model_path, config, advantage, loss, sharding)
     if learner_gpus >= 1:
-        raise ConfigError(f"distributed.learner_gpus={learner_gpus}, but this process sees no CUDA device; set "
-                          "learner_gpus: 0 to train on CPU.")
+        return FSDPLearner(model_path, config, advantage, loss, sharding)
     return Learner(model_path, config, advantage, loss, device="cuda" if learner_gpus else "cpu")
 
 

@@ -24,12 +24,37 @@ def test_sync_mode_has_lag_zero():
     ("distributed.num_env_actors=0", ">= 1"),
     ("distributed.mode=fast", "not one of"),
     ("distributed.setup=[no_colon]", "module:function"),
-    ("distributed.learner_gpus=4", "not wired"),
+    ("distributed.learner_gpus=1.5", "whole number"),
+    ("distributed.learner_gpus=-1", ">= 0"),
+    ("distributed.learner_ranks=0", "learner_ranks must be >= 1"),
+    ("distributed.learner_compute_dtype=int8", "learner_compute_dtype"),
     ("distributed.weight_sync=nccl", "does not call yet"),
 ])
 def test_bad_values_are_explained(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config(RayTrainConfig, None, [override])
+
+
+def test_learner_ranks_follow_whole_gpus_or_are_asked_for_on_cpu():
+    def d(**kw):
+        return DistributedConfig(**kw)
+
+    assert (d().ranks, d().gpus_per_learner_rank) == (1, 0.0)
+    assert (d(learner_gpus=0.5).ranks, d(learner_gpus=0.5).gpus_per_learner_rank) == (1, 0.5)
+    assert (d(learner_gpus=1).ranks, d(learner_gpus=8).ranks, d(learner_gpus=8).gpus_per_learner_rank) == (1, 8, 1.0)
+    assert d(learner_ranks=2).ranks == 2 and d(learner_ranks=2).gpus_per_learner_rank == 0.0
+    assert d(learner_gpus=4, learner_ranks=4).ranks == 4
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["distributed.learner_gpus=8", "distributed.learner_ranks=4"], "drop learner_ranks"),
+    (["distributed.learner_gpus=0.5", "distributed.learner_ranks=2"], "whole GPU each"),
+    (["distributed.learner_ranks=2", "learner.mini_batches=2"], "set learner.mini_batches: 1"),
+    (["distributed.learner_gpus=2", "algorithm.advantage=gae", "learner.value_head=true"], "not sharded"),
+])
+def test_learner_rank_combinations_that_cannot_work_say_how_to_fix(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(RayTrainConfig, None, overrides)
 
 
 def test_unknown_keys_list_the_valid_ones():
