@@ -188,6 +188,9 @@ def main() -> None:
     parser.add_argument("--model", default="tiny", help="tiny, smollm2-135m, a model folder, or none")
     parser.add_argument("--max-tokens", type=int, default=8)
     args = parser.parse_args()
+    if args.trials < 2 or args.steps < 1:
+        parser.error(f"--trials must be at least 2 (quartiles need two) and --steps at least 1; "
+                     f"got --trials {args.trials} --steps {args.steps}.")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     rows, observations = {}, {}
     for n in args.agents:
