@@ -345,7 +345,7 @@ def _build_policy(cfg: Any, model: str) -> Any:
     if cfg.distributed.policy == "torch":
         from agentrl.distributed.torch_policy import TorchSamplerPolicy
 
-        return TorchSamplerPolicy(model, **common)
+        return TorchSamplerPolicy(model, device="cuda" if cfg.distributed.gpus_per_rollout_worker else "cpu", **common)
     from agentrl.policies.vllm import VLLMPolicy
 
     engine_kwargs: dict[str, Any] = {}

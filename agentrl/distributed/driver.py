@@ -436,11 +436,16 @@ class Cluster:
     async def _rank_call(rank: Any, method: str, args: list[Any]) -> Any:
         return await getattr(rank, method).remote(*args)
 
-    def rank_failure(self, g: PolicyGroup, rank: int, what: str, e: BaseException) -> LearnerRankError:
+    def rank_failure(self, g: PolicyGroup, rank: int, what: str, e: BaseException) -> BaseException:
+        """The error that stops the run: a config problem as itself (every rank has the same one), anything else
+        as a `LearnerRankError` naming the rank and where the run resumes from."""
         from agentrl.distributed.checkpoints import latest
+        from agentrl.errors import ConfigError
 
         import ray
 
+        if isinstance(getattr(e, "cause", None), ConfigError):
+            return e.cause
         died = isinstance(e, ray.exceptions.RayActorError)
         found = latest(self.out)
         where = f"the newest checkpoint ({found})" if found else "the start (no checkpoint was written yet)"

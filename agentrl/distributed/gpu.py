@@ -1,15 +1,18 @@
 """GPU code paths: placement groups, the FSDP2 learner, NCCL weight broadcast to vLLM engines.
 
-Only `placement` and `scheduling` run on CPU (the CPU test exercises them with CPU-only bundles). The rest is
-the GPU path, written against torch.distributed and vLLM's public worker-extension hook; it is not exercised
-on the CPU machines this project's CI uses. How it fits together on GPUs:
+`placement`, `scheduling` and `FSDPLearner` (over gloo ranks) run on CPU in CI; NCCL ranks and the vLLM
+broadcast are the GPU path, written against torch.distributed and vLLM's public worker-extension hook. How it
+fits together on GPUs:
 
-    placement group bundles:  [learner: learner_gpus GPUs] [worker 0: g GPUs] [worker 1: g GPUs] ...
-    learner ranks 0..N-1      FSDPLearner (fully_shard per decoder layer, then the root), one process each
+    placement group bundles:  [learner rank 0: 1 GPU] ... [learner rank N-1: 1 GPU] [worker 0: g GPUs] ...
+    learner ranks 0..N-1      one `LearnerActor` each (agentrl/distributed/actors.py), each an FSDPLearner
+                              (fully_shard per decoder layer, then the root) in one NCCL process group
+    weight sync (inplace):    every rank gathers the full tensors (a collective); rank 0 keeps a host copy
+                              that the rollout workers load
     weight sync (nccl):       learner rank 0 gathers the full state dict layer by layer and broadcasts each
                               tensor over a NCCL group {learner rank 0} + {every vLLM worker rank};
                               each vLLM worker receives into fresh CUDA tensors and calls model.load_weights
-                              (in place, no disk, no host copy).
+                              (in place, no disk, no host copy). Not called by the driver yet.
 
 Weight sync `inplace` (the CPU default) sends host tensors through Ray's object store to
 `VLLMPolicy.update_weights`, which goes through vLLM's `reload_weights` (the CPU backend repacks weights).
@@ -41,8 +44,15 @@ def placement(d: Any) -> Any:
 
     bundles = [bundle(1, d.gpus_per_learner_rank) for _ in range(d.ranks)]
     bundles += [bundle(d.cpus_per_actor, d.gpus_per_rollout_worker) for _ in range(d.num_rollout_workers)]
-    group = placement_group(bundles, strategy=d.placement_strategy, name=f"{d.namespace}-train")
     import ray
+
+    wanted, have = sum(b.get("GPU", 0.0) for b in bundles), ray.cluster_resources().get("GPU", 0.0)
+    if d.address is None and wanted > have:  # a local Ray never grows: waiting for GPUs would only time out
+        raise ConfigError(f"the run asks for {wanted:g} GPUs (learner: {d.ranks} x {d.gpus_per_learner_rank:g}, "
+                          f"rollout workers: {d.num_rollout_workers} x {d.gpus_per_rollout_worker:g}) and this "
+                          f"machine's Ray has {have:g}; lower distributed.learner_gpus / gpus_per_rollout_worker "
+                          "(0: CPU) or join a cluster (--address).")
+    group = placement_group(bundles, strategy=d.placement_strategy, name=f"{d.namespace}-train")
 
     ray.get(group.ready(), timeout=600)
     return group

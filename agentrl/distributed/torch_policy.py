@@ -8,6 +8,9 @@ logprobs on any run. The exact-resume test and CPU debugging use it; real runs u
 Contract (the same as `VLLMPolicy`'s): `prompt_ids` are what the model saw (the chat template for a first
 turn, the previous turn's tokens extended token-exactly after that), `completion_ids` what it sampled and
 `logprobs` the raw model log-softmax of each sampled token (before temperature/top-p).
+
+`device`: where the forward passes run (``cuda`` for a rollout worker that has a GPU); the draw itself is made
+on the host from the last position's logits, so the seeded generator is the same on either device.
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from agentrl.types import AgentID, Message, Turn
 
 class TorchSamplerPolicy:
     def __init__(self, model: str, *, max_tokens: int = 16, temperature: float = 1.0, top_p: float = 1.0,
-                 max_model_len: int = 1024, dtype: str = "float32", seed: int = 0):
+                 max_model_len: int = 1024, dtype: str = "float32", seed: int = 0, device: str = "cpu"):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from agentrl.models import resolve_model
         from agentrl.policies.vllm import ChatTokens
 
         path = resolve_model(model)
-        self.model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, dtype)).eval()
+        self.device = torch.device(device)
+        self.model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, dtype)).to(self.device).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
         self.chat = ChatTokens(self.tokenizer)
         self.max_tokens, self.temperature, self.top_p = max_tokens, temperature, top_p
@@ -60,18 +64,18 @@ class TorchSamplerPolicy:
     @torch.no_grad()
     def _sample(self, prompt: list[int], max_tokens: int, generator: torch.Generator
                 ) -> tuple[list[int], list[float], str]:
-        ids = torch.tensor([prompt])
+        ids = torch.tensor([prompt], device=self.device)
         completion: list[int] = []
         logprobs: list[float] = []
         for _ in range(max_tokens):
-            logits = self.model(input_ids=ids).logits[0, -1].float()
+            logits = self.model(input_ids=ids).logits[0, -1].float().cpu()
             raw = torch.log_softmax(logits, dim=-1)
             token = int(torch.multinomial(self._sampling_probs(logits), 1, generator=generator))
             completion.append(token)
             logprobs.append(float(raw[token]))
             if token in self.eos:
                 return completion, logprobs, "stop"
-            ids = torch.cat([ids, torch.tensor([[token]])], dim=1)
+            ids = torch.cat([ids, torch.tensor([[token]], device=self.device)], dim=1)
         return completion, logprobs, "length"
 
     def _sampling_probs(self, logits: torch.Tensor) -> torch.Tensor:
