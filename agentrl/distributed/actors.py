@@ -13,8 +13,8 @@
   rollout worker can fetch them while an update is running (the actor is threaded, `max_concurrency=2`).
   With several learner ranks (`distributed.learner_gpus` or `learner_ranks` > 1) a policy's learner is that
   many `LearnerActor`s, one rank each of a torch.distributed group (NCCL on GPUs, gloo on CPU), each with an
-  `agentrl.distributed.gpu.FSDPLearner`: the driver starts them, asks rank 0 for a rendezvous address (`rendezvous`), then has every rank `join`.
-  Every rank gets every `update`, `resume` and `save_to` call (they are collectives); only rank 0 keeps the
+  `agentrl.distributed.gpu.FSDPLearner`: the driver starts them, asks rank 0 for a rendezvous address
+  (`rendezvous`), then has every rank `join`. Every rank gets every `update`, `resume` and `save_to` call (they are collectives); only rank 0 keeps the
   host copy of the weights and answers `weights`/`version`.
 
 Each actor takes plain config dicts (not live objects) and calls the run's `setup` hooks first, so a fresh
