@@ -14,8 +14,8 @@
   With several learner ranks (`distributed.learner_gpus` or `learner_ranks` > 1) a policy's learner is that
   many `LearnerActor`s, one rank each of a torch.distributed group (NCCL on GPUs, gloo on CPU), each with an
   `agentrl.distributed.gpu.FSDPLearner`: the driver starts them, asks rank 0 for a rendezvous address
-  (`rendezvous`), then has every rank `join`. Every rank gets every `update`, `resume` and `save_to` call (they are collectives); only rank 0 keeps the
-  host copy of the weights and answers `weights`/`version`.
+  (`rendezvous`), then has every rank `join`. Every rank gets every `update`, `resume` and `save_to` call
+  (they are collectives); only rank 0 keeps the host copy of the weights and answers `weights`/`version`.
 
 Each actor takes plain config dicts (not live objects) and calls the run's `setup` hooks first, so a fresh
 process on any node builds everything from names.
