@@ -31,6 +31,7 @@ import random
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -131,7 +132,7 @@ def _pack(chain: list[tuple[Turn, int]]) -> Sample:
 
 class Learner:
     def __init__(self, model_path: str | Path, config: LearnerConfig = LearnerConfig(),
-                 advantage: AdvantageConfig = AdvantageConfig(), loss: LossConfig = LossConfig(),
+                 advantage: AdvantageConfig = AdvantageConfig(), loss: LossConfig = LossConfig(),  # noqa: B008
                  device: str = "cpu"):
         if loss.kl_coef > 0 and not config.reference_model:
             raise ConfigError("loss.kl_coef > 0 needs learner.reference_model: true (a frozen reference copy).")

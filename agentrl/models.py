@@ -55,15 +55,7 @@ SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>", "<|tool|>")  # the compact format's role markers
 _QWEN2_SPLIT = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|"""
                 r"""\s*[\r\n]+|\s+(?!\S)|\s+""")
-_WORDS = (
-    "the a an is are was be to of and or not no yes in on at by for with from as it this that what which who "
-    "how why when where answer question number sum total result equals plus minus times add subtract multiply "
-    "divide is the correct wrong true false ok done think step first then next last final i you we they he she "
-    "me my your our can will do does did have has had go move left right up down north south east west open "
-    "close look take put use call tool search find get set read write file run test pass fail error code "
-    "user assistant system reply say tell give one two three four five six seven eight nine ten zero game win "
-    "lose play turn agent task goal state action reward please thanks hello good bad more less than equal"
-).split()
+_WORDS = ["the", "a", "an", "is", "are", "was", "be", "to", "of", "and", "or", "not", "no", "yes", "in", "on", "at", "by", "for", "with", "from", "as", "it", "this", "that", "what", "which", "who", "how", "why", "when", "where", "answer", "question", "number", "sum", "total", "result", "equals", "plus", "minus", "times", "add", "subtract", "multiply", "divide", "is", "the", "correct", "wrong", "true", "false", "ok", "done", "think", "step", "first", "then", "next", "last", "final", "i", "you", "we", "they", "he", "she", "me", "my", "your", "our", "can", "will", "do", "does", "did", "have", "has", "had", "go", "move", "left", "right", "up", "down", "north", "south", "east", "west", "open", "close", "look", "take", "put", "use", "call", "tool", "search", "find", "get", "set", "read", "write", "file", "run", "test", "pass", "fail", "error", "code", "user", "assistant", "system", "reply", "say", "tell", "give", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "zero", "game", "win", "lose", "play", "turn", "agent", "task", "goal", "state", "action", "reward", "please", "thanks", "hello", "good", "bad", "more", "less", "than", "equal"]
 _SYMBOLS = "+-*/=?.,:;!'\"()[]{}<>_#%&@$|\\^~`"
 
 
@@ -89,9 +81,9 @@ def build_tiny_model(out_dir: str | Path | None = None, *, seed: int = 0, vocab_
     is what lets a random model learn to react to the last message within minutes; see `COMPACT_TEMPLATE`).
     """
     corpus = list(corpus or ())
-    args = dict(seed=seed, vocab_size=vocab_size, hidden_size=hidden_size, num_layers=num_layers,
-                num_heads=num_heads, num_kv_heads=num_kv_heads, head_dim=head_dim, max_position=max_position,
-                corpus=corpus, format=_TINY_FORMAT)
+    args = {"seed": seed, "vocab_size": vocab_size, "hidden_size": hidden_size, "num_layers": num_layers,
+                "num_heads": num_heads, "num_kv_heads": num_kv_heads, "head_dim": head_dim, "max_position": max_position,
+                "corpus": corpus, "format": _TINY_FORMAT}
     if chat_template != "chatml":  # left out of the cache key otherwise, so existing chatml folders stay valid
         args["chat_template"] = chat_template
     _check_tiny_args(args)
@@ -291,7 +283,7 @@ def _validated_folder(path: Path) -> Path:
     except json.JSONDecodeError as e:
         raise ConfigError(f"{config_file} is not valid JSON ({e}); re-save the model with save_pretrained.") from e
     architectures = config.get("architectures") or []
-    if not any(a.endswith("ForCausalLM") or a.endswith("LMHeadModel") for a in architectures):
+    if not any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
         raise ConfigError(f"model folder {path} holds {architectures or 'no architectures'}, not a causal language "
                           "model. agentrl generates text, so it needs a *ForCausalLM checkpoint (for example "
                           "saved from AutoModelForCausalLM).")

@@ -59,7 +59,7 @@ class ScriptedPolicy:
         if replies is not None:
             fixed = list(replies)
             count = iter(range(10**12))
-            script = lambda agent, messages, rng: fixed[next(count) % len(fixed)]  # noqa: E731
+            script = lambda agent, messages, rng: fixed[next(count) % len(fixed)]
         self.script = script
         self.rng = random.Random(seed)
 

@@ -162,7 +162,7 @@ async def _close(env: ContractGuard) -> str | None:
     try:
         await env.close()
         return None
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001
         return _describe(e)
 
 

@@ -143,13 +143,13 @@ class TrainConfig:
     env: EnvConfig = EnvConfig()
     rollout: RolloutConfig = RolloutConfig()
     algorithm: AlgorithmConfig = AlgorithmConfig()
-    learner: LearnerConfig = LearnerConfig()
+    learner: LearnerConfig = LearnerConfig()  # noqa: RUF009
     run: RunConfig = RunConfig()
     # The policy map. Empty: one policy ("main") plays every agent. Otherwise every agent of the env is
     # listed in exactly one policy; agents listed together share weights, each policy has its own learner.
     policies: tuple[PolicyConfig, ...] = ()
     # Self-play with a league of frozen snapshots on a two-player game (agentrl.selfplay; docs/multiagent.md).
-    selfplay: SelfPlayConfig = SelfPlayConfig()
+    selfplay: SelfPlayConfig = SelfPlayConfig()  # noqa: RUF009
 
 
 @dataclasses.dataclass
@@ -450,7 +450,7 @@ def _latest(out: Path) -> Path | None:
 # -- logging -----------------------------------------------------------------------------------------------
 class _Logger:
     def __init__(self, out: Path, tensorboard: bool):
-        self.file = open(out / "metrics.jsonl", "a", encoding="utf-8")
+        self.file = open(out / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self.tb = None
         if tensorboard:
             try:

@@ -83,7 +83,7 @@ def main() -> None:
 
     model = args.model or str(build_tiny_model())
     with VLLMPolicy(model, max_tokens=args.max_tokens, max_model_len=2048, max_num_seqs=args.episodes) as policy:
-        reset_cache = lambda: policy._call(policy.engine.reset_prefix_cache())  # noqa: E731
+        reset_cache = lambda: policy._call(policy.engine.reset_prefix_cache())
         _, warm = asyncio.run(agentrl_phase(policy, args.episodes, args.turns))
         workload = [[(list(t.prompt_ids), len(t.completion_ids)) for t in e.turns] for e in warm]
         ours, raw, ratios = [], [], []

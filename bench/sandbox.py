@@ -43,7 +43,7 @@ def timed(fn, n: int) -> list[float]:
 
 async def bench_start(n: int) -> None:
     print("start a sandbox")
-    subprocess.run(["docker", "run", "--rm", "--network", "none", BASE_IMAGE, "true"], check=True)  # warm the engine
+    subprocess.run(["docker", "run", "--rm", "--network", "none", BASE_IMAGE, "true"], check=True)  # warm the engine  # noqa: ASYNC221
     cli = row("cold docker run (CLI)", timed(lambda: subprocess.run(
         ["docker", "run", "--rm", "--network", "none", BASE_IMAGE, "true"], check=True), n))
     cold = []
@@ -109,7 +109,7 @@ async def bench_concurrent(count: int) -> None:
                     expected = str(sum(range(i * 1000)))
                     if not r.ok or r.stdout.strip() != expected or (await box.read_file("out.txt")).strip() != expected.encode():
                         failures.append(f"{i}: {r}")
-            except Exception as e:  # a failure is counted, not fatal: that is what we measure
+            except Exception as e:  # a failure is counted, not fatal: that is what we measure  # noqa: BLE001
                 failures.append(f"{i}: {type(e).__name__}: {e}")
 
         work_s: list[float] = []
@@ -123,7 +123,7 @@ async def bench_concurrent(count: int) -> None:
 
 
 def running_containers() -> int:
-    out = subprocess.run(["docker", "ps", "-q", "--filter", "label=agentrl.sandbox=1"], capture_output=True, text=True)
+    out = subprocess.run(["docker", "ps", "-q", "--filter", "label=agentrl.sandbox=1"], capture_output=True, text=True, check=False)
     return len(out.stdout.split())
 
 

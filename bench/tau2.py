@@ -24,8 +24,8 @@ import time
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
-from agentrl.environments.tool_use import tau2 as t2  # noqa: E402
-from agentrl.rollout import run_episode  # noqa: E402
+from agentrl.environments.tool_use import tau2 as t2
+from agentrl.rollout import run_episode
 
 DOMAINS = ("airline", "retail", "telecom")
 

@@ -31,9 +31,9 @@ import time
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
 
-from agentrl.env import ContractGuard  # noqa: E402
-from agentrl.environments.traffic.driving import DrivingEnv, DrivingParallelEnv  # noqa: E402
-from agentrl.types import Task  # noqa: E402
+from agentrl.env import ContractGuard
+from agentrl.environments.traffic.driving import DrivingEnv, DrivingParallelEnv
+from agentrl.types import Task
 
 CONFIG = {"duration": 10_000, "simulation_frequency": 5, "vehicles_count": 20}
 # The env runs in this process (the contract env's steps in worker threads): its CPU time is what the wrappers

@@ -4,9 +4,8 @@ Each env is one module plus one `register` line below. This function is announce
 ``agentrl.envs`` entry-point group (see pyproject.toml), exactly as a third-party env package would.
 """
 
-from agentrl.registry import register
-
 from agentrl.environments import traffic, web
+from agentrl.registry import register
 
 
 def register_envs() -> None:

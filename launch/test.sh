@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash launch/setup.sh
+# The linter first: ruff's default rules plus import sorting (pyproject.toml), over the whole tree.
+.venv/bin/ruff check .
 exec .venv/bin/python -m pytest -q -rfEs "$@"

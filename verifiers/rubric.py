@@ -179,7 +179,7 @@ class Rubric:
             scores = AgentScores(tuple(t.rewards for t in turns if t.agent == agent), outcome[agent], self.weights)
             try:
                 totals[agent] = float(self.combine(scores))
-            except Exception as e:  # a combiner rejecting its inputs is a verifier failure, not a 0
+            except Exception as e:  # a combiner rejecting its inputs is a verifier failure, not a 0  # noqa: BLE001
                 errors.append(f"combine for {agent!r}: {type(e).__name__}: {e}")
         info = {**episode.info, "reward_errors": errors} if errors else dict(episode.info)
         if evidence:
@@ -204,7 +204,7 @@ class Rubric:
                    where: str) -> float | None:
         try:
             score = await term(available)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001
             detail = traceback.format_exception_only(type(e), e)[-1].strip()
             errors.append(f"reward {term.name!r} at {where} raised {detail}")
             return None

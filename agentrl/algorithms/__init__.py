@@ -11,6 +11,7 @@ every estimator with its config name, paper and assumptions.
 
 from agentrl.algorithms.advantages import compute_advantages
 from agentrl.algorithms.config import ESTIMATORS, AdvantageConfig, LossConfig
+from agentrl.algorithms.estimators import batch_normalise, discounted_returns, drgrpo, gae, grpo, rloo
 from agentrl.algorithms.filters import (
     DynamicSamplingResult,
     GroupRefill,
@@ -19,7 +20,6 @@ from agentrl.algorithms.filters import (
     exclude_failures,
     overlong_penalty,
 )
-from agentrl.algorithms.estimators import batch_normalise, discounted_returns, drgrpo, gae, grpo, rloo
 from agentrl.algorithms.losses import aggregate, importance_ratio, kl_penalty, policy_loss
 from agentrl.algorithms.tournament import CompareError, round_robin, single_elimination
 

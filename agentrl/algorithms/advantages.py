@@ -206,7 +206,7 @@ def _gigpo(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig) -> Pe
     episode_level = _outcome_relative(groups, dataclasses.replace(config, estimator="grpo"))
     out: PerUnit = {}
     seen_key = False
-    for key, units in groups.items():
+    for units in groups.values():
         step_groups: dict[Hashable, list[tuple[Unit, int, float]]] = defaultdict(list)
         for u in units:
             returns = est.discounted_returns(step_rewards(u, config), config.gamma)

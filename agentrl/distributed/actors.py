@@ -340,8 +340,8 @@ def _seedable() -> type:
 
 
 def _build_policy(cfg: Any, model: str) -> Any:
-    common = dict(max_tokens=cfg.rollout.max_tokens, temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p,
-                  max_model_len=cfg.model.max_model_len, dtype=cfg.model.dtype, seed=cfg.run.seed)
+    common = {"max_tokens": cfg.rollout.max_tokens, "temperature": cfg.rollout.temperature, "top_p": cfg.rollout.top_p,
+                  "max_model_len": cfg.model.max_model_len, "dtype": cfg.model.dtype, "seed": cfg.run.seed}
     if cfg.distributed.policy == "torch":
         from agentrl.distributed.torch_policy import TorchSamplerPolicy
 
@@ -434,7 +434,7 @@ class EnvActor:
             try:
                 try:
                     await asyncio.gather(*(r.start() for r in remote.values()))
-                except Exception as e:  # a worker is gone for good (out of restarts)
+                except Exception as e:  # a worker is gone for good (out of restarts)  # noqa: BLE001
                     return failed_episode(self.cfg.env.id, task, seed, step, sample, Status.POLICY_ERROR,
                                           f"rollout worker {indices} unreachable: {e}", 0, self.index, first, tag)
                 env = registry.make(self.cfg.env.id, **self.cfg.env.kwargs)

@@ -113,21 +113,21 @@ def learner_rank_problems(d: DistributedConfig) -> list[str]:
     if gpus < 0:
         return [f"distributed.learner_gpus must be >= 0, got {gpus}."]
     if gpus > 1 and gpus != int(gpus):
-        return [f"distributed.learner_gpus={gpus}: more than one learner GPU means one rank per whole GPU, so it "
+        return [(f"distributed.learner_gpus={gpus}: more than one learner GPU means one rank per whole GPU, so it "
                 f"must be a whole number (e.g. {int(gpus)} or {int(gpus) + 1}); a fraction only works below 1 (a "
-                "learner sharing one GPU with a rollout worker)."]
+                "learner sharing one GPU with a rollout worker).")]
     if ranks is not None and ranks < 1:
         return [f"distributed.learner_ranks must be >= 1 (or null), got {ranks}."]
     if ranks is not None and gpus >= 1 and ranks != int(gpus):
-        return [f"distributed.learner_ranks={ranks} with learner_gpus={gpus:g}: on GPUs every rank has one whole "
-                f"GPU, so drop learner_ranks (it follows learner_gpus) or set learner_gpus: {ranks}."]
+        return [(f"distributed.learner_ranks={ranks} with learner_gpus={gpus:g}: on GPUs every rank has one whole "
+                f"GPU, so drop learner_ranks (it follows learner_gpus) or set learner_gpus: {ranks}.")]
     if ranks is not None and ranks > 1 and 0 < gpus < 1:
-        return [f"distributed.learner_ranks={ranks} with a fraction of a GPU (learner_gpus={gpus:g}): several "
+        return [(f"distributed.learner_ranks={ranks} with a fraction of a GPU (learner_gpus={gpus:g}): several "
                 "learner ranks need a whole GPU each (learner_gpus: <ranks>) or none (learner_gpus: 0, CPU ranks "
-                "over gloo)."]
+                "over gloo).")]
     if d.learner_compute_dtype not in (None, "float32", "bfloat16", "float16"):
-        return [f"distributed.learner_compute_dtype must be null, float32, bfloat16 or float16, got "
-                f"{d.learner_compute_dtype!r}."]
+        return [(f"distributed.learner_compute_dtype must be null, float32, bfloat16 or float16, got "
+                f"{d.learner_compute_dtype!r}.")]
     return []
 
 

@@ -35,7 +35,6 @@ from agentrl.errors import AgentRLError
 from agentrl.train import PolicyConfig
 from agentrl.types import Episode, Status, Task, write_jsonl
 
-
 QUIET = {"VLLM_LOGGING_LEVEL": "WARNING", "TOKENIZERS_PARALLELISM": "false", "TRANSFORMERS_VERBOSITY": "error",
          "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
 
@@ -221,8 +220,9 @@ class Driver:
         robin over those that are up). A dead env actor's episode is recorded as env_error here, a dead worker's
         as policy_error by `run_episode` inside the env actor; either way the actor is set aside until it
         answers again."""
-        import ray
         import zlib
+
+        import ray
 
         cluster = self.cluster
         env_i = await cluster.env_pool.pick()
@@ -352,7 +352,7 @@ class Cluster:
         def place(index: int) -> dict[str, Any]:
             return {"scheduling_strategy": scheduling(self.group, index)} if self.group is not None else {}
 
-        restart = dict(max_restarts=d.max_actor_restarts, max_task_retries=0)
+        restart = {"max_restarts": d.max_actor_restarts, "max_task_retries": 0}
         names = {g.name: policies.actor_names(g.name, single, d.num_rollout_workers) for g in self.groups}
         for g in self.groups:  # learner rank r sits in bundle r (no restarts: a lost rank ends the run)
             g.ranks = [ray.remote(LearnerActor).options(
@@ -439,10 +439,10 @@ class Cluster:
     def rank_failure(self, g: PolicyGroup, rank: int, what: str, e: BaseException) -> BaseException:
         """The error that stops the run: a config problem as itself (every rank has the same one), anything else
         as a `LearnerRankError` naming the rank and where the run resumes from."""
+        import ray
+
         from agentrl.distributed.checkpoints import latest
         from agentrl.errors import ConfigError
-
-        import ray
 
         if isinstance(getattr(e, "cause", None), ConfigError):
             return e.cause
@@ -509,7 +509,7 @@ class Cluster:
         async def one(actor: Any) -> Any:
             try:
                 return await asyncio.wait_for(actor.get_stats.remote(), timeout=2.0)
-            except Exception:
+            except Exception:  # noqa: BLE001
                 return None
 
         results = await asyncio.gather(*(one(a) for a in named.values()))
@@ -524,7 +524,7 @@ class Cluster:
         closing = [w.close.remote() for w in workers]
         try:
             ray.get(closing, timeout=60)
-        except Exception:  # a dead or restarting worker has nothing to close
+        except Exception:  # a dead or restarting worker has nothing to close  # noqa: BLE001, S110
             pass
         for actor in [*workers, *self.envs, *(r for g in self.groups for r in g.ranks)]:
             if actor is not None:
@@ -582,7 +582,7 @@ class ActorPool:
                 self.gone[index] = True
                 self._changed.set()
                 return
-            except Exception:  # restarting (ActorUnavailableError) or slow to start
+            except Exception:  # restarting (ActorUnavailableError) or slow to start  # noqa: BLE001
                 await asyncio.sleep(self.probe_every)
         self.up[index] = True
         self.recoveries += 1

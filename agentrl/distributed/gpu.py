@@ -112,8 +112,8 @@ class FSDPLearner(Learner):
     the value head (PPO) is not sharded yet.
     """
 
-    def __init__(self, model_path: str | Path, config: LearnerConfig = LearnerConfig(),
-                 advantage: AdvantageConfig = AdvantageConfig(), loss: LossConfig = LossConfig(),
+    def __init__(self, model_path: str | Path, config: LearnerConfig = LearnerConfig(),  # noqa: B008
+                 advantage: AdvantageConfig = AdvantageConfig(), loss: LossConfig = LossConfig(),  # noqa: B008
                  sharding: ShardingConfig = ShardingConfig()):
         import torch.distributed as dist
 

@@ -113,7 +113,7 @@ def _gpu_metrics() -> dict[str, float]:
         return {}
     try:
         pynvml.nvmlInit()
-    except Exception:  # no driver: a CPU machine with the bindings installed
+    except Exception:  # no driver: a CPU machine with the bindings installed  # noqa: BLE001
         return {}
     out = {}
     try:

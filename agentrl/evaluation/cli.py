@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agentrl.errors import AgentRLError, ConfigError
+from agentrl.errors import ConfigError
 
 _SAMPLING = ("temperature", "max_tokens", "top_p")
 

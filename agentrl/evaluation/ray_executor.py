@@ -154,7 +154,7 @@ class RayExecutor:
 def _result(future: asyncio.Future, job: Job, index: int, spec: EvalSpec) -> Episode:
     try:
         return future.result()
-    except Exception as e:  # the actor died (or Ray lost the task): the episode is lost, and counted as such
+    except Exception as e:  # the actor died (or Ray lost the task): the episode is lost, and counted as such  # noqa: BLE001
         return Episode(task=job.task, env_id=spec.env_id, seed=job.seed, status=Status.ENV_ERROR,
                        error=f"evaluation actor {index} failed: {_first_line(e)}", group_id=job.task.id,
                        info={"eval": {"sample": job.sample, "policy": spec.policy}})

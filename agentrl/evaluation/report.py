@@ -62,9 +62,9 @@ def _ci_text(ci: Sequence[float] | None) -> str:
 def render_markdown(summary: Mapping[str, Any]) -> str:
     run, o = summary["run"], summary["overall"]
     lines = [f"# Evaluation: {run.get('env_id')} with {run.get('policy')}", "",
-             f"Tasks `{run.get('tasks')}`, {run.get('samples')} samples each, seed {run.get('seed')}. "
+             (f"Tasks `{run.get('tasks')}`, {run.get('samples')} samples each, seed {run.get('seed')}. "
              f"{o['episodes']} of {o['expected_episodes']} episodes finished"
-             f"{'' if o['complete'] else ' (INCOMPLETE: rerun the same command to resume)'}.", "",
+             f"{'' if o['complete'] else ' (INCOMPLETE: rerun the same command to resume)'}."), "",
              "| metric | value | 95% CI |", "|---|---|---|",
              f"| success rate | {fmt(o['success_rate'])} | {_ci_text(o['success_ci'])} |",
              f"| mean reward | {fmt(o['reward_mean'])} | {_ci_text(o['reward_ci'])} |"]
@@ -83,9 +83,9 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
     for task_id, t in summary["tasks"].items():
         lines.append(f"| {task_id} | {t['scored']} | {sum(t['failures'].values())} | {fmt(t['success_rate'])} | "
                      f"{fmt(t['reward_mean'])} | {fmt(t['turns_mean'])} |")
-    lines += ["", f"Rules: failed episodes are counted by status and not scored; success term "
+    lines += ["", (f"Rules: failed episodes are counted by status and not scored; success term "
               f"`{summary['rules']['success_term']}` >= {summary['rules']['success_threshold']}; "
-              f"CI {summary['rules']['ci']}.", ""]
+              f"CI {summary['rules']['ci']}."), ""]
     return "\n".join(lines)
 
 
@@ -137,19 +137,19 @@ def render_html(summary: Mapping[str, Any], episodes: Sequence[Episode], *, max_
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
-        f"<p class='muted'>Tasks <code>{_e(run.get('tasks'))}</code>, {_e(run.get('samples'))} samples each, "
+        (f"<p class='muted'>Tasks <code>{_e(run.get('tasks'))}</code>, {_e(run.get('samples'))} samples each, "
         f"seed {_e(run.get('seed'))}. {_m('overall.episodes', o['episodes'])} of "
         f"{_m('overall.expected_episodes', o['expected_episodes'])} episodes finished"
-        f"{'' if o['complete'] else ' <b class=bad>(incomplete: rerun the same command to resume)</b>'}.</p>",
+        f"{'' if o['complete'] else ' <b class=bad>(incomplete: rerun the same command to resume)</b>'}.</p>"),
         _cards(o),
         "<h2>Overall</h2>", _overall_table(o),
         "<h2>Reward distribution</h2>", histogram_svg(rewards),
         "<h2>Per-task success rate (95% Wilson interval)</h2>", task_bars_svg(summary["tasks"]),
         "<h2>Per task</h2>", _task_table(summary["tasks"]),
         "<h2>Trajectories</h2>", _viewer(episodes, summary, max_trajectories),
-        f"<p class='muted'>Rules: failed episodes are counted by status and never scored as 0; success means the "
+        (f"<p class='muted'>Rules: failed episodes are counted by status and never scored as 0; success means the "
         f"term <code>{_e(summary['rules']['success_term'])}</code> &gt;= {_e(summary['rules']['success_threshold'])}"
-        f"; intervals: {_e(summary['rules']['ci'])}.</p>",
+        f"; intervals: {_e(summary['rules']['ci'])}.</p>"),
         f"<script>{_JS}</script></body></html>",
     ]
     return "\n".join(parts)
@@ -211,8 +211,8 @@ def _task_table(tasks: Mapping[str, Any]) -> str:
 def histogram_svg(values: Sequence[float], *, bins: int = 12, width: int = 560, height: int = 200) -> str:
     """Inline SVG histogram; an empty dataset gives a labelled empty plot."""
     pad = 34
-    svg = [f"<svg id='reward-histogram' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-           f"role='img' aria-label='reward distribution'>"]
+    svg = [(f"<svg id='reward-histogram' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+           f"role='img' aria-label='reward distribution'>")]
     if not values:
         svg.append(f"<text x='{pad}' y='{height / 2}'>no scored episodes</text></svg>")
         return "".join(svg)
@@ -246,8 +246,8 @@ def task_bars_svg(tasks: Mapping[str, Any], *, width: int = 560, row: int = 16) 
     label_w, pad = 170, 10
     plot_w = width - label_w - 2 * pad
     height = pad * 2 + row * max(len(tasks), 1) + 16
-    svg = [f"<svg id='task-bars' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' "
-           "aria-label='per-task success rate'>"]
+    svg = [(f"<svg id='task-bars' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' "
+           "aria-label='per-task success rate'>")]
     for i, (task_id, t) in enumerate(tasks.items()):
         y = pad + i * row
         name = task_id if len(task_id) <= 26 else task_id[:25] + "…"

@@ -107,8 +107,7 @@ def rescore(run_dir: str | Path, rubric: str | None = None, out_dir: str | Path 
     shutil.copyfile(run_dir / MANIFEST, out / MANIFEST)
     tmp = out / (EPISODES + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        for e in rescored:
-            f.write(e.to_json() + "\n")
+        f.writelines(e.to_json() + "\n" for e in rescored)
     os.replace(tmp, out / EPISODES)
     summary = summarize_run(spec, rescored, len(plan_jobs(spec)))
     summary["run"]["rubric"] = rubric or f"{spec.env_id} default"

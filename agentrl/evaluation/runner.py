@@ -42,7 +42,7 @@ class EpisodeRunner:
         tag = {"eval": {"sample": job.sample, "policy": self.spec.policy}}
         try:
             env = registry.make(self.spec.env_id)
-        except Exception as e:  # a broken env build is this episode's failure, not the run's
+        except Exception as e:  # a broken env build is this episode's failure, not the run's  # noqa: BLE001
             return Episode(task=job.task, env_id=self.spec.env_id, seed=job.seed, status=Status.ENV_ERROR,
                            error=f"make failed: {type(e).__name__}: {e}", info=tag, group_id=job.task.id)
         policy = self.policies.for_episode(job.seed)

@@ -76,8 +76,8 @@ def bootstrap_interval(groups: Sequence[Sequence[float]], statistic: Callable[[l
     rng = random.Random(seed)
     values = sorted(statistic([groups[rng.randrange(len(groups))] for _ in groups]) for _ in range(resamples))
     alpha = (1 - level) / 2
-    lo = values[int(math.floor(alpha * (resamples - 1)))]
-    hi = values[int(math.ceil((1 - alpha) * (resamples - 1)))]
+    lo = values[math.floor(alpha * (resamples - 1))]
+    hi = values[math.ceil((1 - alpha) * (resamples - 1))]
     return lo, hi
 
 
@@ -91,7 +91,7 @@ def sign_test(wins: int, losses: int) -> float:
     n = wins + losses
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, i) for i in range(0, min(wins, losses) + 1)) / 2**n
+    tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2**n
     return min(1.0, 2 * tail)
 
 
@@ -114,6 +114,6 @@ def paired_bootstrap(diffs: Sequence[float], *, resamples: int = BOOTSTRAP_RESAM
     else:
         other_side = sum(1 for m in means if (m <= 0 if observed > 0 else m >= 0))
         p = min(1.0, 2 * other_side / resamples)
-    lo = means[int(math.floor(0.025 * (resamples - 1)))]
-    hi = means[int(math.ceil(0.975 * (resamples - 1)))]
+    lo = means[math.floor(0.025 * (resamples - 1))]
+    hi = means[math.ceil(0.975 * (resamples - 1))]
     return p, lo, hi

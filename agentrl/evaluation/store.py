@@ -17,6 +17,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Self
 
 from agentrl.errors import ConfigError
 from agentrl.evaluation.plan import EvalSpec
@@ -91,7 +92,7 @@ class RunStore:
         self._lock_file = None
         self._out = None
 
-    def __enter__(self) -> RunStore:
+    def __enter__(self) -> Self:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(self.dir / LOCK, "w")
         try:

@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 from agentrl.errors import ConfigError, ContextOverflowError, PolicyError
 from agentrl.policy import assistant_turn, new_messages
@@ -107,16 +107,16 @@ class VLLMPolicy:
 
         self.model = resolve_model(model)
         self.max_model_len = max_model_len
-        self.sampling = dict(max_tokens=max_tokens, temperature=temperature, top_p=top_p, top_k=top_k)
+        self.sampling = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k}
         self.on_output = on_output
         self.version = 0
         self.last_sync_seconds: float | None = None
         self._closed = False
-        args = dict(model=self.model, tokenizer=self.model, max_model_len=max_model_len, seed=seed,
-                    enforce_eager=enforce_eager, dtype=dtype, enable_prefix_caching=enable_prefix_caching,
-                    max_num_seqs=max_num_seqs, disable_log_stats=True,
-                    worker_extension_cls="agentrl.policies._vllm_worker.WeightSyncExtension",
-                    gpu_memory_utilization=gpu_memory_utilization or _default_memory_fraction())
+        args = {"model": self.model, "tokenizer": self.model, "max_model_len": max_model_len, "seed": seed,
+                    "enforce_eager": enforce_eager, "dtype": dtype, "enable_prefix_caching": enable_prefix_caching,
+                    "max_num_seqs": max_num_seqs, "disable_log_stats": True,
+                    "worker_extension_cls": "agentrl.policies._vllm_worker.WeightSyncExtension",
+                    "gpu_memory_utilization": gpu_memory_utilization or _default_memory_fraction()}
         args.update(engine_kwargs or {})
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="agentrl-vllm", daemon=True)
@@ -263,16 +263,16 @@ class VLLMPolicy:
         if not self._loop.is_running():
             self._loop.close()
 
-    def __enter__(self) -> VLLMPolicy:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    async def __aenter__(self) -> VLLMPolicy:
+    async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await asyncio.to_thread(self.close)
 
 

@@ -8,8 +8,16 @@ See base.py for the guarantees every backend gives, pool.py for the pool, image.
 Backends import lazily: the Docker SDK is needed only by the Docker backend.
 """
 
-from agentrl.sandbox.base import (DEFAULT_WORKDIR, EpisodeTimeoutError, ExecResult, Sandbox, SandboxBrokenError,
-                                  SandboxClosedError, SandboxError, SandboxLimits)
+from agentrl.sandbox.base import (
+    DEFAULT_WORKDIR,
+    EpisodeTimeoutError,
+    ExecResult,
+    Sandbox,
+    SandboxBrokenError,
+    SandboxClosedError,
+    SandboxError,
+    SandboxLimits,
+)
 from agentrl.sandbox.pool import SandboxPool, reap_orphans
 
 
@@ -26,6 +34,20 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'agentrl.sandbox' has no attribute {name!r}")
 
 
-__all__ = ["DEFAULT_WORKDIR", "EpisodeTimeoutError", "ExecResult", "Sandbox", "SandboxBrokenError",
-           "SandboxClosedError", "SandboxError", "SandboxLimits", "SandboxPool", "reap_orphans",
-           "DockerSandbox", "BwrapSandbox", "BASE_IMAGE", "build_base_image", "BuildResult"]
+__all__ = [
+    "BASE_IMAGE",
+    "DEFAULT_WORKDIR",
+    "BuildResult",
+    "BwrapSandbox",
+    "DockerSandbox",
+    "EpisodeTimeoutError",
+    "ExecResult",
+    "Sandbox",
+    "SandboxBrokenError",
+    "SandboxClosedError",
+    "SandboxError",
+    "SandboxLimits",
+    "SandboxPool",
+    "build_base_image",
+    "reap_orphans",
+]

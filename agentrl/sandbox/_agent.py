@@ -10,7 +10,18 @@ HTTP calls to the engine, and the timeout, output cap and cleanup are enforced n
 It makes itself non-dumpable so commands (same uid) cannot open /proc/<agent>/fd or its memory to forge
 replies. Standard library only: it must run on any image that has python3.
 """
-import base64, ctypes, io, json, os, selectors, signal, struct, subprocess, sys, tarfile, time
+import base64
+import ctypes
+import io
+import json
+import os
+import selectors
+import signal
+import struct
+import subprocess
+import sys
+import tarfile
+import time
 
 WORKDIR = os.environ.get("AGENTRL_WORKDIR", "/work")
 SEED = "/opt/agentrl/work.tar"
@@ -173,7 +184,7 @@ OPS = {"exec": run, "read": read, "write": write, "tar": tar, "ping": lambda req
 def main():
     try:
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
-    except Exception:
+    except Exception:  # noqa: BLE001, S110
         pass
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     os.makedirs(WORKDIR, exist_ok=True)
@@ -187,7 +198,7 @@ def main():
         op = OPS.get(req.get("op"))
         try:
             reply = op(req) if op else {"ok": False, "kind": "ValueError", "error": f"unknown op {req.get('op')!r}"}
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001
             reply = {"ok": False, "kind": type(e).__name__, "error": str(e)}
         send(reply)
 

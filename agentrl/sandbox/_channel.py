@@ -63,7 +63,7 @@ class AgentChannel:
             except (asyncio.IncompleteReadError, ConnectionError, OSError) as e:
                 self.broken = (f"the sandbox agent stopped answering ({type(e).__name__}); it was killed or its "
                                f"sandbox died. {self._describe()}")
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.broken = (f"the sandbox agent gave no reply to {request.get('op')!r} within {timeout:.1f} s. "
                                f"{self._describe()}")
             except asyncio.CancelledError:
@@ -82,5 +82,5 @@ class AgentChannel:
     def close(self) -> None:
         try:
             self._writer.close()
-        except Exception:  # the transport may already be gone; closing is best effort
+        except Exception:  # the transport may already be gone; closing is best effort  # noqa: BLE001, S110
             pass

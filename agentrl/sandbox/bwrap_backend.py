@@ -73,7 +73,7 @@ class BwrapSandbox(AgentSandbox):
 
     @classmethod
     async def create(cls, limits: SandboxLimits | None = None, *, workdir: str = DEFAULT_WORKDIR,
-                     rootfs: str | None = None, seed: str | None = None) -> "BwrapSandbox":
+                     rootfs: str | None = None, seed: str | None = None) -> BwrapSandbox:
         limits = limits or SandboxLimits()
         if seed is not None and not os.path.isfile(seed):
             raise SandboxError(f"seed {seed!r} is not a file; pass the path that BwrapSandbox.snapshot returned.")

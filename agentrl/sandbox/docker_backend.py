@@ -64,26 +64,26 @@ def _remove_leftovers() -> None:
     for cid, client in list(_live.items()):
         try:
             client.api.remove_container(cid, force=True)
-        except Exception:
+        except Exception:  # noqa: BLE001, S110
             pass
 
 
 def container_config(image: str, limits: SandboxLimits, workdir: str, labels: dict[str, str]) -> tuple[dict, dict]:
     """(create_container kwargs, host config kwargs) for one sandbox: every security setting lives here."""
     tmpfs_opts = "rw,exec,nosuid,nodev,uid=65534,gid=65534,mode=0755"
-    host = dict(
-        network_mode="none", privileged=False, cap_drop=["ALL"], security_opt=["no-new-privileges"],
-        read_only=True,
-        tmpfs={workdir: f"{tmpfs_opts},size={limits.disk}", "/tmp": f"{tmpfs_opts},size={max(limits.disk // 4, 2**20)}"},
-        mem_limit=limits.memory, memswap_limit=limits.memory, nano_cpus=int(limits.cpus * 1e9),
-        pids_limit=limits.pids, ipc_mode="private", shm_size=16 * 2**20, auto_remove=True,
+    host = {
+        "network_mode": "none", "privileged": False, "cap_drop": ["ALL"], "security_opt": ["no-new-privileges"],
+        "read_only": True,
+        "tmpfs": {workdir: f"{tmpfs_opts},size={limits.disk}", "/tmp": f"{tmpfs_opts},size={max(limits.disk // 4, 2**20)}"},
+        "mem_limit": limits.memory, "memswap_limit": limits.memory, "nano_cpus": int(limits.cpus * 1e9),
+        "pids_limit": limits.pids, "ipc_mode": "private", "shm_size": 16 * 2**20, "auto_remove": True,
         # The agent's replies travel over the attach stream; logging them too would only fill the disk.
-        log_config={"type": "none", "config": {}},
-    )
+        "log_config": {"type": "none", "config": {}},
+    }
     # stdin_open without detach makes docker-py set StdinOnce: stdin closes when our connection does, so
     # the agent exits and the container goes (auto_remove).
-    create = dict(image=image, command=AGENT_COMMAND, user=SANDBOX_USER, working_dir="/", hostname="sandbox",
-                  environment={"AGENTRL_WORKDIR": workdir, "AGENTRL_PIDNS": "1"}, labels=labels, stdin_open=True)
+    create = {"image": image, "command": AGENT_COMMAND, "user": SANDBOX_USER, "working_dir": "/", "hostname": "sandbox",
+                  "environment": {"AGENTRL_WORKDIR": workdir, "AGENTRL_PIDNS": "1"}, "labels": labels, "stdin_open": True}
     return create, host
 
 
@@ -100,7 +100,7 @@ class DockerSandbox(AgentSandbox):
 
     @classmethod
     async def create(cls, image: str = BASE_IMAGE, limits: SandboxLimits | None = None, *,
-                     workdir: str = DEFAULT_WORKDIR, labels: dict[str, str] | None = None) -> "DockerSandbox":
+                     workdir: str = DEFAULT_WORKDIR, labels: dict[str, str] | None = None) -> DockerSandbox:
         limits = limits or SandboxLimits()
         client = await asyncio.to_thread(docker_client)
         all_labels = {**(labels or {}), **owner_labels()}

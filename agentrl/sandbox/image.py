@@ -39,14 +39,14 @@ def apt_mirror(sources_dir: str = "/etc/apt") -> str:
         if not path.is_file():
             continue
         text = path.read_text()
-        for uri in re.findall(r"^URIs:\s*(\S+)", text, re.M) + re.findall(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)", text, re.M):
+        for uri in re.findall(r"^URIs:\s*(\S+)", text, re.MULTILINE) + re.findall(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)", text, re.MULTILINE):
             if "security" not in uri and uri.startswith(("http://", "https://", "file:/")):
                 return uri.rstrip("/")
     return DEFAULT_MIRROR
 
 
 def image_exists(tag: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
+    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False).returncode == 0
 
 
 def build_base_image(tag: str = BASE_IMAGE, *, mirror: str | None = None, force: bool = False,
@@ -75,7 +75,7 @@ def build_base_image(tag: str = BASE_IMAGE, *, mirror: str | None = None, force:
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "--exclude=./proc", "--exclude=./sys", "--exclude=./dev",
                                 "-c", "."], stdout=subprocess.PIPE)
         imported = subprocess.run(["docker", "import", "--change", "LABEL agentrl.base=1", "-", tag],
-                                  stdin=tar.stdout, capture_output=True, text=True)
+                                  stdin=tar.stdout, capture_output=True, text=True, check=False)
         tar.stdout.close()
         if tar.wait() != 0 or imported.returncode != 0:
             raise SandboxError(f"docker import of {rootfs} failed: {imported.stderr.strip()}")
@@ -86,11 +86,11 @@ def build_base_image(tag: str = BASE_IMAGE, *, mirror: str | None = None, force:
 
 def _image_id(tag: str) -> str:
     return subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", tag], capture_output=True,
-                          text=True).stdout.strip()
+                          text=True, check=False).stdout.strip()
 
 
 def _run(cmd: list[str]) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
         raise SandboxError(f"{cmd[0]} failed (exit {proc.returncode}):\n{tail}")

@@ -22,10 +22,11 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Self
 
 from agentrl.errors import ConfigError
 from agentrl.sandbox._owner import LABEL, OWNER_LABEL, is_orphan
-from agentrl.sandbox.base import Sandbox, SandboxBrokenError, SandboxError, SandboxLimits
+from agentrl.sandbox.base import Sandbox, SandboxError, SandboxLimits
 
 POOL_LABEL = "agentrl.pool"
 
@@ -65,7 +66,7 @@ class SandboxPool:
     # --- construction -------------------------------------------------------------------------------
     @classmethod
     def docker(cls, image: str | None = None, limits: SandboxLimits | None = None, size: int = 4,
-               **kwargs) -> "SandboxPool":
+               **kwargs) -> SandboxPool:
         """A pool of DockerSandbox containers of `image` (default: the offline base image)."""
         from agentrl.sandbox.docker_backend import BASE_IMAGE, DockerSandbox
 
@@ -75,13 +76,13 @@ class SandboxPool:
                    on_close=lambda: remove_containers({POOL_LABEL: pool_id}), **kwargs)
 
     @classmethod
-    def bwrap(cls, limits: SandboxLimits | None = None, size: int = 4, **kwargs) -> "SandboxPool":
+    def bwrap(cls, limits: SandboxLimits | None = None, size: int = 4, **kwargs) -> SandboxPool:
         """A pool of BwrapSandbox processes (no daemon needed)."""
         from agentrl.sandbox.bwrap_backend import BwrapSandbox
 
         return cls(lambda: BwrapSandbox.create(limits), size, **kwargs)
 
-    async def __aenter__(self) -> "SandboxPool":
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -171,7 +172,7 @@ class SandboxPool:
                 box = await self._factory()
             except asyncio.CancelledError:
                 raise
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001
                 self.failures += 1
                 self._streak += 1
                 self.last_error = e

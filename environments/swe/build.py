@@ -26,15 +26,14 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from agentrl.errors import TaskError
-from agentrl.sandbox import SandboxPool
-
 from agentrl.environments.swe import images, repo
 from agentrl.environments.swe.diffs import is_protected
 from agentrl.environments.swe.grader import GRADE_LIMITS, LOG_PATH, REPO
 from agentrl.environments.swe.mutate import OPERATORS, Mutant, mutants
 from agentrl.environments.swe.results import parse_pytest_log, passes
 from agentrl.environments.swe.tasks import DEFAULT_TEST_CMD, SWEInstance, task_image
+from agentrl.errors import TaskError
+from agentrl.sandbox import SandboxPool
 
 PACKAGE_IMAGE_REPO = "agentrl/swe-pkg"
 SKIP_FILES = frozenset({"setup.py", "versioneer.py", "_version.py", "conf.py", "noxfile.py", "fabfile.py"})
@@ -50,7 +49,7 @@ class PackageSpec:
     sources: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, text: str) -> "PackageSpec":
+    def parse(cls, text: str) -> PackageSpec:
         name, sep, version = text.partition("==")
         if not sep or not name or not version:
             raise TaskError(f"package {text!r}: give an exact version, like 'inflection==0.5.1'.")
@@ -75,7 +74,7 @@ def fetch_sdist(name: str, version: str, sha256: str | None = None) -> Sdist:
     folder = images.cache_dir() / "sdists"
     try:
         path = images._find(folder, f"{name}=={version}") if folder.is_dir() else None
-    except Exception:
+    except Exception:  # noqa: BLE001
         path = None
     if path is None:
         path = images.pip_download([f"{name}=={version}"], folder, sdist=True)[0]
@@ -152,7 +151,7 @@ def _candidates(tree: Path, files: Sequence[str], rng: random.Random) -> list[tu
 def first_failure(log: str, test_id: str, limit: int = 1500) -> str:
     """The traceback block of `test_id` from a --tb=short log (its function name's section), trimmed."""
     name = test_id.split("::", 1)[-1].replace("::", ".")
-    blocks = re.split(r"^_{3,} (.+?) _{3,}$", log, flags=re.M)
+    blocks = re.split(r"^_{3,} (.+?) _{3,}$", log, flags=re.MULTILINE)
     for title, body in zip(blocks[1::2], blocks[2::2]):
         if title.strip() == name:
             body = body.split("\n=====")[0].strip()

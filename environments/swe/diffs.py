@@ -35,7 +35,7 @@ class FileDiff:
 
     @property
     def is_symlink(self) -> bool:
-        return bool(re.search(r"^(new file mode|new mode|index [0-9a-f]+\.\.[0-9a-f]+) 120000", self.text, re.M))
+        return bool(re.search(r"^(new file mode|new mode|index [0-9a-f]+\.\.[0-9a-f]+) 120000", self.text, re.MULTILINE))
 
 
 def split_patch(patch: str) -> list[FileDiff]:

@@ -27,15 +27,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentrl.env import StepResult
+from agentrl.environments.swe.grader import REPO, Grader, SandboxFactory, collect_patch, docker_factory
+from agentrl.environments.swe.tasks import SWEInstance, instance_of, shipped_instances
+from agentrl.environments.tool_use.parsing import parse_tool_calls
 from agentrl.errors import RewardError
 from agentrl.policy import ScriptedPolicy
 from agentrl.sandbox.base import Sandbox, SandboxError, SandboxLimits
 from agentrl.types import Task
 from agentrl.verifiers import Gated, Rubric
-
-from agentrl.environments.tool_use.parsing import parse_tool_calls
-from agentrl.environments.swe.grader import REPO, Grader, SandboxFactory, collect_patch, docker_factory
-from agentrl.environments.swe.tasks import SWEInstance, instance_of, shipped_instances
 
 AGENT = "agent"
 AGENT_LIMITS = SandboxLimits(memory=1024 * 2**20, cpus=1.0, pids=256, disk=256 * 2**20, command_timeout=60.0,
@@ -178,9 +177,9 @@ def _actions(reply: str) -> tuple[list[tuple[str, Mapping[str, Any]]], list[str]
         if block:
             calls = [("bash", {"command": block.group(1)})]
         else:
-            return [], ["No action found. Reply with tool calls such as "
+            return [], [("No action found. Reply with tool calls such as "
                         '<tool_call>{"name": "bash", "arguments": {"command": "ls"}}</tool_call>, '
-                        'or <tool_call>{"name": "submit", "arguments": {}}</tool_call> when done.']
+                        'or <tool_call>{"name": "submit", "arguments": {}}</tool_call> when done.')]
     return calls, list(parsed.errors)
 
 
@@ -242,7 +241,7 @@ def rubric() -> Rubric:
 
 
 # --- scripted policies -----------------------------------------------------------------------------------------------
-_INSTANCE = re.compile(r"^Instance: (\S+)", re.M)
+_INSTANCE = re.compile(r"^Instance: (\S+)", re.MULTILINE)
 
 
 def _tool(name: str, **arguments: Any) -> str:

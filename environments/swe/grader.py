@@ -18,11 +18,10 @@ import shlex
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
-from agentrl.sandbox.base import Sandbox, SandboxError, SandboxLimits
-
 from agentrl.environments.swe.diffs import filter_patch
 from agentrl.environments.swe.results import GradeResult, parse_pytest_log, score
 from agentrl.environments.swe.tasks import SWEInstance
+from agentrl.sandbox.base import Sandbox, SandboxError, SandboxLimits
 
 REPO = "repo"  # the repository's folder inside the sandbox work dir
 LOG_PATH = "/tmp/agentrl_test_output.log"

@@ -17,10 +17,10 @@ import hashlib
 import io
 import os
 import py_compile
-import tempfile
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -50,7 +50,7 @@ def pip_download(requirements: Iterable[str], dest: Path, *, sdist: bool) -> lis
     kind = ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-build-isolation", *kind,
            "-d", str(dest), *requirements]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SandboxError(f"pip download {' '.join(requirements)} failed:\n{proc.stderr.strip()[-2000:]}")
     return [_find(dest, r) for r in requirements]
@@ -74,8 +74,9 @@ def sha256(path: Path) -> str:
 # --- image plumbing ---------------------------------------------------------------------------------------------
 def image_labels(tag: str) -> dict[str, str] | None:
     """The image's labels, or None when there is no such image."""
-    from agentrl.sandbox.docker_backend import docker_client
     import docker.errors
+
+    from agentrl.sandbox.docker_backend import docker_client
     try:
         return docker_client().api.inspect_image(tag)["Config"].get("Labels") or {}
     except docker.errors.ImageNotFound:

@@ -26,7 +26,7 @@ GIT_OPTS = ("-c", "core.autocrlf=false", "-c", "commit.gpgsign=false", "-c", "co
 
 def git(tree: Path, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run(["git", *GIT_OPTS, *args], cwd=tree, input=stdin, capture_output=True, text=True,
-                          env={**os.environ, **GIT_ENV})
+                          env={**os.environ, **GIT_ENV}, check=False)
     if check and proc.returncode != 0:
         raise TaskError(f"git {' '.join(args)} failed in {tree}: {proc.stderr.strip()[-1500:]}")
     return proc

@@ -21,7 +21,7 @@ from agentrl.errors import TaskError
 
 STATUSES = ("PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL", "XPASS")
 PASSING = frozenset({"PASSED", "XFAIL"})  # an expected failure that still fails is a pass, as in SWE-bench
-_SUMMARY = re.compile(r"^=+ short test summary info =+$", re.M)
+_SUMMARY = re.compile(r"^=+ short test summary info =+$", re.MULTILINE)
 _LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS) (\S.*?)(?: - .*)?$")
 RESOLVED_FULL, RESOLVED_PARTIAL, RESOLVED_NO = "RESOLVED_FULL", "RESOLVED_PARTIAL", "RESOLVED_NO"
 

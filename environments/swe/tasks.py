@@ -54,7 +54,7 @@ class SWEInstance:
             object.__setattr__(self, "image", task_image(self.instance_id))
 
     @classmethod
-    def from_dict(cls, row: Mapping[str, Any], where: str = "instance") -> "SWEInstance":
+    def from_dict(cls, row: Mapping[str, Any], where: str = "instance") -> SWEInstance:
         if not isinstance(row, Mapping):
             raise TaskError(f"{where}: an instance must be a JSON object, got {type(row).__name__}.")
         missing = [k for k in REQUIRED if k not in row]

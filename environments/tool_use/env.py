@@ -24,10 +24,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from agentrl.env import StepResult
-from agentrl.types import Task
-
 from agentrl.environments.tool_use.parsing import ToolCall, parse_tool_calls, tools_system_prompt
 from agentrl.environments.tool_use.tools import Tool, ToolCallError, as_tools
+from agentrl.types import Task
 
 AGENT = "assistant"
 

@@ -109,7 +109,7 @@ class Tool:
         summary, docs = _doc_sections(fn.__doc__ or "")
         try:
             hints = typing.get_type_hints(fn)
-        except Exception:  # unresolvable forward references: fall back to raw annotations
+        except Exception:  # unresolvable forward references: fall back to raw annotations  # noqa: BLE001
             hints = {}
         props: dict[str, Any] = {}
         required: list[str] = []

@@ -33,7 +33,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # highway-env imports pygame; no display is needed
 
@@ -67,7 +67,7 @@ class DrivingParallelEnv(ParallelEnv):
     ``reset(options={"config": {...}})`` overrides them for one episode, as highway-env allows.
     """
 
-    metadata = {"name": "agentrl_driving_v0", "render_modes": ["rgb_array"], "is_parallelizable": True}
+    metadata: ClassVar[dict] = {"name": "agentrl_driving_v0", "render_modes": ["rgb_array"], "is_parallelizable": True}
 
     def __init__(self, scenario: str = "highway", n_agents: int = 2, traffic: str = "mild",
                  config: Mapping[str, Any] | None = None, observation: Mapping[str, Any] | None = None,
@@ -131,7 +131,7 @@ class DrivingParallelEnv(ParallelEnv):
         self.sim.close()
 
     # --- what each agent can do and sees ---------------------------------------------------------------------
-    @functools.lru_cache(maxsize=None)
+    @functools.cache  # noqa: B019 - one env per episode; the cache dies with it
     def action_names(self, agent: AgentID) -> tuple[str, ...]:
         action_type = self.sim.action_type.agents_action_types[self.possible_agents.index(agent)]
         return tuple(action_type.actions[i] for i in sorted(action_type.actions))
@@ -275,8 +275,8 @@ def describe(agent: AgentID, info: Mapping[str, Any], messages: Mapping[AgentID,
     names in index order) numbers the available actions."""
     lane = info["lane"]
     lines = [f"You are {agent} at t={info['time']:.0f} s on the {info['scenario']} road {info['road']}.",
-             f"Your lane: {lane} of {info['lanes']} (lane 0 is leftmost). Speed: {info['speed']:.1f} m/s "
-             f"(target {info['target_speed']:.1f}). Route progress: {100 * info['route_progress']:.0f}%."]
+             (f"Your lane: {lane} of {info['lanes']} (lane 0 is leftmost). Speed: {info['speed']:.1f} m/s "
+             f"(target {info['target_speed']:.1f}). Route progress: {100 * info['route_progress']:.0f}%.")]
     ahead = [n for n in info["nearby"] if n["lane"] == lane and n["ahead"]]
     if ahead:
         closing = -ahead[0]["relative_speed"]

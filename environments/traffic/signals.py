@@ -22,9 +22,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-import numpy as np
 from pettingzoo import ParallelEnv
 
 from agentrl.adapters import PettingZooParallelEnv
@@ -80,7 +79,7 @@ class SignalParallelEnv(ParallelEnv):
     Extra keyword arguments go to sumo-rl (``delta_time``, ``yellow_time``, ``min_green``, ``reward_fn``...).
     """
 
-    metadata = {"name": "agentrl_signals_v0", "render_modes": [], "is_parallelizable": True}
+    metadata: ClassVar[dict] = {"name": "agentrl_signals_v0", "render_modes": [], "is_parallelizable": True}
 
     def __init__(self, network: str = "single-intersection", num_seconds: int = 200, **sumo_kwargs: Any):
         sumo_rl = _import_sumo_rl()

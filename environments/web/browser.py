@@ -48,13 +48,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 from agentrl.errors import AgentRLError
 
@@ -255,7 +254,7 @@ def parse_action(text: Any) -> Action | BadAction:
             break
         try:
             result, end = _parse_call(text, m.start())
-        except Exception as e:  # a parser bug must not crash an episode; report it as a bad action
+        except Exception as e:  # a parser bug must not crash an episode; report it as a bad action  # noqa: BLE001
             result, end = f"unreadable action ({type(e).__name__})", m.end()
         found.append((m.start(), end, result))
         # a well-formed call consumes its arguments, so a call named inside a quoted answer is not re-read
@@ -502,11 +501,11 @@ class ChromiumBrowser:
         self._closed = False
 
     # lifecycle
-    async def __aenter__(self) -> ChromiumBrowser:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     @property
@@ -531,11 +530,11 @@ class ChromiumBrowser:
             from playwright.async_api import async_playwright
 
             profile = tempfile.mkdtemp(prefix=PROFILE_PREFIX)
-            self._proc = subprocess.Popen(
+            self._proc = subprocess.Popen(  # noqa: ASYNC220
                 [self.executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 start_new_session=True,  # own process group: one killpg reaches every child
-                preexec_fn=_die_with_parent)
+                preexec_fn=_die_with_parent)  # noqa: PLW1509
             _LAUNCHED[self._proc.pid] = profile
             _EVER_STARTED.add(profile)
             self._finalizer = weakref.finalize(self, _kill_group, self._proc.pid, profile)
@@ -581,13 +580,13 @@ class ChromiumBrowser:
         for closer in (self._close_context, self._close_browser):
             try:
                 await asyncio.wait_for(closer(), 10)
-            except Exception:  # the process group is killed below whatever happened here
+            except Exception:  # the process group is killed below whatever happened here  # noqa: BLE001, S110
                 pass
         if self._pw is not None:
             pw, self._pw = self._pw, None
             try:
                 await asyncio.wait_for(pw.stop(), 10)
-            except Exception:
+            except Exception:  # noqa: BLE001, S110
                 pass
         if self._finalizer is not None:
             self._finalizer()  # kills the group and removes the profile, exactly once
@@ -716,7 +715,7 @@ async def _act_and_observe(browser: Any, action: Action | BadAction, known_ids: 
         return await browser.observe(_unknown_id(action, known_ids))
     try:
         error = await browser._perform(action)
-    except Exception as e:  # Playwright timeouts, detached elements, bad option names, a site's broken HTML
+    except Exception as e:  # Playwright timeouts, detached elements, bad option names, a site's broken HTML  # noqa: BLE001
         error = f"{action} failed: {_short(e)}"
     return await browser.observe(error)
 
@@ -994,10 +993,10 @@ class TextBrowser:
         self._focus: _Control | None = None
         self._opener: urllib.request.OpenerDirector | None = None
 
-    async def __aenter__(self) -> TextBrowser:
+    async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def start(self) -> None:

@@ -50,7 +50,7 @@ TASKS: tuple[str, ...] = (
     "click-button", "click-link", "click-dialog", "click-tab", "click-option", "click-checkboxes",
     "choose-list", "focus-text", "enter-text", "enter-text-2", "enter-password", "login-user",
 )
-SPLIT_SEEDS: Mapping[str, range] = {"train": range(0, 20), "test": range(1000, 1005)}
+SPLIT_SEEDS: Mapping[str, range] = {"train": range(20), "test": range(1000, 1005)}
 
 
 class MiniWoBError(AgentRLError):
@@ -372,8 +372,8 @@ def _label(items: Sequence[PageItem], i: int) -> str:
 
 def _observation_parts(content: str) -> tuple[str, str, str]:
     """(task name, instruction, page text) of one observation rendered by `MiniWoBEnv`."""
-    task = re.search(r"^MiniWoB\+\+ task: (\S+)$", content, re.M)
-    instruction = re.search(r"^Instruction: (.*)$", content, re.M)
+    task = re.search(r"^MiniWoB\+\+ task: (\S+)$", content, re.MULTILINE)
+    instruction = re.search(r"^Instruction: (.*)$", content, re.MULTILINE)
     page = content.split("\n----\n")[1] if "\n----\n" in content else ""
     return (task.group(1) if task else "", instruction.group(1) if instruction else "", page)
 

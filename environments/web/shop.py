@@ -32,10 +32,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentrl.env import StepResult
-from agentrl.environments.web.browser import (ACTION_HELP, Action, BadAction, Observation, browser_pool, make_browser,
-                                              parse_action)
-from agentrl.environments.web.catalogue import (Goal, Product, make_goal, shipped_catalogue, shipped_test_goals,
-                                                webshop_reward)
+from agentrl.environments.web.browser import (
+    ACTION_HELP,
+    Action,
+    Observation,
+    browser_pool,
+    make_browser,
+    parse_action,
+)
+from agentrl.environments.web.catalogue import (
+    Goal,
+    Product,
+    make_goal,
+    shipped_catalogue,
+    shipped_test_goals,
+    webshop_reward,
+)
 from agentrl.errors import TaskError
 from agentrl.policy import ScriptedPolicy
 from agentrl.types import Task
@@ -102,10 +114,10 @@ class ShopSite:
         site = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 site._answer(self, None)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 size = int(self.headers.get("Content-Length") or 0)
                 site._answer(self, self.rfile.read(size).decode())
 
@@ -283,7 +295,7 @@ class ShopEnv:
 
     def _path(self, obs: Observation) -> str:
         origin = self.site.origin
-        return obs.url[len(origin):] if obs.url.startswith(origin) else obs.url
+        return obs.url.removeprefix(origin)
 
     def _new_milestones(self) -> list[str]:
         events = self.site.sessions[self._sid].events
@@ -348,10 +360,10 @@ def rubric() -> Rubric:
 
 # The scripted shopper reads only what a model reads: the instruction and the pages.
 _INSTRUCTION = re.compile(r"Instruction: i am looking for (?P<query>.+?) that is (?P<attrs>.+?)"
-                          r"(?:, with (?P<opts>.+?))?(?:, and price lower than (?P<price>[\d.]+) dollars)?$", re.M)
-_ELEMENT = re.compile(r'^\[(\d+)\] (\w+) "((?:[^"\\]|\\.)*)"(.*)$', re.M)
+                          r"(?:, with (?P<opts>.+?))?(?:, and price lower than (?P<price>[\d.]+) dollars)?$", re.MULTILINE)
+_ELEMENT = re.compile(r'^\[(\d+)\] (\w+) "((?:[^"\\]|\\.)*)"(.*)$', re.MULTILINE)
 _PRICE = re.compile(r"Price: \$([\d.]+)")
-_FEATURES = re.compile(r"^Features: (.*)$", re.M)
+_FEATURES = re.compile(r"^Features: (.*)$", re.MULTILINE)
 
 
 def _goal_from_text(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
@@ -378,10 +390,10 @@ def shopper_script(agent: str, messages: Sequence[Mapping[str, Any]], rng: rando
     if goal is None:
         return "stop()"
     els = _elements(page)
-    url = re.search(r"^URL: (\S+)", page, re.M)
+    url = re.search(r"^URL: (\S+)", page, re.MULTILINE)
     path = url.group(1) if url else ""
     opened = {a for m in messages if m.get("role") == "assistant"
-              for a in re.findall(r"^open (.+)$", str(m.get("content", "")), re.M)}
+              for a in re.findall(r"^open (.+)$", str(m.get("content", "")), re.MULTILINE)}
     if re.fullmatch(r"/s/[^/]+/", path):
         box = next((i for i, role, name, rest in els if role == "textbox"), None)
         typed = next((rest for i, role, name, rest in els if role == "textbox"), "")

@@ -26,7 +26,7 @@ def test_selfplay_league_trains_snapshots_rates_and_ranks(tmp_path):
            f"rollout.tasks_per_step={TASKS}", f"rollout.group_size={GROUP}", "rollout.max_tokens=1",
            "rollout.max_turns=14", "selfplay.snapshot_every=1", "selfplay.max_snapshots=3",
            "selfplay.self_play_fraction=0.25", "selfplay.ranking=tournament", "selfplay.ranking_games=1"]
-    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3] and rows[-1]["learner/version"] == STEPS

@@ -9,7 +9,6 @@ leaves a wide margin. The run stops as soon as a step reaches it.
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -55,7 +54,7 @@ def test_quickstart_learns_and_resumes_after_ctrl_c(tmp_path):
     assert max(early) <= START_SUCCESS_AT_MOST, early
 
     second = subprocess.run(train_cmd(out, f"run.steps={MAX_STEPS}", f"run.stop_at_success={TARGET_SUCCESS}"),
-                            cwd=tmp_path, capture_output=True, text=True, timeout=1500)
+                            cwd=tmp_path, capture_output=True, text=True, timeout=1500, check=False)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert f"resuming from {checkpoints[-1]} (step {steps_before}" in second.stdout + second.stderr
     rows = metrics(out)

@@ -1,7 +1,6 @@
 """The adapters against real Gymnasium and PettingZoo envs: the wrapped run reproduces the simulator."""
 
 import gymnasium
-import pytest
 
 import agentrl
 from agentrl.adapters import GymnasiumEnv, PettingZooParallelEnv

@@ -50,6 +50,6 @@ def test_a_user_registration_before_first_lookup_does_not_clash_with_builtins():
     code = ("import agentrl\n"
             "agentrl.register('games/Echo-v0', 'agentrl.environments.echo:EchoEnv', override=True, max_turns=2)\n"
             "print(agentrl.spec('games/Echo-v0').max_turns, len(agentrl.registered()) > 3)\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["2", "True"]

@@ -1,7 +1,5 @@
 import asyncio
 
-import pytest
-
 import agentrl
 from agentrl.env import StepResult
 from agentrl.errors import ContextOverflowError

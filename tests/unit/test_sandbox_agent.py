@@ -20,7 +20,7 @@ class LocalAgent(AgentSandbox):
     """The real agent in a local subprocess: a test double for a backend's transport only."""
 
     @classmethod
-    async def start(cls, workdir, limits=SandboxLimits()):
+    async def start(cls, workdir, limits=SandboxLimits()):  # noqa: B008
         env = {**os.environ, "AGENTRL_WORKDIR": str(workdir)}  # no AGENTRL_PIDNS: never kill(-1) here
         proc = await asyncio.create_subprocess_exec(sys.executable, "-c", AGENT_SOURCE, stdin=asyncio.subprocess.PIPE,
                                                     stdout=asyncio.subprocess.PIPE, env=env)

@@ -86,7 +86,7 @@ async def test_cancelled_user_returns_its_sandbox_closed():
 
 
 async def test_max_live_bounds_the_total_and_acquire_waits():
-    async with SandboxPool(Factory(), size=1, max_live=2, acquire_timeout=0.5) as pool:
+    async with SandboxPool(Factory(), size=1, max_live=2, acquire_timeout=0.5) as pool:  # noqa: SIM117
         async with pool.acquire(), pool.acquire():
             with pytest.raises(SandboxError, match="no sandbox became ready"):
                 async with pool.acquire():

@@ -8,8 +8,19 @@ import torch
 
 from agentrl.config import load_config
 from agentrl.errors import ConfigError
-from agentrl.selfplay import (SELF, Arena, League, SelfPlayConfig, SnapshotStore, expected_score, game_score,
-                              learner_view, match_verdict, pfsp_weights, plan_games)
+from agentrl.selfplay import (
+    SELF,
+    Arena,
+    League,
+    SelfPlayConfig,
+    SnapshotStore,
+    expected_score,
+    game_score,
+    learner_view,
+    match_verdict,
+    pfsp_weights,
+    plan_games,
+)
 from agentrl.train import TrainConfig
 from agentrl.types import Episode, Status, Task, Turn
 

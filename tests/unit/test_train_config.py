@@ -49,8 +49,8 @@ def test_policy_map_defaults_to_one_shared_policy_and_validates_coverage():
     with pytest.raises(ConfigError, match=r"agents \['agent_1'\] .* are in no policy"):
         policy_map(load_config(TrainConfig, None, ["policies=[{name: a, agents: [agent_0]}]"]), agents)
     with pytest.raises(ConfigError, match="in policies 'a' and 'b'"):
-        policy_map(load_config(TrainConfig, None, ["policies=[{name: a, agents: [agent_0]}, "
-                                                   "{name: b, agents: [agent_0, agent_1]}]"]), agents)
+        policy_map(load_config(TrainConfig, None, [("policies=[{name: a, agents: [agent_0]}, "
+                                                   "{name: b, agents: [agent_0, agent_1]}]")]), agents)
     with pytest.raises(ConfigError, match="has agents"):
         policy_map(load_config(TrainConfig, None, ["policies=[{name: a, agents: [car]}]"]), agents)
 

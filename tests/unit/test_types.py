@@ -24,7 +24,7 @@ def test_task_normalises_prompt_and_is_frozen():
         task.id = "y"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("bad", [dict(id=""), dict(id="x", prompt=[3]), dict(id="x", reference=[1])])
+@pytest.mark.parametrize("bad", [{"id": ""}, {"id": "x", "prompt": [3]}, {"id": "x", "reference": [1]}])
 def test_malformed_task_names_the_problem(bad):
     with pytest.raises(TaskError) as e:
         Task(**bad)

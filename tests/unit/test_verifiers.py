@@ -2,8 +2,22 @@ import pytest
 
 from agentrl.errors import RewardError
 from agentrl.types import Episode, Status, Task, Turn
-from agentrl.verifiers import (AgentScores, Checklist, Gated, Item, Lexicographic, MultiplicativePenalty, Rubric,
-                               Score, Sum, clip, delta, exact_match, numeric_match, reward)
+from agentrl.verifiers import (
+    AgentScores,
+    Checklist,
+    Gated,
+    Item,
+    Lexicographic,
+    MultiplicativePenalty,
+    Rubric,
+    Score,
+    Sum,
+    clip,
+    delta,
+    exact_match,
+    numeric_match,
+    reward,
+)
 
 
 def turn(i, text, env=0.0, agent="a", **info):

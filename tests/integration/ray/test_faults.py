@@ -51,7 +51,7 @@ def test_killed_env_actor_and_rollout_worker(ray_cluster, processes, tmp_path):
     def run() -> None:
         try:
             outcome["metrics"] = train_ray(config(out))
-        except BaseException as e:  # surfaced by the assertion below
+        except BaseException as e:  # surfaced by the assertion below  # noqa: BLE001
             outcome["error"] = e
 
     trainer = threading.Thread(target=run)

@@ -61,7 +61,7 @@ def test_each_policy_trains_on_its_own_agents_and_resumes(ray_cluster, tmp_path)
                  and not Status(e["status"]).is_failure]
         for name, agent in POLICIES.items():
             turns = [t for e in batch for t in e["turns"] if t["agent"] == agent and t["completion_ids"]]
-            other = [a for a in POLICIES.values() if a != agent][0]
+            other = next(a for a in POLICIES.values() if a != agent)
             assert row[f"policy/{name}/learner/turns/{agent}"] == len(turns) > 0
             assert f"policy/{name}/learner/turns/{other}" not in row  # never the other policy's agent
             assert row[f"policy/{name}/learner/tokens"] == sum(len(t["completion_ids"]) for t in turns)

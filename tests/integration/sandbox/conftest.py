@@ -23,16 +23,16 @@ def pytest_configure(config):
 
 
 def our_containers(label: str = f"{OWNER_LABEL}={owner_id()}") -> list[str]:
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True)
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     return out.stdout.split()
 
 
 @pytest.fixture(scope="session")
 def docker_ready():
-    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
+    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, check=False)
     assert info.returncode == 0, f"no Docker engine answers ({info.stderr.strip()}); run `bash launch/setup_docker.sh`"
-    image = subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True)
+    image = subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True, check=False)
     assert image.returncode == 0, f"{BASE_IMAGE} is missing; run `bash launch/setup_docker.sh` (or agentrl sandbox build-base)"
     yield
     left = our_containers()

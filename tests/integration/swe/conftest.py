@@ -30,7 +30,7 @@ def our_containers() -> list[str]:
     """This process's containers of SWE images. Other fixtures' sandboxes (the sandbox suite's session pool of
     the base image, which has its own leak check when it closes) are not the SWE tests' to judge."""
     out = subprocess.run(["docker", "ps", "-a", "--filter", f"label={OWNER_LABEL}={owner_id()}",
-                          "--format", "{{.ID}} {{.Image}}"], capture_output=True, text=True)
+                          "--format", "{{.ID}} {{.Image}}"], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     rows = [line.split(" ", 1) for line in out.stdout.splitlines() if line.strip()]
     return [cid for cid, image in rows if image.startswith("agentrl/swe")]
@@ -38,7 +38,7 @@ def our_containers() -> list[str]:
 
 @pytest.fixture(scope="session")
 def swe_docker():
-    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
+    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, check=False)
     assert info.returncode == 0, f"no Docker engine answers ({info.stderr.strip()}); run `bash launch/setup_docker.sh`"
     assert images.image_exists(BASE_IMAGE), f"{BASE_IMAGE} is missing; run `bash launch/setup_docker.sh`"
     images.toolchain_image()
@@ -52,7 +52,7 @@ def swe_docker():
 
 def _describe(container: str) -> str:
     out = subprocess.run(["docker", "inspect", container, "--format",
-                          "{{.Config.Image}} {{.State.Status}} {{json .Config.Labels}}"], capture_output=True, text=True)
+                          "{{.Config.Image}} {{.State.Status}} {{json .Config.Labels}}"], capture_output=True, text=True, check=False)
     return f"{container} {out.stdout.strip() or out.stderr.strip()}"
 
 
@@ -89,4 +89,4 @@ def toy(swe_docker):
         test_cmd="PYTHONPATH=. python3 -m pytest -rA --tb=short -p no:cacheprovider tests")
     yield instance, half
     # Each session builds the toy image afresh; removing it leaves no dangling image behind.
-    subprocess.run(["docker", "image", "rm", "-f", TOY_IMAGE], capture_output=True)
+    subprocess.run(["docker", "image", "rm", "-f", TOY_IMAGE], capture_output=True, check=False)

@@ -48,8 +48,8 @@ async def test_history_holds_only_the_base_commit(toy):
     box = await DockerSandbox.create(instance.image)
     try:
         revs = await box.exec("git rev-list --all; git stash list; git reflog", cwd=REPO)
-        assert revs.stdout.splitlines() == [instance.base_commit, f"{instance.base_commit[:7]} HEAD@{{0}}: "
-                                            "commit (initial): toy calc"]
+        assert revs.stdout.splitlines() == [instance.base_commit, (f"{instance.base_commit[:7]} HEAD@{{0}}: "
+                                            "commit (initial): toy calc")]
         assert not (await box.exec("ls .git/ORIG_HEAD .git/refs/stash", cwd=REPO)).ok
         every = await box.exec("git cat-file --batch-all-objects --batch-check | wc -l", cwd=REPO)
         reachable = await box.exec("git rev-list --objects --all | wc -l", cwd=REPO)

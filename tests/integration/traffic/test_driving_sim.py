@@ -6,8 +6,7 @@ import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from agentrl import check_env
-from agentrl.environments.traffic.driving import (DrivingEnv, DrivingParallelEnv, highway_tasks,
-                                                  scripted_policy)
+from agentrl.environments.traffic.driving import DrivingEnv, DrivingParallelEnv, highway_tasks, scripted_policy
 from agentrl.environments.traffic.scenarios import SCENARIOS
 from agentrl.types import Task
 

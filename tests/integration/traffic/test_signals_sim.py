@@ -4,8 +4,16 @@ import pytest
 from pettingzoo.test import parallel_api_test
 
 from agentrl import check_env, run_episode
-from agentrl.environments.traffic.signals import (SignalEnv, SignalParallelEnv, _import_sumo_rl, fixed_time_policy,
-                                                  network_files, rubric, scripted_policy, tasks)
+from agentrl.environments.traffic.signals import (
+    SignalEnv,
+    SignalParallelEnv,
+    _import_sumo_rl,
+    fixed_time_policy,
+    network_files,
+    rubric,
+    scripted_policy,
+    tasks,
+)
 from agentrl.verifiers.driving import outcome_metrics
 
 
@@ -40,7 +48,7 @@ async def test_wrapped_run_reproduces_sumo_rl_exactly(network):
             texts[agent] = (await policy.generate(agent, conversations[agent])).text
         phases = {a: int(t.split()[-1]) for a, t in texts.items()}
         result = await ours.step(texts)
-        d_obs, d_rew, d_term, d_trunc, d_info = direct.step(phases)
+        _d_obs, d_rew, _d_term, d_trunc, d_info = direct.step(phases)
         steps += 1
         assert result.rewards == pytest.approx({a: float(r) for a, r in d_rew.items()}, abs=0)
         assert dict(result.truncated) == {a: bool(t) for a, t in d_trunc.items()}

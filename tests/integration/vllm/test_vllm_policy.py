@@ -67,8 +67,8 @@ def test_end_of_turn_is_not_doubled_after_eos(tiny_policy):
     eos = tiny_policy.tokenizer.eos_token_id
     newline = tiny_policy.tokenizer.encode("\n", add_special_tokens=False)
     shown = [{"role": "user", "content": "ok"}]
-    after = dict(prompt_ids=(5, 6), context_messages=1, messages=({"role": "assistant", "content": "x"},),
-                 agent="a", index=0)
+    after = {"prompt_ids": (5, 6), "context_messages": 1, "messages": ({"role": "assistant", "content": "x"},),
+                 "agent": "a", "index": 0}
     stopped = tiny_policy.chat.extend(Turn(completion_ids=(7, eos), **after), shown)
     cut = tiny_policy.chat.extend(Turn(completion_ids=(7, 8), **after), shown)
     assert stopped[:5] == [5, 6, 7, eos, *newline]

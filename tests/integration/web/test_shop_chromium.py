@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from agentrl import registry
-from agentrl.environments.web.browser import TextBrowser, browser_pool, live_chromium_pids, parse_action
+from agentrl.environments.web.browser import browser_pool, live_chromium_pids, parse_action
 from agentrl.environments.web.catalogue import Goal, shipped_catalogue, webshop_reward
 from agentrl.environments.web.shop import ShopEnv, rubric, scripted_policy, tasks
 from agentrl.rollout import run_episode
@@ -54,7 +54,7 @@ async def _buy(env, task, pick, options):
 def _id_of(page, role, name):
     import re
 
-    m = re.search(rf'^\[(\d+)\] {role} "{re.escape(name)}"', page, re.M)
+    m = re.search(rf'^\[(\d+)\] {role} "{re.escape(name)}"', page, re.MULTILINE)
     assert m, (role, name, page)
     return int(m.group(1))
 

@@ -82,8 +82,8 @@ def test_train_keys_load_the_same_in_both_trainers():
 
     keys = ["algorithm.advantage=gae", "learner.value_head=true", "learner.vf_coef=0.25",
             "rollout.dynamic_sampling=true", "rollout.max_sampling_rounds=4", "algorithm.overlong_max_tokens=8",
-            "algorithm.overlong_cache_tokens=2", "policies=[{name: a, agents: [player_1]}, {name: b, agents: "
-            "[player_2], lr: 0.01}]"]
+            "algorithm.overlong_cache_tokens=2", ("policies=[{name: a, agents: [player_1]}, {name: b, agents: "
+            "[player_2], lr: 0.01}]")]
     local, ray = load_config(TrainConfig, None, keys), load_config(RayTrainConfig, None, keys)
     for field in ("algorithm", "learner", "rollout", "policies"):
         assert getattr(local, field) == getattr(ray, field)

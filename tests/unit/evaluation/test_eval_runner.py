@@ -40,7 +40,7 @@ def test_failures_are_counted_not_scored(tmp_path):
     assert o["success_rate"] == pytest.approx(solved / len(scored))  # not diluted by the failures
     assert 0 < o["success_rate"] < 1
     assert o["turns_mean"] == pytest.approx(sum(len(e.turns) for e in episodes) / 24)
-    for task_id, t in summary["tasks"].items():
+    for t in summary["tasks"].values():
         assert t["episodes"] == 4 and t["scored"] + sum(t["failures"].values()) == 4
 
 

@@ -31,9 +31,8 @@ def test_duplicate_keys_are_read_once(tmp_path):
 
 def test_a_second_writer_is_refused(tmp_path):
     spec = EvalSpec("games/Echo-v0")
-    with RunStore(tmp_path, spec):
-        with pytest.raises(ConfigError, match="another `agentrl eval` process"):
-            with RunStore(tmp_path, spec):
-                pass
+    with RunStore(tmp_path, spec), pytest.raises(ConfigError, match="another `agentrl eval` process"):  # noqa: SIM117
+        with RunStore(tmp_path, spec):
+            pass
     with RunStore(tmp_path, spec):  # released after the first one closed
         pass

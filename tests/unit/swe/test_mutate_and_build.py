@@ -47,7 +47,7 @@ def test_every_operator_makes_one_spot_parseable_changes():
     described = {m.description for m in made}
     assert "`<=` became `<`" in described and "`in` became `not in`" in described
     assert "arguments `text.upper()` and `mark` swapped" in described
-    assert any(d.startswith("`1` became") or d.startswith("`0` became") for d in described)
+    assert any(d.startswith(("`1` became", "`0` became")) for d in described)
 
 
 def test_detect_tests_and_sources(tmp_path):

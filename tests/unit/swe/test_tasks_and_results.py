@@ -5,8 +5,16 @@ import json
 import pytest
 
 from agentrl.environments.swe.diffs import changed_paths, filter_patch, is_protected, split_patch
-from agentrl.environments.swe.results import (RESOLVED_FULL, RESOLVED_NO, RESOLVED_PARTIAL, parse_pytest_log,
-                                              read_predictions, score, write_predictions, write_results)
+from agentrl.environments.swe.results import (
+    RESOLVED_FULL,
+    RESOLVED_NO,
+    RESOLVED_PARTIAL,
+    parse_pytest_log,
+    read_predictions,
+    score,
+    write_predictions,
+    write_results,
+)
 from agentrl.environments.swe.tasks import SWEInstance, instance_of, load_instances, task_image
 from agentrl.errors import TaskError
 
@@ -29,6 +37,7 @@ def test_load_json_jsonl_and_swebench_string_lists(tmp_path):
 
 def test_parquet_loads_with_pyarrow_or_says_what_to_install(tmp_path):
     import importlib.util
+
     import pandas
     path = tmp_path / "c.parquet"
     if importlib.util.find_spec("pyarrow") is None:  # pyarrow is optional: the error must name the fix

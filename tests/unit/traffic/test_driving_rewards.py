@@ -5,8 +5,7 @@ import random
 import pytest
 
 from agentrl.types import Episode, Status, Task, Turn
-from agentrl.verifiers.driving import (carl_rubric, outcome_metrics, shaped_driving_rubric, signal_rubric,
-                                       speed_reward)
+from agentrl.verifiers.driving import carl_rubric, outcome_metrics, shaped_driving_rubric, signal_rubric, speed_reward
 
 
 def _turn(agent, index, **info):

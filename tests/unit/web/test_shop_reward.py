@@ -5,8 +5,17 @@ import random
 
 import pytest
 
-from agentrl.environments.web.catalogue import (Goal, Product, generate_catalogue, make_goal, price_ceiling,
-                                                shipped_catalogue, shipped_test_goals, type_reward, webshop_reward)
+from agentrl.environments.web.catalogue import (
+    Goal,
+    Product,
+    generate_catalogue,
+    make_goal,
+    price_ceiling,
+    shipped_catalogue,
+    shipped_test_goals,
+    type_reward,
+    webshop_reward,
+)
 from agentrl.environments.web.shop import search, tasks, train_tasks
 
 CAT = shipped_catalogue()
