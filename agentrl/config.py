@@ -70,12 +70,19 @@ def from_dict(cls: type[C], data: Mapping[str, Any], where: str = "") -> C:
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     hints = typing.get_type_hints(cls)
     values = {}
+    renamed = getattr(cls, "renamed", {})
     for key, value in data.items():
+        if key not in fields and key in renamed:
+            section = f"{where}." if where else ""
+            raise ConfigError(f"config key {section}{key} is now {renamed[key]}; rename it in the file or the "
+                              f"override (e.g. {renamed[key]}=...).")
         if key not in fields:
             raise UnknownKeyError(f"config key in {where or 'the top level'}:", key, fields)
         values[key] = _coerce(hints[key], value, f"{where}.{key}" if where else key)
     try:
         return cls(**values)
+    except ConfigError:  # already says what is wrong and how to fix it, in the same words for every caller
+        raise
     except (TypeError, ValueError) as e:
         raise ConfigError(f"invalid config {where or cls.__name__}: {e}") from e
 
@@ -88,6 +95,10 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if dataclasses.is_dataclass(tp):
+        if value is not None and not isinstance(value, Mapping):
+            keys = ", ".join(f.name for f in dataclasses.fields(tp))
+            raise ConfigError(f"config key {where} is a section, not a value (got {value!r}); set one of its keys "
+                              f"instead, e.g. {where}.{dataclasses.fields(tp)[0].name}=... (its keys: {keys}).")
         return from_dict(tp, value or {}, where)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:

@@ -469,3 +469,26 @@ def _by_opponent_and_seat(games: Sequence[Game]) -> dict[tuple[str, str], list[G
     for g in sorted(games, key=lambda g: (g.opponent != SELF, g.opponent, g.learner_seat, g.index)):
         out.setdefault((g.opponent, g.learner_seat), []).append(g)
     return out
+
+
+def start_arena(cfg: Any, learner: Any, engine: Any, tasks: list, play: Callable[[list, Any], Awaitable[list[Episode]]],
+                out: Path, resume_from: Path | None, start: int) -> Arena:
+    """The league (as of the checkpoint being resumed, if any), a second engine for the opponents, and the arena.
+    `play(specs, policy)` plays episode specs with one policy or {agent: policy} (the trainer's runner)."""
+    from agentrl import registry
+    from agentrl.training.build import make_engine
+    from agentrl.training.checkpoints import league_of
+    from agentrl.training.schedule import specs_for
+
+    saved = league_of(resume_from) if resume_from is not None else None
+    league = League.from_dict(cfg.selfplay, saved) if saved else League(cfg.selfplay, seed=cfg.run.seed)
+    opponent = make_engine(cfg, learner.model_path, seed=cfg.run.seed + 1)  # its weights are swapped per game
+
+    async def rollouts(batch: list, policy: Any, step: int, tag: str, group_size: int) -> list[Episode]:
+        return await play(specs_for(batch, step, group_size, cfg.run.seed, tag), policy)
+
+    agents = tuple(registry.make(cfg.env.id, **cfg.env.kwargs).possible_agents)
+    arena = Arena(cfg.selfplay, league, SnapshotStore(out / "league"), learner, engine, opponent, agents, rollouts,
+                  cfg.rollout.group_size, list(tasks))
+    arena.add_anchor(start)
+    return arena

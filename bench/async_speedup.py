@@ -31,7 +31,7 @@ def run(mode: str, args: argparse.Namespace, out: Path) -> list[dict]:
         "distributed.setup=[agentrl.distributed.slow_env:register]", f"distributed.mode={mode}",
         f"distributed.max_policy_lag={args.lag}", f"distributed.num_env_actors={args.env_actors}",
         f"distributed.episodes_per_env_actor={args.slots}", "distributed.num_rollout_workers=1",
-        f"distributed.policy={args.policy}", f"rollout.tasks_per_step={args.tasks}",
+        f"model.engine={args.policy}", f"rollout.tasks_per_step={args.tasks}",
         f"rollout.group_size={args.group}", "rollout.max_tokens=2", "model.max_model_len=256",
         "model.gpu_memory_utilization=0.05", "learner.lr=0.001"])
     train_ray(cfg)

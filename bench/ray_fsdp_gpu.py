@@ -6,7 +6,7 @@
 
 Needs at least 2 CUDA GPUs (it stops with an error otherwise: it never falls back to CPU unless --device cpu
 is given), Ray, torch and transformers; not vLLM: the rollout worker is the torch sampler
-(`distributed.policy: torch`) with its forward passes on a GPU.
+(`model.engine: torch`) with its forward passes on a GPU.
 
 The two runs are identical except `distributed.learner_gpus` (1, then 2): synchronous schedule, the same
 tasks, seeds and model. Printed per run (medians over the updates after --warmup):
@@ -70,7 +70,7 @@ def require_gpus(device: str, needed: int = 2) -> int:
 def start_ray(gpus: int) -> None:
     import ray
 
-    from agentrl.distributed.driver import QUIET, loopback_only
+    from agentrl.distributed.cluster import QUIET, loopback_only
 
     noset = {"RAY_EXPERIMENTAL_NOSET_CUDA_VISIBLE_DEVICES": "1"} if gpus else {}
     os.environ.update(noset)
@@ -85,10 +85,10 @@ def overrides(args: argparse.Namespace, out: Path, learners: int) -> list[str]:
     tiny = json.dumps(MODELS[args.model])
     return [f"run.out_dir={out}", f"run.steps={args.steps}", f"run.save_every={args.steps + 1}",
             "run.tensorboard=false", "run.log_every=1", "env.id=games/Echo-v0", "distributed.mode=sync",
-            "distributed.policy=torch", "distributed.num_env_actors=2", "distributed.num_rollout_workers=1",
+            "model.engine=torch", "distributed.num_env_actors=2", "distributed.num_rollout_workers=1",
             f"model.tiny={tiny}", f"rollout.tasks_per_step={args.tasks}", f"rollout.group_size={args.group}",
             f"rollout.max_tokens={args.max_tokens}", "model.max_model_len=512", "learner.lr=0.0001",
-            f"learner.micro_batch_size={args.micro_batch}", "algorithm.entropy_coef=0.01", *learner]
+            f"learner.micro_batch_size={args.micro_batch}", "algorithm.loss.entropy_coef=0.01", *learner]
 
 
 def one_run(args: argparse.Namespace, out: Path, learners: int) -> dict[str, float]:

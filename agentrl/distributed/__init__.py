@@ -33,7 +33,7 @@ Schedules (G = generate batch b, T = train on batch b, s = weight sync; time goe
 
 Several policies (`policies:`, the policy map of `agentrl train`): each has its own learner actor and rollout
 workers; an episode's turns go to the worker of the policy that plays the turn's agent, each learner trains on its
-own agents' turns, and the lag bound holds per policy (agentrl/distributed/policies.py, docs/distributed.md).
+own agents' turns, and the lag bound holds per policy (agentrl/training/build.py, docs/distributed.md).
 
 Faults: a dead env actor's in-flight episodes come back as ``env_error``, a dead rollout worker's as
 ``policy_error``; both are written and counted (never scored 0, never trained on), and Ray restarts the actor

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from agentrl.errors import PolicyError
-from agentrl.types import AgentID, Episode, Message, Status, Task, Turn
+from agentrl.types import AgentID, Episode, Message, Status, Turn
 
 
 def run_setup_hooks(hooks: Sequence[str]) -> None:
@@ -79,37 +79,17 @@ def _rss_gb() -> float:
     return psutil.Process().memory_info().rss / 2 ** 30
 
 
-def model_path(cfg: Any) -> str:
-    """What every actor of the single policy loads (see `agentrl.distributed.policies.model_path`)."""
-    from agentrl.distributed.policies import model_path as policy_model
-
-    return policy_model(cfg)
-
-
-def rubric(cfg: Any) -> Any:
-    """The env's rubric with `env.reward_weights` applied, as the single-process trainer does."""
-    from agentrl import registry
-    from agentrl.errors import ConfigError
-
-    r = registry.rubric(cfg.env.id)
-    for name, weight in (getattr(cfg.env, "reward_weights", None) or {}).items():
-        if name not in r.weights:
-            raise ConfigError(f"env.reward_weights names {name!r}, but the rubric's terms are {sorted(r.weights)}.")
-        r.weights[name] = float(weight)
-    return r
-
-
 # -- the learner ---------------------------------------------------------------------------------------------
 class LearnerActor:
     """One policy's learner. `update`, `resume` and `save_to` are called by the driver only; `weights` by anyone."""
 
     def __init__(self, cfg_dict: dict[str, Any], out_dir: str, policy: str = "main", rank: int = 0, ranks: int = 1):
-        from agentrl.distributed import policies
+        from agentrl.training.build import find_policy, trained_agents
 
         cfg = _config(cfg_dict)
         self.cfg, self.out = cfg, Path(out_dir)
-        self.policy = policies.find(cfg, policy)
-        self.agents = policies.trained_agents(self.policy)
+        self.policy = find_policy(cfg, policy)
+        self.agents = trained_agents(self.policy)
         self.rank, self.ranks = rank, ranks
         self._lock = threading.Lock()
         self._latest: tuple[int, list] = (0, [])
@@ -118,16 +98,13 @@ class LearnerActor:
             self._snapshot()
 
     def _build(self) -> Any:
-        from agentrl.distributed import policies
         from agentrl.distributed.gpu import ShardingConfig, make_learner
         from agentrl.learner import Learner
+        from agentrl.training.build import advantage_config, learner_args, rubric_for
 
         cfg, d = self.cfg, self.cfg.distributed
-        loss = cfg.algorithm.loss_config()
-        if d.stale == "downweight":
-            loss = dataclasses.replace(loss, tis_cap=d.tis_cap)
-        advantage = cfg.algorithm.advantage_config(rubric(cfg).weights)
-        path, config = policies.model_path(cfg, self.policy), policies.learner_config(cfg, self.policy)
+        path, config, advantage, loss = learner_args(cfg, self.policy, advantage_config(cfg, rubric_for(cfg)),
+                                                     tis_cap=d.tis_cap if d.stale == "downweight" else None)
         if self.ranks == 1:
             return Learner(path, config, advantage, loss, device="cuda" if d.learner_gpus else "cpu")
         sharding = ShardingConfig(compute_dtype=d.learner_compute_dtype)
@@ -186,7 +163,7 @@ class LearnerActor:
     def resume(self, folder: str | None = None) -> int:
         """Load this policy from checkpoint `folder` (default: the newest under the run folder, if any);
         returns the step to continue from."""
-        from agentrl.distributed.checkpoints import latest, load
+        from agentrl.training.checkpoints import latest, load
 
         found = Path(folder) if folder else latest(self.out)
         if found is None:
@@ -233,7 +210,7 @@ class LearnerActor:
 
     def checkpoint(self, step: int) -> str:
         """A whole checkpoint of this learner alone (a single-policy run; with several ranks, called on all)."""
-        from agentrl.distributed.checkpoints import save
+        from agentrl.training.checkpoints import save
 
         with self._lock:
             return str(save(self.learner, self.out, step, self.policy.name))
@@ -244,12 +221,12 @@ class RolloutWorker:
     """One policy engine serving model calls from every env actor. An async actor: calls interleave."""
 
     def __init__(self, cfg_dict: dict[str, Any], index: int, learner: Any, policy: str = "main"):
-        from agentrl.distributed import policies
+        from agentrl.training.build import find_policy, model_path
 
         cfg = _config(cfg_dict)
         self.index, self.learner, self.policy_name = index, learner, policy
         self.incarnation = uuid.uuid4().hex[:12]
-        self.policy = _build_policy(cfg, policies.model_path(cfg, policies.find(cfg, policy)))
+        self.policy = _build_policy(cfg, model_path(cfg, find_policy(cfg, policy)))
         self._open = asyncio.Event()  # the gate: closed while weights load
         self._open.set()
         self._caught_up = asyncio.Event()
@@ -340,22 +317,16 @@ def _seedable() -> type:
 
 
 def _build_policy(cfg: Any, model: str) -> Any:
-    common = {"max_tokens": cfg.rollout.max_tokens, "temperature": cfg.rollout.temperature, "top_p": cfg.rollout.top_p,
-                  "max_model_len": cfg.model.max_model_len, "dtype": cfg.model.dtype, "seed": cfg.run.seed}
-    if cfg.distributed.policy == "torch":
-        from agentrl.distributed.torch_policy import TorchSamplerPolicy
-
-        return TorchSamplerPolicy(model, device="cuda" if cfg.distributed.gpus_per_rollout_worker else "cpu", **common)
-    from agentrl.policies.vllm import VLLMPolicy
+    """The worker's engine: the core's `make_engine`, plus what only Ray placement decides (GPUs, NCCL)."""
+    from agentrl.training.build import make_engine
 
     engine_kwargs: dict[str, Any] = {}
     if cfg.distributed.gpus_per_rollout_worker >= 2:
         engine_kwargs["tensor_parallel_size"] = int(cfg.distributed.gpus_per_rollout_worker)
     if cfg.distributed.weight_sync == "nccl":
         engine_kwargs["worker_extension_cls"] = "agentrl.distributed.gpu.NCCLWeightReceiver"
-    return VLLMPolicy(model, gpu_memory_utilization=cfg.model.gpu_memory_utilization,
-                      enforce_eager=cfg.model.enforce_eager, max_num_seqs=cfg.distributed.max_num_seqs,
-                      engine_kwargs=engine_kwargs, **common)
+    return make_engine(cfg, model, device="cuda" if cfg.distributed.gpus_per_rollout_worker else "cpu",
+                       engine_kwargs=engine_kwargs)
 
 
 class RemotePolicy:
@@ -402,13 +373,13 @@ class EnvActor:
 
     def __init__(self, cfg_dict: dict[str, Any], index: int):
         from agentrl import registry
-        from agentrl.distributed import policies
+        from agentrl.training.build import resolve_policies, rubric_for
 
         cfg = _config(cfg_dict)
         self.cfg, self.index = cfg, index
-        self.rubric = rubric(cfg)
+        self.rubric = rubric_for(cfg)
         self.max_turns = cfg.rollout.max_turns or registry.spec(cfg.env.id).max_turns
-        self.policy_of = {agent: p.name for p in policies.resolve(cfg) for agent in p.agents}
+        self.policy_of = {agent: p.name for p in resolve_policies(cfg) for agent in p.agents}
         self._slots = asyncio.Semaphore(cfg.distributed.episodes_per_env_actor)
         self.stats = {"episodes": 0, "failed": 0, "running": 0, "waiting": 0, "env_s": 0.0,
                       "started": time.monotonic()}
@@ -416,10 +387,9 @@ class EnvActor:
     def ready(self) -> dict[str, Any]:
         return {"pid": os.getpid()}
 
-    async def run(self, task: Task, seed: int, step: int, sample: int, workers: dict[str, tuple[Any, int]],
-                  tag: str = "") -> Episode:
-        """One episode. `workers`: {policy name: (rollout worker handle, its index)}; `tag` names a dynamic
-        sampling refill round (its group ids stay apart from the step's first round)."""
+    async def run(self, spec: Any, workers: dict[str, tuple[Any, int]]) -> Episode:
+        """One episode of `spec` (an `agentrl.training.schedule.EpisodeSpec`). `workers`: {policy name: (rollout
+        worker handle, its index)}."""
         from agentrl import registry
         from agentrl.rollout import run_episode
 
@@ -428,33 +398,31 @@ class EnvActor:
             self.stats["waiting"] -= 1
             self.stats["running"] += 1
             started = time.monotonic()
-            remote = {name: RemotePolicy(handle, index, seed) for name, (handle, index) in workers.items()}
+            remote = {name: RemotePolicy(handle, index, spec.seed) for name, (handle, index) in workers.items()}
             indices = {name: index for name, (_, index) in workers.items()}
             first = next(iter(indices.values()))
             try:
                 try:
                     await asyncio.gather(*(r.start() for r in remote.values()))
                 except Exception as e:  # a worker is gone for good (out of restarts)  # noqa: BLE001
-                    return failed_episode(self.cfg.env.id, task, seed, step, sample, Status.POLICY_ERROR,
-                                          f"rollout worker {indices} unreachable: {e}", 0, self.index, first, tag)
+                    return failed_episode(self.cfg.env.id, spec, Status.POLICY_ERROR,
+                                          f"rollout worker {indices} unreachable: {e}", 0, self.index, first)
                 env = registry.make(self.cfg.env.id, **self.cfg.env.kwargs)
                 policy = next(iter(remote.values())) if len(remote) == 1 \
                     else {agent: remote[name] for agent, name in self.policy_of.items()}
                 episode = await run_episode(
-                    env, policy, task, seed, self.rubric, max_turns=self.max_turns,
+                    env, policy, spec.task, spec.seed, self.rubric, max_turns=self.max_turns,
                     turn_timeout=self.cfg.rollout.turn_timeout, episode_timeout=self.cfg.rollout.episode_timeout,
-                    policy_version=min(r.version for r in remote.values()), group_id=f"{step}{tag}:{task.id}")
+                    policy_version=min(r.version for r in remote.values()), group_id=spec.group_id)
             finally:
                 self.stats["running"] -= 1
                 self.stats["env_s"] += time.monotonic() - started
         self.stats["episodes"] += 1
         self.stats["failed"] += int(episode.status.is_failure)
         main = next(iter(remote.values()))
-        info = {**episode.info, "step": step, "sample": sample, "env_actor": self.index, "rollout_worker": first,
+        info = {**episode.info, **spec.info(), "env_actor": self.index, "rollout_worker": first,
                 "worker_incarnation": main.incarnation,
                 "last_policy_version": max(main.versions, default=main.version)}
-        if tag:
-            info["round"] = tag
         if len(remote) > 1:
             info.update({"rollout_workers": indices, "policy_versions": {n: r.version for n, r in remote.items()},
                          "worker_incarnations": {n: r.incarnation for n, r in remote.items()}})
@@ -464,11 +432,9 @@ class EnvActor:
         return {**self.stats, "cpu_percent": _cpu_percent(), "rss_gb": _rss_gb()}
 
 
-def failed_episode(env_id: str, task: Task, seed: int, step: int, sample: int, status: Status, error: str,
-                   version: int, env_actor: int, worker: int, tag: str = "") -> Episode:
+def failed_episode(env_id: str, spec: Any, status: Status, error: str, version: int, env_actor: int,
+                   worker: int) -> Episode:
     """The record of an episode that infrastructure lost: kept and counted, never scored."""
-    info = {"step": step, "sample": sample, "env_actor": env_actor, "rollout_worker": worker}
-    if tag:
-        info["round"] = tag
-    return Episode(task=task, env_id=env_id, seed=seed, status=status, error=error, policy_version=version,
-                   group_id=f"{step}{tag}:{task.id}", info=info)
+    info = {**spec.info(), "env_actor": env_actor, "rollout_worker": worker}
+    return Episode(task=spec.task, env_id=env_id, seed=spec.seed, status=status, error=error, policy_version=version,
+                   group_id=spec.group_id, info=info)

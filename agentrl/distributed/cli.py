@@ -34,7 +34,7 @@ def _cmd_train_ray(args: argparse.Namespace) -> int:
         print(json.dumps(to_dict(cfg), indent=2))
         return 0
     from agentrl.distributed.driver import train_ray
-    from agentrl.train import final_line
+    from agentrl.training.runlog import final_line
 
     metrics = train_ray(cfg)
     if metrics:

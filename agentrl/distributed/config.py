@@ -1,4 +1,4 @@
-"""The config of a Ray run: the single-process `TrainConfig` plus a `distributed` section.
+"""The config of a Ray run: the training core's `TrainConfig` plus a `distributed` section.
 
     cfg = load_config(RayTrainConfig, "launch/configs/ray_cpu.yaml", ["distributed.mode=async"])
 
@@ -9,10 +9,10 @@ from a laptop to a cluster by adding that section, not by rewriting the file.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import ClassVar, Literal
 
 from agentrl.errors import ConfigError
-from agentrl.train import TrainConfig
+from agentrl.training.config import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,8 +27,6 @@ class DistributedConfig:
     - `stale`: ``drop`` keeps stale episodes out of the update (they are still written to episodes.jsonl);
       ``downweight`` keeps them and turns on truncated importance sampling (`tis_cap`) so tokens the current
       policy finds unlikely count less.
-    - `policy`: ``vllm`` (an in-process vLLM engine per rollout worker) or ``torch`` (a seeded token sampler on the
-      learner's Hugging Face model: slower, but bit-reproducible, for exact-resume checks and debugging).
     - `setup`: ``module:function`` hooks called in every actor and the driver before anything else, for envs
       registered at run time rather than through the ``agentrl.envs`` entry-point group.
     - `weight_sync`: ``inplace`` sends host tensors through Ray's object store to each engine's in-place reload
@@ -59,8 +57,6 @@ class DistributedConfig:
     num_env_actors: int = 2
     episodes_per_env_actor: int = 16  # concurrent episodes one env actor runs (its env instances)
     num_rollout_workers: int = 1
-    policy: Literal["vllm", "torch"] = "vllm"
-    max_num_seqs: int = 64
     setup: tuple[str, ...] = ()
     address: str | None = None
     num_cpus: int | None = 8
@@ -73,6 +69,9 @@ class DistributedConfig:
     cpus_per_actor: float = 0.25
     placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
     weight_sync: Literal["inplace", "nccl"] = "inplace"
+
+    # Engine settings that are not Ray's moved to the core's `model` section (both trainers have them).
+    renamed: ClassVar[dict[str, str]] = {"policy": "model.engine", "max_num_seqs": "model.max_num_seqs"}
 
     def __post_init__(self) -> None:
         if self.max_policy_lag < 0:
@@ -133,36 +132,28 @@ def learner_rank_problems(d: DistributedConfig) -> list[str]:
 
 @dataclasses.dataclass(frozen=True)
 class RayTrainConfig(TrainConfig):
-    """`TrainConfig` plus `distributed`. Every `agentrl train` key means the same here (the policy map,
-    dynamic sampling, overlong shaping, the value head for ``gae``); combinations that cannot work are refused
-    when the config loads, not minutes later inside an actor."""
+    """`TrainConfig` plus `distributed`. Every `agentrl train` key means the same here, and the core's checks
+    (`agentrl.training.config.problems`) run first, so both trainers refuse a bad config with the same words; the
+    checks below are about the `distributed` section or a feature the Ray trainer does not have."""
 
     distributed: DistributedConfig = DistributedConfig()
 
     def __post_init__(self) -> None:
-        for problem in combination_problems(self):
+        super().__post_init__()
+        for problem in ray_problems(self):
             raise ConfigError(problem)
 
 
-def combination_problems(cfg: RayTrainConfig) -> list[str]:
-    """What is wrong with the config as a whole (each field alone is valid), each with how to fix it."""
-    a, r, learner, d = cfg.algorithm, cfg.rollout, cfg.learner, cfg.distributed
+def ray_problems(cfg: RayTrainConfig) -> list[str]:
+    """What the Ray trainer cannot do with this config, each with how to fix it."""
+    a, learner, d = cfg.algorithm, cfg.learner, cfg.distributed
     problems = []
-    if a.advantage == "gae" and not learner.value_head:
-        problems.append("algorithm.advantage=gae (PPO) needs a critic: set learner.value_head=true.")
-    if a.kl_coef > 0 and not learner.reference_model:
-        problems.append("algorithm.kl_coef > 0 needs learner.reference_model=true (a frozen reference copy).")
-    if r.dynamic_sampling and r.group_size < 2:
-        problems.append("rollout.dynamic_sampling keeps groups whose rewards differ, so it needs "
-                        f"rollout.group_size >= 2 (got {r.group_size}).")
-    if r.max_sampling_rounds < 1:
-        problems.append(f"rollout.max_sampling_rounds must be >= 1 (got {r.max_sampling_rounds}).")
-    if a.overlong_max_tokens is not None and not 0 < a.overlong_cache_tokens <= a.overlong_max_tokens:
-        problems.append("algorithm.overlong_max_tokens needs 0 < algorithm.overlong_cache_tokens <= "
-                        f"overlong_max_tokens (got {a.overlong_cache_tokens}); e.g. a quarter of it.")
-    if d.stale == "downweight" and a.tis_cap is not None and a.tis_cap != d.tis_cap:
-        problems.append(f"distributed.stale=downweight uses distributed.tis_cap={d.tis_cap}, but algorithm.tis_cap="
-                        f"{a.tis_cap} asks for another cap; set one of them (the same value in both is fine).")
+    if cfg.selfplay.enabled:
+        problems.append("selfplay (a league of past snapshots) runs in `agentrl train` only; train-ray has no league "
+                        "yet: run it with `agentrl train --config ...`, or set selfplay.enabled=false.")
+    if d.stale == "downweight" and a.loss.tis_cap is not None and a.loss.tis_cap != d.tis_cap:
+        problems.append(f"distributed.stale=downweight uses distributed.tis_cap={d.tis_cap}, but algorithm.loss.tis_cap="
+                        f"{a.loss.tis_cap} asks for another cap; set one of them (the same value in both is fine).")
     if d.ranks > 1 and learner.value_head:
         problems.append(f"learner.value_head (PPO's critic) is not sharded over several learner ranks yet (this run "
                         f"asks for {d.ranks}): use one learner rank (learner_gpus <= 1, learner_ranks: 1) or a "
@@ -170,9 +161,4 @@ def combination_problems(cfg: RayTrainConfig) -> list[str]:
     if d.ranks > 1 and learner.mini_batches != 1:
         problems.append(f"learner.mini_batches={learner.mini_batches} with {d.ranks} learner ranks is not supported "
                         "yet: set learner.mini_batches: 1 (raise learner.epochs for more optimizer steps).")
-    names = [p.name for p in cfg.policies]
-    if len(set(names)) != len(names):
-        problems.append(f"policies: names must be unique, got {names}.")
-    if any(not p.agents for p in cfg.policies):
-        problems.append("policies: every policy lists the agents it plays (agents: [...]).")
     return problems

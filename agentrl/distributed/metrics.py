@@ -25,22 +25,17 @@ from typing import Any
 from agentrl.types import Episode
 
 
-def batch_metrics(episodes: list[Episode], trained_at: int | dict[str, int], success_term: str, stale: int,
-                  policy_map: Sequence[Any] = ()) -> dict[str, float]:
-    """The rollout metrics of `agentrl train` plus policy lag. `trained_at`: the learner version (one policy) or
-    {policy: version}; `policy_map`: the `PolicyConfig`s of a multi-policy run (per-policy reward and lag)."""
-    from agentrl.train import _episode_metrics, _Slot
-
-    many = len(policy_map) > 1
-    out = _episode_metrics(episodes, success_term, [_Slot(p) for p in policy_map] if many else [])
-    versions = trained_at if isinstance(trained_at, dict) else {"main": trained_at}
+def lag_metrics(episodes: list[Episode], trained_at: dict[str, int], stale: int, policy_map: Sequence[Any] = ()
+                ) -> dict[str, float]:
+    """Policy lag of a batch (learner version at training time minus the version that started each episode), and
+    how many episodes were over the bound. `policy_map`: the `PolicyConfig`s of a multi-policy run (lag per policy).
+    The rollout metrics themselves are the core's (`agentrl.training.schedule.rollout_metrics`)."""
     ok = [e for e in episodes if not e.status.is_failure]
-    lags = [min(versions.values()) - e.policy_version for e in ok]
-    out["policy_lag/mean"] = sum(lags) / max(len(lags), 1)
-    out["policy_lag/max"] = float(max(lags, default=0))
-    if many:
+    lags = [min(trained_at.values()) - e.policy_version for e in ok]
+    out = {"policy_lag/mean": sum(lags) / max(len(lags), 1), "policy_lag/max": float(max(lags, default=0))}
+    if len(policy_map) > 1:
         for p in policy_map:
-            mine = [versions[p.name] - (e.info.get("policy_versions") or {}).get(p.name, e.policy_version)
+            mine = [trained_at[p.name] - (e.info.get("policy_versions") or {}).get(p.name, e.policy_version)
                     for e in ok]
             out[f"policy_lag/{p.name}/mean"] = sum(mine) / max(len(mine), 1)
             out[f"policy_lag/{p.name}/max"] = float(max(mine, default=0))

@@ -102,7 +102,7 @@ class RayExecutor:
             return False
         local: dict[str, Any] = {}
         if self.address is None:
-            from agentrl.distributed.driver import loopback_only
+            from agentrl.distributed.cluster import loopback_only
 
             loopback_only()  # a local cluster stays on 127.0.0.1
             needed = int(self.actors * self.cpus_per_actor + 0.999)

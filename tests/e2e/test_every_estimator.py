@@ -9,14 +9,16 @@ from agentrl import registry
 from agentrl.config import load_config
 from agentrl.learner import Learner
 from agentrl.models import build_tiny_model
-from agentrl.train import TrainConfig, _rollouts, _tasks_for_step
+from agentrl.training.build import advantage_config, loss_config, rubric_for
+from agentrl.training.config import TrainConfig
+from agentrl.training.schedule import Schedule
 
 pytestmark = [pytest.mark.vllm]
 
 ESTIMATORS = ["grpo", "drgrpo", "rloo", "reinforce++", "reinforce++_baseline", "gae", "gigpo", "turn_returns", "gra",
               "gdpo", "tournament"]
-EXTRA = {"gae": ["learner.value_head=true"], "tournament": ["algorithm.compare=agentrl.environments.echo:compare_rewards"],
-         "gra": ["algorithm.gate_on=success"]}
+EXTRA = {"gae": ["learner.value_head=true"], "tournament": ["algorithm.advantage.compare=agentrl.environments.echo:compare_rewards"],
+         "gra": ["algorithm.advantage.gate_on=success"]}
 
 
 async def scripted_successes(tasks, rubric):
@@ -28,6 +30,13 @@ async def scripted_successes(tasks, rubric):
     policy = registry.scripted_policy("games/Echo-v0")
     return await asyncio.gather(*(run_episode(registry.make("games/Echo-v0"), policy, t, 0, rubric,
                                               group_id=f"0:{t.id}") for t in tasks))
+
+
+async def play(specs, rubric, policy):
+    from agentrl.rollout import run_episode
+
+    return await asyncio.gather(*(run_episode(registry.make("games/Echo-v0"), policy, s.task, s.seed, rubric,
+                                              max_turns=8, group_id=s.group_id) for s in specs))
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +53,13 @@ def engine():
 def test_estimator_updates_and_syncs(engine, name):
     path, policy = engine
     cfg = load_config(TrainConfig, "launch/configs/quickstart.yaml",
-                      [f"algorithm.advantage={name}", "rollout.tasks_per_step=4", "rollout.group_size=4",
+                      [f"algorithm.advantage.estimator={name}", "rollout.tasks_per_step=4", "rollout.group_size=4",
                        *EXTRA.get(name, [])])
-    rubric = registry.rubric(cfg.env.id)
-    learner = Learner(path, cfg.learner, cfg.algorithm.advantage_config(rubric.weights), cfg.algorithm.loss_config())
-    tasks = _tasks_for_step(registry.tasks(cfg.env.id), cfg, 0)
-    episodes = asyncio.run(_rollouts(tasks, cfg, 8, rubric, policy, learner.version, 0))
+    rubric = rubric_for(cfg)
+    learner = Learner(path, cfg.learner, advantage_config(cfg, rubric), loss_config(cfg))
+    schedule = Schedule(registry.tasks(cfg.env.id), cfg)
+    tasks = schedule.tasks_for_step(0)
+    episodes = asyncio.run(play(schedule.specs(0), rubric, policy))
     assert len(episodes) == 16 and all(not e.status.is_failure for e in episodes)
     reference = asyncio.run(scripted_successes(tasks, rubric))
     assert all(e.reward["agent"] == 3.0 for e in reference)

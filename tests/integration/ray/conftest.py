@@ -7,7 +7,7 @@ import time
 import psutil
 import pytest
 
-from agentrl.distributed.driver import QUIET, loopback_only
+from agentrl.distributed.cluster import QUIET, loopback_only
 
 
 class ProcessWatch:

@@ -36,11 +36,11 @@ def overrides(out, steps: int) -> list[str]:
     return [f"run.out_dir={out}", f"run.steps={steps}", "run.save_every=1", "run.tensorboard=false", "run.log_every=1",
             "env.id=classic/TicTacToe-v0", "env.kwargs={max_invalid: 10}", "rollout.max_turns=40",
             "policies=[{name: x, agents: [player_1]}, {name: o, agents: [player_2], lr: 0.002}]",
-            "distributed.mode=async", "distributed.max_policy_lag=1", "distributed.policy=torch",
+            "distributed.mode=async", "distributed.max_policy_lag=1", "model.engine=torch",
             "distributed.num_env_actors=1", "distributed.num_rollout_workers=1",
             f"rollout.tasks_per_step={TASKS}", f"rollout.group_size={GROUP}", "rollout.max_tokens=2",
             "model.max_model_len=512", "model.tiny={vocab_size: 128}", "learner.lr=0.001",
-            "learner.micro_batch_size=64", "algorithm.entropy_coef=0.01"]
+            "learner.micro_batch_size=64", "algorithm.loss.entropy_coef=0.01"]
 
 
 def weights(folder) -> dict[str, torch.Tensor]:

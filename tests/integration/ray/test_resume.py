@@ -2,7 +2,7 @@
 and makes the same next update as the run that was never interrupted.
 
 Exactness needs a reproducible sampler: vLLM batches concurrent requests, so its numerics (and hence samples)
-depend on timing. These runs use `distributed.policy=torch` (`TorchSamplerPolicy`: each turn sampled alone with a
+depend on timing. These runs use `model.engine=torch` (`TorchSamplerPolicy`: each turn sampled alone with a
 seed derived from the episode's seed) and the synchronous schedule (each batch sampled by the newest weights).
 The learner, checkpoints, actors and driver are the same as with vLLM.
 """
@@ -38,7 +38,7 @@ def overrides(out) -> list[str]:
     return [f"run.out_dir={out}", f"run.steps={STEPS}", "run.save_every=2", "run.tensorboard=false",
             "run.log_every=1", "env.id=debug/SlowEcho-v0", "env.kwargs={step_delay: 0.0}",
             "distributed.setup=[agentrl.distributed.slow_env:register]", "distributed.mode=sync",
-            "distributed.policy=torch", "distributed.num_env_actors=2", "distributed.num_rollout_workers=1",
+            "model.engine=torch", "distributed.num_env_actors=2", "distributed.num_rollout_workers=1",
             f"rollout.tasks_per_step={TASKS}", f"rollout.group_size={GROUP}", "rollout.max_tokens=2", "model.max_model_len=256",
             "learner.lr=0.01",
             "env.reward_weights={closeness: 1.0}"]  # a dense term, so a random model's updates are not all zero

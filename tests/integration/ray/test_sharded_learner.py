@@ -1,7 +1,7 @@
 """A policy's learner as two FSDP2 ranks (gloo, CPU) inside `train-ray`: the same update as one rank, sharded
 checkpoints that resume exactly, and a lost rank that stops the run with an error naming it.
 
-One test, two short runs (sync schedule, `distributed.policy=torch` so the same weights sample the same tokens;
+One test, two short runs (sync schedule, `model.engine=torch` so the same weights sample the same tokens;
 see test_resume.py for why exactness needs that sampler):
 
     two ranks, 3 steps, checkpoints at 2 and 3      its first update equals a one-rank learner's on the same
@@ -24,8 +24,9 @@ import pytest
 
 from agentrl.config import load_config, to_dict
 from agentrl.distributed.actors import LearnerActor
+from agentrl.distributed.cluster import LearnerRankError
 from agentrl.distributed.config import RayTrainConfig
-from agentrl.distributed.driver import LearnerRankError, train_ray
+from agentrl.distributed.driver import train_ray
 
 pytestmark = pytest.mark.ray
 
@@ -36,11 +37,11 @@ def overrides(out, steps: int, ranks: int) -> list[str]:
     return [f"run.out_dir={out}", f"run.steps={steps}", "run.save_every=2", "run.tensorboard=false",
             "run.log_every=1", "env.id=debug/SlowEcho-v0", "env.kwargs={step_delay: 0.0}",
             "distributed.setup=[agentrl.distributed.slow_env:register]", "distributed.mode=sync",
-            "distributed.policy=torch", "distributed.num_env_actors=1", "distributed.num_rollout_workers=1",
+            "model.engine=torch", "distributed.num_env_actors=1", "distributed.num_rollout_workers=1",
             f"distributed.learner_ranks={ranks}", f"rollout.tasks_per_step={TASKS}", f"rollout.group_size={GROUP}",
             "rollout.max_tokens=2", "model.max_model_len=256", "learner.lr=0.01", "learner.num_threads=1",
             "learner.micro_batch_size=64",  # one micro-batch per rank: per-micro-batch terms compare too
-            "algorithm.entropy_coef=0.05"]  # a gradient even where a random model's rewards are all equal
+            "algorithm.loss.entropy_coef=0.05"]  # a gradient even where a random model's rewards are all equal
 
 
 def read_jsonl(path) -> list[dict]:

@@ -1,12 +1,10 @@
 """`agentrl train` features on Ray: dynamic sampling (refill rounds keep only groups whose rewards differ, with
-the single-process trainer's task draws, seeds and group ids) and PPO's value head (`algorithm.advantage=gae`
+the single-process trainer's task draws, seeds and group ids) and PPO's value head (`algorithm.advantage.estimator=gae`
 with `learner.value_head`), in one short synchronous run with the torch sampler."""
 
 from __future__ import annotations
 
 import json
-import random
-import zlib
 from collections import defaultdict
 
 import pytest
@@ -16,6 +14,7 @@ from agentrl import registry
 from agentrl.config import load_config
 from agentrl.distributed.config import RayTrainConfig
 from agentrl.distributed.driver import train_ray
+from agentrl.training.schedule import episode_seed, refill_rng
 
 pytestmark = pytest.mark.ray
 
@@ -31,10 +30,11 @@ def overrides(out) -> list[str]:
             f"run.seed={SEED}", "env.id=debug/SlowEcho-v0", "env.kwargs={step_delay: 0.0}",
             "env.reward_weights={closeness: 1.0}",  # dense, so some groups differ and some (no digit at all) do not
             "distributed.setup=[agentrl.distributed.slow_env:register]", "distributed.mode=sync",
-            "distributed.policy=torch", "distributed.num_env_actors=1", f"rollout.tasks_per_step={TASKS}",
+            "model.engine=torch", "distributed.num_env_actors=1", f"rollout.tasks_per_step={TASKS}",
             f"rollout.group_size={GROUP}", "rollout.max_tokens=1", "rollout.dynamic_sampling=true",
             f"rollout.max_sampling_rounds={ROUNDS}", "model.max_model_len=256", "model.tiny={vocab_size: 128}",
-            "algorithm.advantage=gae", "algorithm.gamma=1.0", "algorithm.lam=0.95", "learner.value_head=true",
+            "algorithm.advantage.estimator=gae", "algorithm.advantage.gamma=1.0", "algorithm.advantage.lam=0.95",
+            "learner.value_head=true",
             "learner.lr=0.001", "learner.micro_batch_size=64"]
 
 
@@ -61,13 +61,13 @@ def test_dynamic_sampling_and_gae_value_head(ray_cluster, tmp_path):
             groups[e["group_id"]].append(e)
         assert all(len(g) == GROUP for g in groups.values())
         # Every round after the first samples fresh tasks exactly as `agentrl train` does.
-        rng = random.Random(SEED * 104_729 + step)
+        rng = refill_rng(SEED, step)
         for r in range(1, int(row["rollout/sampling_rounds"])):
             tag = f"r{r}"
             drawn = [gid.split(":", 1)[1] for gid in groups if gid.startswith(f"{step}{tag}:")]
             assert drawn and sorted(drawn) == sorted(t.id for t in rng.sample(tasks, len(drawn)))
             for e in (e for e in mine if e["info"].get("round") == tag):
-                assert e["seed"] == SEED * 1_000_003 + step * 10_007 + e["info"]["sample"] + zlib.crc32(tag.encode()) % 9973
+                assert e["seed"] == episode_seed(SEED, step, e["info"]["sample"], tag)
             refilled += 1
         informative = [gid for gid, g in groups.items() if not constant(g)]
         assert row["rollout/kept_groups"] == min(TASKS, len(informative)) > 0

@@ -50,7 +50,7 @@ def test_learner_ranks_follow_whole_gpus_or_are_asked_for_on_cpu():
     (["distributed.learner_gpus=8", "distributed.learner_ranks=4"], "drop learner_ranks"),
     (["distributed.learner_gpus=0.5", "distributed.learner_ranks=2"], "whole GPU each"),
     (["distributed.learner_ranks=2", "learner.mini_batches=2"], "set learner.mini_batches: 1"),
-    (["distributed.learner_gpus=2", "algorithm.advantage=gae", "learner.value_head=true"], "not sharded"),
+    (["distributed.learner_gpus=2", "algorithm.advantage.estimator=gae", "learner.value_head=true"], "not sharded"),
 ])
 def test_learner_rank_combinations_that_cannot_work_say_how_to_fix(overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -63,26 +63,44 @@ def test_unknown_keys_list_the_valid_ones():
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["algorithm.advantage=gae"], "set learner.value_head=true"),
-    (["algorithm.kl_coef=0.1"], "learner.reference_model=true"),
+    (["algorithm.advantage.estimator=gae"], "set learner.value_head=true"),
+    (["algorithm.loss.kl_coef=0.1"], "learner.reference_model=true"),
     (["rollout.dynamic_sampling=true", "rollout.group_size=1"], "group_size >= 2"),
     (["rollout.max_sampling_rounds=0"], "max_sampling_rounds must be >= 1"),
-    (["algorithm.overlong_max_tokens=8"], "overlong_cache_tokens"),
-    (["distributed.stale=downweight", "algorithm.tis_cap=5.0"], "set one of them"),
+    (["algorithm.overlong.max_tokens=8"], "overlong.cache_tokens"),
     (["policies=[{name: a, agents: [x]}, {name: a, agents: [y]}]"], "unique"),
     (["policies=[{name: a}]"], "lists the agents"),
+    (["selfplay.enabled=true", "rollout.dynamic_sampling=true"], "do not combine"),
+    (["algorithm.entropy_coef=0.1"], "is now algorithm.loss.entropy_coef"),
+    (["algorithm.advantage=rloo"], "is a section"),
 ])
-def test_combinations_that_cannot_work_fail_at_load(overrides, message):
+def test_both_trainers_refuse_the_same_configs_with_the_same_message(overrides, message):
+    """One check, in the core: `agentrl train` and `agentrl train-ray` refuse alike, word for word."""
+    from agentrl.training.config import TrainConfig
+
+    with pytest.raises(ConfigError, match=message) as local:
+        load_config(TrainConfig, None, overrides)
+    with pytest.raises(ConfigError, match=message) as ray:
+        load_config(RayTrainConfig, None, overrides)
+    assert str(local.value) == str(ray.value)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["distributed.stale=downweight", "algorithm.loss.tis_cap=5.0"], "set one of them"),
+    (["selfplay.enabled=true", "env.id=classic/TicTacToe-v0"], "runs in `agentrl train` only"),
+    (["distributed.policy=torch"], "is now model.engine"),
+])
+def test_ray_only_refusals_say_how_to_fix(overrides, message):
     with pytest.raises(ConfigError, match=message):
         load_config(RayTrainConfig, None, overrides)
 
 
 def test_train_keys_load_the_same_in_both_trainers():
-    from agentrl.train import TrainConfig
+    from agentrl.training.config import TrainConfig
 
-    keys = ["algorithm.advantage=gae", "learner.value_head=true", "learner.vf_coef=0.25",
-            "rollout.dynamic_sampling=true", "rollout.max_sampling_rounds=4", "algorithm.overlong_max_tokens=8",
-            "algorithm.overlong_cache_tokens=2", ("policies=[{name: a, agents: [player_1]}, {name: b, agents: "
+    keys = ["algorithm.advantage.estimator=gae", "learner.value_head=true", "learner.vf_coef=0.25",
+            "rollout.dynamic_sampling=true", "rollout.max_sampling_rounds=4", "algorithm.overlong.max_tokens=8",
+            "algorithm.overlong.cache_tokens=2", ("policies=[{name: a, agents: [player_1]}, {name: b, agents: "
             "[player_2], lr: 0.01}]")]
     local, ray = load_config(TrainConfig, None, keys), load_config(RayTrainConfig, None, keys)
     for field in ("algorithm", "learner", "rollout", "policies"):
@@ -90,15 +108,16 @@ def test_train_keys_load_the_same_in_both_trainers():
 
 
 def test_policy_map_is_the_local_trainers():
-    from agentrl.distributed import policies
+    from agentrl.distributed.cluster import actor_names
+    from agentrl.training.build import resolve_policies, trained_agents
 
     cfg = load_config(RayTrainConfig, None, ["env.id=classic/TicTacToe-v0",
                                              "policies=[{name: x, agents: [player_1]}, {name: o, agents: [player_2]}]"])
-    assert [(p.name, p.agents) for p in policies.resolve(cfg)] == [("x", ("player_1",)), ("o", ("player_2",))]
-    assert policies.resolve(load_config(RayTrainConfig, None, []))[0].name == "main"
-    assert policies.trained_agents(policies.resolve(load_config(RayTrainConfig, None, []))[0]) is None
-    assert policies.actor_names("x", False, 2) == ("learner-x", ["rollout-x-0", "rollout-x-1"])
-    assert policies.actor_names("main", True, 1) == ("learner", ["rollout-0"])
+    assert [(p.name, p.agents) for p in resolve_policies(cfg)] == [("x", ("player_1",)), ("o", ("player_2",))]
+    assert resolve_policies(load_config(RayTrainConfig, None, []))[0].name == "main"
+    assert trained_agents(resolve_policies(load_config(RayTrainConfig, None, []))[0]) is None
+    assert actor_names("x", False, 2) == ("learner-x", ["rollout-x-0", "rollout-x-1"])
+    assert actor_names("main", True, 1) == ("learner", ["rollout-0"])
     wrong = load_config(RayTrainConfig, None, ["env.id=classic/TicTacToe-v0", "policies=[{name: x, agents: [player_1]}]"])
     with pytest.raises(ConfigError, match="in no policy"):
-        policies.resolve(wrong)
+        resolve_policies(wrong)

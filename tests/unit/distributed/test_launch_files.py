@@ -80,8 +80,8 @@ def test_cli_resolves_a_launch_config_with_address_and_mode(capsys):
 
 
 def test_two_policy_config_maps_every_agent_of_its_env():
-    from agentrl.distributed import policies
+    from agentrl.training.build import resolve_policies
 
     cfg = load_config(RayTrainConfig, LAUNCH / "configs" / "ray_two_policies.yaml")
-    mapped = [agent for p in policies.resolve(cfg) for agent in p.agents]
+    mapped = [agent for p in resolve_policies(cfg) for agent in p.agents]
     assert sorted(mapped) == sorted(registry.make(cfg.env.id).possible_agents) and len(cfg.policies) == 2

@@ -10,9 +10,12 @@ import time
 import pytest
 
 from agentrl.distributed.actors import RemotePolicy, failed_episode
-from agentrl.distributed.driver import _fresh, _trim_after
-from agentrl.distributed.metrics import ActorRates, batch_metrics
+from agentrl.distributed.driver import within_lag
+from agentrl.distributed.metrics import ActorRates, lag_metrics
 from agentrl.errors import PolicyError
+from agentrl.training.checkpoints import trim_logs
+from agentrl.training.config import PolicyConfig
+from agentrl.training.schedule import EpisodeSpec, rollout_metrics
 from agentrl.types import Episode, Status, Task, Turn, write_jsonl
 
 TASK = Task(id="t0")
@@ -25,26 +28,25 @@ def episode(version: int, status: Status = Status.OK, step: int = 0, sample: int
 
 def test_stale_episodes_are_dropped_or_kept_for_downweighting():
     batch = [episode(5), episode(3), episode(1, Status.ENV_ERROR)]
-    kept, stale = _fresh(batch, version=5, lag=1, stale="drop")
+    kept, stale = within_lag(batch, version=5, lag=1, stale="drop")
     assert stale == 1 and [e.policy_version for e in kept] == [5, 1]  # failures go on to be counted, not trained
-    kept, stale = _fresh(batch, version=5, lag=1, stale="downweight")
+    kept, stale = within_lag(batch, version=5, lag=1, stale="downweight")
     assert stale == 1 and kept == batch
 
 
 def test_each_policy_judges_staleness_by_its_own_version():
     a = episode(3).replace(info={"step": 0, "sample": 0, "policy_versions": {"x": 3, "o": 1}})
-    kept, stale = _fresh([a], version=3, lag=1, stale="drop", policy="x")
+    kept, stale = within_lag([a], version=3, lag=1, stale="drop", policy="x")
     assert kept == [a] and stale == 0
-    kept, stale = _fresh([a], version=3, lag=1, stale="drop", policy="o")
+    kept, stale = within_lag([a], version=3, lag=1, stale="drop", policy="o")
     assert kept == [] and stale == 1
 
 
 def test_per_policy_reward_and_lag():
-    from agentrl.train import PolicyConfig
-
     e = Episode(task=TASK, env_id="x/Y-v0", seed=0, status=Status.OK, policy_version=1,
                 reward={"p1": 1.0, "p2": -1.0}, info={"policy_versions": {"x": 2, "o": 1}})
-    m = batch_metrics([e], {"x": 2, "o": 3}, "success", 0, (PolicyConfig("x", ("p1",)), PolicyConfig("o", ("p2",))))
+    policies = (PolicyConfig("x", ("p1",)), PolicyConfig("o", ("p2",)))
+    m = {**rollout_metrics([e], "success", policies), **lag_metrics([e], {"x": 2, "o": 3}, 0, policies)}
     assert m["rollout/reward/x"] == 1.0 and m["rollout/reward/o"] == -1.0
     assert m["policy_lag/x/max"] == 0 and m["policy_lag/o/max"] == 2
 
@@ -57,15 +59,15 @@ def test_host_metrics_report_cpu_and_memory():
 
 
 def test_lag_metrics_ignore_failed_episodes():
-    m = batch_metrics([episode(4), episode(3), episode(0, Status.POLICY_ERROR)], 5, "success", 0)
-    assert m["policy_lag/mean"] == 1.5 and m["policy_lag/max"] == 2 and m["rollout/failed"] == 1
+    m = lag_metrics([episode(4), episode(3), episode(0, Status.POLICY_ERROR)], {"main": 5}, 0)
+    assert m["policy_lag/mean"] == 1.5 and m["policy_lag/max"] == 2
 
 
 def test_failed_episode_is_unscored_and_tagged():
-    e = failed_episode("x/Y-v0", TASK, 7, 3, 2, Status.ENV_ERROR, "env actor 1 died", 2, 1, 0)
+    e = failed_episode("x/Y-v0", EpisodeSpec(TASK, 3, 2, 7), Status.ENV_ERROR, "env actor 1 died", 2, 1, 0)
     assert e.status.is_failure and e.reward == {} and e.group_id == "3:t0"
     assert e.info == {"step": 3, "sample": 2, "env_actor": 1, "rollout_worker": 0}
-    refill = failed_episode("x/Y-v0", TASK, 7, 3, 2, Status.ENV_ERROR, "env actor 1 died", 2, 1, 0, "r1")
+    refill = failed_episode("x/Y-v0", EpisodeSpec(TASK, 3, 2, 7, "r1"), Status.ENV_ERROR, "env actor 1 died", 2, 1, 0)
     assert refill.group_id == "3r1:t0" and refill.info["round"] == "r1"  # a refill round's group id, as in train
 
 
@@ -74,7 +76,7 @@ def test_trim_after_drops_what_followed_the_checkpoint(tmp_path):
     with open(tmp_path / "episodes.jsonl", "a") as f:
         f.write('{"task": {"id": "torn')  # a kill mid-write
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps({"step": s}) + "\n" for s in range(1, 5)))
-    _trim_after(tmp_path, 2)
+    trim_logs(tmp_path, 2)
     steps = [json.loads(line)["info"]["step"] for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
     assert steps == [0, 0, 1, 1]
     assert [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()] == [1, 2]
@@ -197,7 +199,7 @@ class _Probed:
 
 
 def test_actor_pool_sets_failed_actors_aside_until_they_answer():
-    from agentrl.distributed.driver import ActorPool
+    from agentrl.distributed.cluster import ActorPool
     from agentrl.errors import AgentRLError
 
     async def play():
@@ -224,8 +226,8 @@ def test_actor_pool_sets_failed_actors_aside_until_they_answer():
 
 
 def test_checkpoints_hold_every_policy_and_refuse_a_changed_map(tmp_path):
-    from agentrl.distributed import checkpoints
     from agentrl.errors import ConfigError
+    from agentrl.training import checkpoints
 
     class _Learner:
         def __init__(self, version):
@@ -246,5 +248,5 @@ def test_checkpoints_hold_every_policy_and_refuse_a_changed_map(tmp_path):
     assert json.loads((final / "trainer.json").read_text()) == {"step": 4, "versions": {"x": 4, "o": 3}}
     learner = _Learner(0)
     assert checkpoints.load(learner, final, "o") == 4 and learner.loaded == "o"
-    with pytest.raises(ConfigError, match="has no folder for policy 'main'"):
+    with pytest.raises(ConfigError, match=r"the policy map changed"):
         checkpoints.load(_Learner(0), final)
