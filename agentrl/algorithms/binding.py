@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentrl.algorithms.config import OUTCOME_LEVEL, TRANSFORM_LEVEL, TURN_LEVEL, AdvantageConfig
-from agentrl.algorithms.shaping import Gate, ShapesTurns, TurnShaping
+from agentrl.algorithms.shaping import ShapesTurns, TurnShaping
 from agentrl.errors import ConfigError
 
 _TURN_COMBINERS = "Sum, Gated (agentrl.verifiers.combine), or any combiner with a turn_shaping() method"
@@ -92,7 +92,7 @@ def _shaping_of(combine: Any, estimator: str) -> TurnShaping:
     return shaping
 
 
-def _agree(what: str, own: Gate | Any, theirs: Gate | Any, combine: Any) -> Any:
+def _agree(what: str, own: Any, theirs: Any, combine: Any) -> Any:
     """The config's and the combiner's setting when they agree (or one is unset); an error otherwise."""
     if own is None or theirs is None or own == theirs:
         return theirs if theirs is not None else own

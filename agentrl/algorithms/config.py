@@ -173,7 +173,7 @@ class AdvantageConfig:
         shaped = [f for f in ("gate_threshold", "turn_transform") if getattr(self, f) is not None]
         if shaped and self.estimator not in TURN_LEVEL:
             raise ConfigError(
-                f"{' and '.join(shaped)} shape the turn rewards of the turn-level estimators "
+                f"{' and '.join(shaped)} {'shape' if len(shaped) > 1 else 'shapes'} the turn rewards of the turn-level estimators "
                 f"({', '.join(TURN_LEVEL)}), but {self.estimator!r} reads the rubric's combined reward, so it "
                 "would be ignored. Give the rubric combine=Gated(threshold, on, turn_transform=...) (or "
                 "Sum(turn_transform=...)) instead, or pick a turn-level estimator."
