@@ -1,7 +1,10 @@
 """Combiners: how a rubric folds one agent's turn and outcome rewards into one scalar.
 
-Each combiner is a small callable ``(AgentScores) -> float``. Turn rewards can first pass through a
-transform that bounds what a policy can accumulate by repeating rewarded steps:
+Each combiner is a small callable ``(AgentScores) -> float``. `Sum` and `Gated` also say what they do to each
+turn (``turn_shaping()``, agentrl.algorithms.shaping), so the turn-level advantage estimators honour them
+through `agentrl.algorithms.bind_rubric`; `Lexicographic` and `MultiplicativePenalty` have no per-turn form
+and work with the outcome-level estimators only. Turn rewards can first pass through a transform that bounds
+what a policy can accumulate by repeating rewarded steps:
 
 - `clip(eta)`:  r'_t = min(r_t - eta, 0)           (every step reward <= 0, so the sum is bounded above)
 - `delta()`:    r'_t = r_t - r_{t+1},  r'_T = r_T   (the sum telescopes to r_1)
@@ -13,37 +16,27 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
+from agentrl.algorithms.shaping import Clip, Delta, Gate, TurnShaping, TurnTransform
 from agentrl.errors import RewardError
 from agentrl.verifiers.rubric import AgentScores
-
-TurnTransform = Callable[[list[float]], list[float]]
 
 
 def clip(eta: float) -> TurnTransform:
     """Clip transform: shift each step reward down by `eta` and cap it at 0."""
-
-    def transform(rewards: list[float]) -> list[float]:
-        return [min(r - eta, 0.0) for r in rewards]
-
-    transform.__name__ = f"clip({eta})"
-    return transform
+    return Clip(eta)
 
 
 def delta() -> TurnTransform:
     """Delta transform: each step keeps its reward minus the next step's; the last keeps its own."""
-
-    def transform(rewards: list[float]) -> list[float]:
-        return [r - rewards[i + 1] for i, r in enumerate(rewards[:-1])] + rewards[-1:]
-
-    transform.__name__ = "delta()"
-    return transform
+    return Delta()
 
 
-def _turn_sum(scores: AgentScores, transform: TurnTransform | None) -> float:
-    totals = scores.turn_totals()
-    return sum(transform(totals) if transform else totals)
+def _shaped_total(shaping: TurnShaping, scores: AgentScores) -> float:
+    """outcome total + the shaped turn rewards: the same arithmetic the turn-level estimators do per turn."""
+    outcome_total = scores.outcome_total()
+    return sum(shaping.shape(scores.turn_totals(), scores.outcome, outcome_total)) + outcome_total
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,15 +45,19 @@ class Sum:
 
     turn_transform: TurnTransform | None = None
 
+    def turn_shaping(self) -> TurnShaping:
+        return TurnShaping(transform=self.turn_transform)
+
     def __call__(self, scores: AgentScores) -> float:
-        return _turn_sum(scores, self.turn_transform) + scores.outcome_total()
+        return _shaped_total(self.turn_shaping(), scores)
 
 
 @dataclasses.dataclass(frozen=True)
 class Gated:
     """Gated reward accumulation (G-RA): turn rewards count only when the outcome reaches `threshold`.
 
-    The gate reads the outcome term `on`, or the weighted outcome total when `on` is None.
+    The gate (`agentrl.algorithms.Gate`, shared with the turn-level estimators) reads the outcome term `on`,
+    or the weighted outcome total when `on` is None; a term that is not applicable (None) keeps it closed.
     reward = outcome_total + (sum of turn rewards if gate >= threshold else 0).
     """
 
@@ -68,10 +65,16 @@ class Gated:
     on: str | None = None
     turn_transform: TurnTransform | None = None
 
+    def __post_init__(self) -> None:
+        Gate(self.threshold, self.on)  # validates threshold and term name where the combiner is built
+
+    def turn_shaping(self) -> TurnShaping:
+        return TurnShaping(gate=Gate(self.threshold, self.on), transform=self.turn_transform)
+
     def __call__(self, scores: AgentScores) -> float:
-        gate = scores.outcome_total() if self.on is None else _required(scores.outcome, self.on, "Gated")
-        turn_part = _turn_sum(scores, self.turn_transform) if gate >= self.threshold else 0.0
-        return scores.outcome_total() + turn_part
+        if self.on is not None and self.on not in scores.outcome:
+            raise RewardError(f"Gated reads the term {self.on!r}, but the rubric has only {sorted(scores.outcome)}.")
+        return _shaped_total(self.turn_shaping(), scores)
 
 
 @dataclasses.dataclass(frozen=True)

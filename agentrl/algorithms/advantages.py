@@ -11,23 +11,24 @@ Contract
 - Outcome-only estimators (grpo, drgrpo, rloo, reinforce++, gdpo's outcome part) read ``episode.reward[agent]``,
   the rubric-combined scalar; an agent without a finite reward there is "not applicable": it is left out of
   the statistics and its turns get 0.
-- Turn-level estimators (gae, gigpo, turn_returns, gra, gdpo) read the raw named terms (``turn.rewards`` and
+- Turn-level estimators (gae, gigpo, turn_returns, gdpo) read the raw named terms (``turn.rewards`` and
   ``episode.outcome_rewards[agent]``) weighted by `AdvantageConfig.weights`; None terms are skipped. An agent's
-  step reward is its weighted turn terms, plus its weighted outcome total on its last turn.
+  step rewards are its weighted per-turn totals passed through the config's `TurnShaping` (G-RA gate, clip or
+  delta; see agentrl.algorithms.shaping), plus its weighted outcome total on its last turn. Their sum is what
+  a `Sum` or `Gated` combiner gives, so `bind_rubric` makes both paths agree.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import zlib
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import Any
 
 from agentrl.algorithms import estimators as est
 from agentrl.algorithms.config import AdvantageConfig
+from agentrl.algorithms.shaping import TurnShaping, finite
 from agentrl.algorithms.tournament import round_robin, single_elimination
 from agentrl.errors import ConfigError
 from agentrl.types import Episode, Turn
@@ -90,40 +91,35 @@ def groups_of(units: Sequence[Unit]) -> dict[GroupKey, list[Unit]]:
 
 # -- reading rewards ----------------------------------------------------------------------------------------
 
-def _finite(value: Any) -> float | None:
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def outcome_scalar(unit: Unit) -> float | None:
     """The rubric-combined reward of this agent, or None when it has none (not applicable)."""
-    return _finite(unit.episode.reward.get(unit.agent))
+    return finite(unit.episode.reward.get(unit.agent))
 
 
 def weighted_sum(terms: Mapping[str, float | None], config: AdvantageConfig) -> float:
     """sum_k weight_k * value_k over the terms that are not None."""
-    return sum(config.weight(k) * v for k, raw in terms.items() if (v := _finite(raw)) is not None)
+    return sum(config.weight(k) * v for k, raw in terms.items() if (v := finite(raw)) is not None)
+
+
+def outcome_terms(unit: Unit) -> Mapping[str, float | None]:
+    return unit.episode.outcome_rewards.get(unit.agent, {})
 
 
 def weighted_outcome(unit: Unit, config: AdvantageConfig) -> float:
-    return weighted_sum(unit.episode.outcome_rewards.get(unit.agent, {}), config)
+    return weighted_sum(outcome_terms(unit), config)
 
 
-def step_rewards(unit: Unit, config: AdvantageConfig, include_turn_terms: bool = True) -> list[float]:
-    """Per-turn rewards of one agent: weighted turn terms, plus the weighted outcome on its last turn."""
-    rewards = [weighted_sum(t.rewards, config) if include_turn_terms else 0.0 for t in unit.turns]
-    rewards[-1] += weighted_outcome(unit, config)
+def step_rewards(unit: Unit, config: AdvantageConfig, shaping: TurnShaping) -> list[float]:
+    """Per-turn rewards of one agent: shaped weighted turn totals, plus the weighted outcome on its last turn."""
+    total = weighted_outcome(unit, config)
+    rewards = shaping.shape([weighted_sum(t.rewards, config) for t in unit.turns], outcome_terms(unit), total)
+    rewards[-1] += total
     return rewards
 
 
-def gate_open(unit: Unit, config: AdvantageConfig) -> bool:
-    """G-RA's gate: the outcome term `gate_on` (or the weighted outcome total) reaches `gate_threshold`."""
-    if config.gate_on is None:
-        value: float | None = weighted_outcome(unit, config)
-    else:
-        value = _finite(unit.episode.outcome_rewards.get(unit.agent, {}).get(config.gate_on))
-    return value is not None and value >= config.gate_threshold
+def gate_open(unit: Unit, config: AdvantageConfig, shaping: TurnShaping) -> bool:
+    """Whether the agent's turn terms count: the shaping's gate (G-RA) is open, or there is no gate."""
+    return shaping.gate is None or shaping.gate.is_open(outcome_terms(unit), weighted_outcome(unit, config))
 
 
 # -- estimators over units ----------------------------------------------------------------------------------
@@ -165,14 +161,10 @@ def _reinforce_pp(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig
     return {id(u): _broadcast(u, a) for (u, _), a in zip(scored, advs)}
 
 
-def _turn_returns(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig) -> PerUnit:
+def _turn_returns(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig, shaping: TurnShaping) -> PerUnit:
     """Discounted per-turn returns, baselined per turn position within the group."""
-    gated = config.estimator == "gra"
-    returns = {
-        id(u): est.discounted_returns(step_rewards(u, config, include_turn_terms=not gated or gate_open(u, config)),
-                                      config.gamma)
-        for units in groups.values() for u in units
-    }
+    returns = {id(u): est.discounted_returns(step_rewards(u, config, shaping), config.gamma)
+               for units in groups.values() for u in units}
     out: PerUnit = {}
     for units in groups.values():
         for u in units:
@@ -201,21 +193,32 @@ def _state_key(turn: Turn, episode: Episode) -> Hashable:
     return key
 
 
-def _gigpo(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig) -> PerUnit:
-    """Episode-level group advantage plus weight x step-level advantage within identical-state groups."""
-    episode_level = _outcome_relative(groups, dataclasses.replace(config, estimator="grpo"))
+def _gigpo(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig, shaping: TurnShaping) -> PerUnit:
+    """Episode-level group advantage plus weight x step-level advantage within identical-state groups.
+
+    The episode return is the sum of the agent's shaped step rewards (equal to ``episode.reward`` under a
+    `Sum` or `Gated` combiner), so a gate or transform reaches both levels. An agent without a finite
+    ``episode.reward`` is not applicable at the episode level, as in GRPO.
+    """
+    rewards = {id(u): step_rewards(u, config, shaping) for units in groups.values() for u in units}
     out: PerUnit = {}
     seen_key = False
     for units in groups.values():
+        scored = [u for u in units if outcome_scalar(u) is not None]
+        episode_level = est.grpo([sum(rewards[id(u)]) for u in scored], config.eps, config.unbiased_std,
+                                 config.scale_by_std)
+        for u in units:
+            out[id(u)] = _broadcast(u, 0.0)
+        for u, a in zip(scored, episode_level):
+            out[id(u)] = _broadcast(u, a)
         step_groups: dict[Hashable, list[tuple[Unit, int, float]]] = defaultdict(list)
         for u in units:
-            returns = est.discounted_returns(step_rewards(u, config), config.gamma)
+            returns = est.discounted_returns(rewards[id(u)], config.gamma)
             for k, (turn, g) in enumerate(zip(u.turns, returns)):
                 state = _state_key(turn, u.episode)
                 seen_key |= state is not None
                 # a turn without a state key forms its own step group (step advantage 0)
                 step_groups[state if state is not None else ("__no_state__", id(u), k)].append((u, k, g))
-            out[id(u)] = list(episode_level.get(id(u), _broadcast(u, 0.0)))
         for members in step_groups.values():
             advs = est.grpo([g for _, _, g in members], config.eps, config.unbiased_std, config.scale_by_std)
             for (u, k, _), a in zip(members, advs):
@@ -228,22 +231,27 @@ def _gigpo(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig) -> Pe
     return out
 
 
-def _components(unit: Unit) -> dict[str, float]:
-    """Per named term, the unit's total raw value over its turns and outcome (terms that are all None absent)."""
+def _components(unit: Unit, turns_count: bool) -> dict[str, float]:
+    """Per named term, the unit's total raw value over its turns and outcome (terms that are all None absent).
+
+    With `turns_count` False (a closed G-RA gate) the turn terms stay present but count 0.
+    """
     totals: dict[str, float] = {}
-    for terms in [*(t.rewards for t in unit.turns), unit.episode.outcome_rewards.get(unit.agent, {})]:
+    for terms, scale in [*((t.rewards, float(turns_count)) for t in unit.turns), (outcome_terms(unit), 1.0)]:
         for name, raw in terms.items():
-            if (v := _finite(raw)) is not None:
-                totals[name] = totals.get(name, 0.0) + v
+            if (v := finite(raw)) is not None:
+                totals[name] = totals.get(name, 0.0) + scale * v
     return totals
 
 
-def _gdpo(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig) -> PerUnit:
+def _gdpo(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig, shaping: TurnShaping) -> PerUnit:
     """Normalise each named component within the group, then sum with the rubric weights."""
+    if shaping.transform is not None:  # the config refuses this; a hand-built shaping must not slip through
+        raise ConfigError(f"gdpo cannot honour turn transform {shaping.transform!r}; see AdvantageConfig.")
     sums: dict[int, float] = {}
     ordered: list[Unit] = []
     for units in groups.values():
-        comps = {id(u): _components(u) for u in units}
+        comps = {id(u): _components(u, gate_open(u, config, shaping)) for u in units}
         names = sorted({n for c in comps.values() for n in c if config.weight(n) != 0.0})
         for u in units:
             sums[id(u)] = 0.0
@@ -268,12 +276,13 @@ def _tournament(groups: Mapping[GroupKey, list[Unit]], config: AdvantageConfig) 
             if all(e is not u.episode for e in by_group[u.episode.group_id]):
                 by_group[u.episode.group_id].append(u.episode)
     episode_adv: dict[int, float] = {}
+    judge = config.judge()
     for gid, eps in sorted(by_group.items()):
         if config.tournament_mode == "round_robin":
-            scores, _ = round_robin(eps, config.compare)  # type: ignore[arg-type]
+            scores, _ = round_robin(eps, judge)
         else:
             seed = _stable_seed(config.tournament_seed, gid)
-            scores, _ = single_elimination(eps, config.compare, seed=seed)  # type: ignore[arg-type]
+            scores, _ = single_elimination(eps, judge, seed=seed)
         for ep, a in zip(eps, est.grpo(scores, config.eps, config.unbiased_std, config.scale_by_std)):
             episode_adv[id(ep)] = a
     return {id(u): _broadcast(u, episode_adv[id(u.episode)]) for units in groups.values() for u in units}
@@ -284,7 +293,8 @@ def _stable_seed(seed: int, group_id: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(group_id.encode("utf-8"))) & 0x7FFFFFFF
 
 
-def _gae(units: Sequence[Unit], config: AdvantageConfig, values: Mapping[str, Sequence[float]] | None) -> PerUnit:
+def _gae(units: Sequence[Unit], config: AdvantageConfig, values: Mapping[str, Sequence[float]] | None,
+         shaping: TurnShaping) -> PerUnit:
     if values is None:
         raise ConfigError("estimator 'gae' needs values={episode.id: [value per turn]} from the learner's value head.")
     out: PerUnit = {}
@@ -296,7 +306,7 @@ def _gae(units: Sequence[Unit], config: AdvantageConfig, values: Mapping[str, Se
                 f"gae: episode {u.episode.id} has {len(u.episode.turns)} turns but {got} values; "
                 "give one value estimate per turn, in episode.turns order."
             )
-        advs, _ = est.gae(step_rewards(u, config), [float(ep_values[p]) for p in u.positions], config.gamma,
+        advs, _ = est.gae(step_rewards(u, config, shaping), [float(ep_values[p]) for p in u.positions], config.gamma,
                           config.lam)
         out[id(u)] = advs
     return out
@@ -317,20 +327,21 @@ def compute_advantages(episodes: Iterable[Episode], config: AdvantageConfig | No
     units = units_of(kept, config)
     groups = groups_of(units)
     name = config.estimator
+    shaping = config.turn_shaping()
     if name in ("grpo", "drgrpo", "rloo"):
         per_unit = _outcome_relative(groups, config)
     elif name in ("reinforce++", "reinforce++_baseline"):
         per_unit = _reinforce_pp(groups, config)
-    elif name in ("turn_returns", "gra"):
-        per_unit = _turn_returns(groups, config)
+    elif name == "turn_returns":
+        per_unit = _turn_returns(groups, config, shaping)
     elif name == "gigpo":
-        per_unit = _gigpo(groups, config)
+        per_unit = _gigpo(groups, config, shaping)
     elif name == "gdpo":
-        per_unit = _gdpo(groups, config)
+        per_unit = _gdpo(groups, config, shaping)
     elif name == "tournament":
         per_unit = _tournament(groups, config)
     else:  # "gae"; the config validated the name
-        per_unit = _gae(units, config, values)
+        per_unit = _gae(units, config, values, shaping)
     out = {ep.id: [0.0] * len(ep.turns) for ep in kept}
     for u in units:
         for pos, a in zip(u.positions, per_unit.get(id(u), _broadcast(u, 0.0))):

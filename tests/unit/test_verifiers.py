@@ -95,6 +95,28 @@ def test_gated_accumulation_counts_turns_only_above_threshold():
     assert Sum()(scores(turns, {"resolved": 0.0}, w)) == pytest.approx(0.6)
 
 
+def test_gated_shares_the_estimators_gate_and_says_what_it_does_per_turn():
+    from agentrl.algorithms import Clip, Delta, Gate, TurnShaping
+    from agentrl.errors import ConfigError
+
+    w = {"env": 1.0, "progress": 1.0, "resolved": 1.0}
+    turns = [{"progress": 0.2}, {"progress": 0.3, "env": 0.1}]
+    gated = Gated(threshold=1.0, on="resolved", turn_transform=delta())
+    assert gated.turn_shaping() == TurnShaping(gate=Gate(1.0, "resolved"), transform=Delta())
+    assert Sum(turn_transform=clip(0.5)).turn_shaping() == TurnShaping(transform=Clip(0.5))
+    assert gated(scores(turns, {"resolved": 1.0}, w)) == pytest.approx(1.0 + 0.2)  # delta telescopes to r_1
+    # a not-applicable gate term keeps the gate closed (the goal was not shown to be met) ...
+    assert gated(scores(turns, {"resolved": None, "bonus": 0.5}, {**w, "bonus": 1.0})) == pytest.approx(0.5)
+    # ... and a term the rubric does not have is a misconfiguration
+    with pytest.raises(RewardError, match="has only"):
+        gated(scores(turns, {"bonus": 1.0}, w))
+    # the gate on the weighted outcome total
+    assert Gated(threshold=0.5)(scores(turns, {"resolved": 0.5}, w)) == pytest.approx(1.1)
+    assert Gated(threshold=0.5)(scores(turns, {"resolved": 0.4}, w)) == pytest.approx(0.4)
+    with pytest.raises(ConfigError, match="finite"):
+        Gated(threshold=float("nan"))
+
+
 def test_lexicographic_priorities():
     lex = Lexicographic([("format", 1.0), ("feasible", 1.0), ("accuracy", 0.9)])
     w = {}

@@ -30,3 +30,8 @@ def episode(group: str, reward: float | Mapping[str, float] | None = None, *, tu
     kwargs = {"id": eid} if eid else {}
     return Episode(task=Task(id=group), env_id="toy/Test-v0", seed=0, turns=tuple(turns), reward=rewards,
                    outcome_rewards=dict(outcome or {}), status=status, group_id=group, **kwargs)
+
+
+def halve(rewards: list[float]) -> list[float]:
+    """A turn transform reachable as ``"algo_records:halve"`` (tests of `turn_transform` module paths)."""
+    return [r / 2 for r in rewards]

@@ -3,7 +3,7 @@
 
 The task: H = 8 turns; at turn t the agent picks one of K = 4 actions and exactly one is right. Turn term
 ``env`` is 1 for a right action; outcome term ``correct`` is 1 when every turn was right; ``progress`` (the
-fraction right) is logged with weight 0 and only gates G-RA. The rubric sum (env terms + correct) is the
+fraction right) is logged with weight 0 and only opens the G-RA gate (``turn_returns+gate``). The rubric sum (env terms + correct) is the
 outcome-only estimators' reward, so every estimator sees the same information and differs only in credit
 assignment. The env reports the turn index as the state key (GiGPO).
 
@@ -40,7 +40,7 @@ CONFIGS = {
     "gdpo": {},
     "tournament": {"compare": judge},
     "turn_returns": {},
-    "gra": {"gate_on": "progress", "gate_threshold": 0.25},
+    "turn_returns+gate": {"gate_on": "progress", "gate_threshold": 0.25},
     "gigpo": {},
     "gae": {},
 }
@@ -60,7 +60,7 @@ def updates_to_threshold(estimator: str, seed: int, groups: int = 4, n: int = 8)
     gen = torch.Generator().manual_seed(seed)
     logits = torch.zeros(H, K, requires_grad=True)
     values = torch.zeros(H)  # the "value head" for GAE: a running mean of returns per turn
-    config = AdvantageConfig(estimator=estimator, weights=WEIGHTS, **CONFIGS[estimator])
+    config = AdvantageConfig(estimator=estimator.removesuffix("+gate"), weights=WEIGHTS, **CONFIGS[estimator])
     for update in range(1, BUDGET + 1):
         probs = torch.softmax(logits.detach(), -1)
         actions = [torch.multinomial(probs, 1, generator=gen).squeeze(1) for _ in range(groups * n)]

@@ -1,4 +1,4 @@
-"""Turn-level estimators (GAE, turn returns, G-RA, GiGPO, GDPO) on hand-computed examples."""
+"""Turn-level estimators (GAE, turn returns with the G-RA gate, GiGPO, GDPO) on hand-computed examples."""
 
 import math
 
@@ -82,7 +82,7 @@ def test_gra_gates_turn_rewards_on_outcome():
     plain = compute_advantages(eps, AdvantageConfig(estimator="turn_returns", weights=W, scale_by_std=False))
     # without the gate the reward hacker looks as good: returns [2, 2] vs [2, 1]
     assert plain == {"ok": [0.0, 0.5], "hack": [0.0, -0.5]}
-    gated = compute_advantages(eps, AdvantageConfig(estimator="gra", weights=W, scale_by_std=False,
+    gated = compute_advantages(eps, AdvantageConfig(estimator="turn_returns", weights=W, scale_by_std=False,
                                                     gate_on="correct", gate_threshold=1.0))
     # gate closed for "hack": its returns are [0, 0]; "ok" keeps [2, 2]
     assert gated == {"ok": [1.0, 1.0], "hack": [-1.0, -1.0]}
@@ -90,11 +90,12 @@ def test_gra_gates_turn_rewards_on_outcome():
 
 def test_gra_gate_on_weighted_outcome_total_and_missing_term():
     eps = [_ep("ok", [1.0], 0.5), _ep("low", [1.0], 0.2)]
-    cfg = AdvantageConfig(estimator="gra", weights=W, scale_by_std=False, gate_threshold=0.5)
+    cfg = AdvantageConfig(estimator="turn_returns", weights=W, scale_by_std=False, gate_threshold=0.5)
     adv = compute_advantages(eps, cfg)  # returns: ok 1 + 0.5 (gate open), low 0.2 (closed)
     assert adv["ok"] == pytest.approx([0.65]) and adv["low"] == pytest.approx([-0.65])
     missing = episode("g", 0.0, turns=[turn(0, rewards={"env": 1.0})], eid="m")  # no "correct" at all
-    cfg_on = AdvantageConfig(estimator="gra", weights=W, scale_by_std=False, gate_on="correct", gate_threshold=0.0)
+    cfg_on = AdvantageConfig(estimator="turn_returns", weights=W, scale_by_std=False, gate_on="correct",
+                             gate_threshold=0.0)
     assert compute_advantages([missing, _ep("y", [1.0], 0.0)], cfg_on) == {"m": [-0.5], "y": [0.5]}
 
 
@@ -165,7 +166,7 @@ def test_turn_level_estimators_skip_failed_episodes():
     eps = [_ep("x", [1.0], 1.0, states=["s"]), _ep("y", [0.0], 0.0, states=["s"]),
            episode("g", None, turns=[turn(0, rewards={"env": 100.0}, state="s")], eid="dead",
                    status=Status.POLICY_ERROR)]
-    for name in ("turn_returns", "gra", "gigpo", "gdpo"):
-        adv = compute_advantages(eps, AdvantageConfig(estimator=name, weights=W, gate_threshold=0.0))
+    for name, gate in (("turn_returns", None), ("turn_returns", 0.0), ("gigpo", None), ("gdpo", None)):
+        adv = compute_advantages(eps, AdvantageConfig(estimator=name, weights=W, gate_threshold=gate))
         assert set(adv) == {"x", "y"}, name
         assert adv["x"][0] > 0 > adv["y"][0], name
