@@ -62,11 +62,7 @@ def rubric_for(cfg: TrainConfig) -> Any:
 def advantage_config(cfg: TrainConfig, rubric: Any) -> Any:
     """The estimator's config bound to the rubric (its weights, and its combiner where the estimator works on
     turns; a combination no estimator can honour is refused here), plus the overlong term's weight."""
-    try:  # TODO(merge): bind_rubric lands with the reward-path branch
-        from agentrl.algorithms import bind_rubric
-    except ImportError:
-        def bind_rubric(a, r):
-            return dataclasses.replace(a, weights=dict(r.weights))
+    from agentrl.algorithms import bind_rubric
 
     adv = bind_rubric(cfg.algorithm.advantage, rubric)
     if cfg.algorithm.overlong.max_tokens is not None:
