@@ -1,6 +1,6 @@
 """The bubblewrap backend: a sandbox for machines without a Docker daemon.
 
-`bwrap` puts the sandbox agent (_agent.py) in fresh user, pid, network, ipc, uts and cgroup namespaces
+`bwrap` puts the sandbox agent (inside_agent.py) in fresh user, pid, network, ipc, uts and cgroup namespaces
 (`--unshare-all`: no network but loopback) with no capabilities, a read-only view of the host's /usr
 (or of `rootfs`, e.g. a debootstrapped tree), fresh /proc, /dev and tmpfs /work and /tmp, a clean
 environment, and nothing else of the host: no /home, /root, /etc, /work of the host, no sockets.
@@ -23,9 +23,9 @@ import shutil
 import uuid
 from pathlib import Path
 
-from agentrl.sandbox._channel import AGENT_COMMAND, AgentChannel
-from agentrl.sandbox._common import AgentSandbox
+from agentrl.sandbox.agent_sandbox import AgentSandbox
 from agentrl.sandbox.base import DEFAULT_WORKDIR, SandboxError, SandboxLimits
+from agentrl.sandbox.channel import AGENT_COMMAND, AgentChannel
 
 NOBODY = 65534
 SNAPSHOT_DIR = Path(os.environ.get("AGENTRL_SNAPSHOT_DIR", Path.home() / ".cache" / "agentrl" / "snapshots"))

@@ -1,12 +1,12 @@
 """The Docker backend: one locked-down container per sandbox, driven through the Docker SDK.
 
-Each container runs the sandbox agent (_agent.py) as its first process, with our stdin/stdout attached:
+Each container runs the sandbox agent (inside_agent.py) as its first process, with our stdin/stdout attached:
 commands go over that stream (one round trip) instead of one `docker exec` each (three engine calls);
 bench/sandbox.py measures both. The container:
 - has no network (`network_mode="none"`: loopback only), no capabilities, no-new-privileges, runs as
   nobody (65534), with a read-only root; the work dir and /tmp are size-capped tmpfs mounts;
 - has memory (no swap), CPU and pid limits from `SandboxLimits`;
-- is labelled with its owner (see _owner.py), is removed by the engine when it stops (auto_remove), and
+- is labelled with its owner (see owner.py), is removed by the engine when it stops (auto_remove), and
   stops by itself when its owner's connection closes (stdin_once): a dead owner leaves nothing running.
 Never privileged, never host network, never the Docker socket inside.
 """
@@ -23,10 +23,10 @@ import tarfile
 import threading
 import time
 
-from agentrl.sandbox._channel import AGENT_COMMAND, AgentChannel, DockerStreamReader
-from agentrl.sandbox._common import AgentSandbox
-from agentrl.sandbox._owner import LABEL, owner_labels
+from agentrl.sandbox.agent_sandbox import AgentSandbox
 from agentrl.sandbox.base import DEFAULT_WORKDIR, SandboxError, SandboxLimits
+from agentrl.sandbox.channel import AGENT_COMMAND, AgentChannel, DockerStreamReader
+from agentrl.sandbox.owner import LABEL, owner_labels
 
 BASE_IMAGE = "agentrl/base:bookworm"
 SNAPSHOT_REPO = "agentrl/snapshot"
@@ -35,7 +35,7 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 _client = None
 _client_lock = threading.Lock()
-_live: dict[str, object] = {}  # container id -> client; removed at interpreter exit if still there
+LIVE_CONTAINERS: dict[str, object] = {}  # container id -> client; removed at interpreter exit if still there
 
 
 def docker_client():
@@ -61,7 +61,7 @@ def docker_client():
 @atexit.register
 def _remove_leftovers() -> None:
     # Last line of defence for a process that exits without closing its sandboxes.
-    for cid, client in list(_live.items()):
+    for cid, client in list(LIVE_CONTAINERS.items()):
         try:
             client.api.remove_container(cid, force=True)
         except Exception:  # noqa: BLE001, S110
@@ -112,7 +112,7 @@ class DockerSandbox(AgentSandbox):
             with contextlib.suppress(Exception):
                 cid, sock = await creating
                 sock.close()
-                await asyncio.to_thread(_remove, client, cid)
+                await asyncio.to_thread(remove_container, client, cid)
             raise
         try:
             reader, writer = await asyncio.open_connection(sock=sock)
@@ -122,7 +122,7 @@ class DockerSandbox(AgentSandbox):
             await asyncio.to_thread(client.api.start, cid)
             await box._call({"op": "ping"}, 30.0)
         except BaseException:
-            await asyncio.shield(asyncio.to_thread(_remove, client, cid))
+            await asyncio.shield(asyncio.to_thread(remove_container, client, cid))
             sock.close()
             raise
         return box
@@ -141,7 +141,7 @@ class DockerSandbox(AgentSandbox):
         self.closed = True
         self._channel.close()
         # Shielded: a cancelled close must still remove the container (the thread runs on regardless).
-        await asyncio.shield(asyncio.to_thread(_remove, self._client, self.container_id))
+        await asyncio.shield(asyncio.to_thread(remove_container, self._client, self.container_id))
 
 
 def _create_attached(client, image: str, limits: SandboxLimits, workdir: str, labels: dict) -> tuple[str, socket.socket]:
@@ -152,19 +152,19 @@ def _create_attached(client, image: str, limits: SandboxLimits, workdir: str, la
     except docker.errors.ImageNotFound as e:
         raise SandboxError(f"image {image!r} not found. Build the base image with `agentrl sandbox build-base` "
                            "(or `python -m agentrl.sandbox.cli build-base`).") from e
-    _live[cid] = client
+    LIVE_CONTAINERS[cid] = client
     try:
         # Attach before start, so the stream exists before the agent runs; raw socket for asyncio.
         resp = client.api.attach_socket(cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         sock = getattr(resp, "_sock", resp)
         sock.setblocking(False)
     except BaseException:
-        _remove(client, cid)
+        remove_container(client, cid)
         raise
     return cid, sock
 
 
-def _remove(client, cid: str) -> None:
+def remove_container(client, cid: str) -> None:
     import docker.errors
     for _ in range(3):
         try:
@@ -177,7 +177,7 @@ def _remove(client, cid: str) -> None:
                 _wait_gone(client, cid)
                 break
             time.sleep(0.2)
-    _live.pop(cid, None)
+    LIVE_CONTAINERS.pop(cid, None)
 
 
 def _wait_gone(client, cid: str, timeout: float = 10.0) -> None:
@@ -202,10 +202,10 @@ def _commit_with_seed(client, image: str, archive: bytes, tag: str) -> str:
         info.size, info.mode = len(archive), 0o644
         t.addfile(info, io.BytesIO(archive))
     helper = client.containers.create(image=image, command=["true"], labels=owner_labels(), network_mode="none")
-    _live[helper.id] = client
+    LIVE_CONTAINERS[helper.id] = client
     try:
         helper.put_archive("/opt", outer.getvalue())
         result = helper.commit(repository=SNAPSHOT_REPO, tag=tag, conf={"Labels": {LABEL: "1", "agentrl.snapshot": tag}})
         return result.id
     finally:
-        _remove(client, helper.id)
+        remove_container(client, helper.id)

@@ -10,7 +10,7 @@
 - A sandbox is closed when its `acquire` block exits (normally, by exception or by cancellation) and a
   fresh one takes its place: a sandbox that ran untrusted code is never handed out again.
 - Closing the pool closes every sandbox it made, warm or handed out, even when cancelled.
-- Docker pools label containers with the owning process (see _owner.py) and, when starting, remove the
+- Docker pools label containers with the owning process (see owner.py) and, when starting, remove the
   containers of owners that died (`reap_orphans`); on closing, they also remove any container that still
   carries this pool's label.
 """
@@ -25,8 +25,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Self
 
 from agentrl.errors import ConfigError
-from agentrl.sandbox._owner import LABEL, OWNER_LABEL, is_orphan
 from agentrl.sandbox.base import Sandbox, SandboxError, SandboxLimits
+from agentrl.sandbox.owner import LABEL, OWNER_LABEL, is_orphan
 
 POOL_LABEL = "agentrl.pool"
 
@@ -226,24 +226,24 @@ async def _close_quietly(box: Sandbox) -> None:
 
 def remove_containers(labels: dict[str, str]) -> list[str]:
     """Force-remove every container carrying all `labels`; returns their ids."""
-    from agentrl.sandbox.docker_backend import _remove, docker_client
+    from agentrl.sandbox.docker_backend import docker_client, remove_container
 
     client = docker_client()
     filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
     ids = [c["Id"] for c in client.api.containers(all=True, filters=filters)]
     for cid in ids:
-        _remove(client, cid)
+        remove_container(client, cid)
     return ids
 
 
 def reap_orphans(everything: bool = False) -> list[str]:
     """Remove sandbox containers whose owning process on this host is gone (all of them with everything=True)."""
-    from agentrl.sandbox.docker_backend import _remove, docker_client
+    from agentrl.sandbox.docker_backend import docker_client, remove_container
 
     client = docker_client()
     removed = []
     for c in client.api.containers(all=True, filters={"label": f"{LABEL}=1"}):
         if everything or is_orphan((c.get("Labels") or {}).get(OWNER_LABEL)):
-            _remove(client, c["Id"])
+            remove_container(client, c["Id"])
             removed.append(c["Id"])
     return removed

@@ -94,19 +94,19 @@ def image_current(tag: str) -> bool:
 
 def commit_files(parent: str, archive: bytes, tag: str, labels: dict[str, str] | None = None) -> str:
     """A new image `tag` = `parent` + the tar `archive` extracted at /; nothing runs. Returns the image id."""
-    from agentrl.sandbox._owner import owner_labels
-    from agentrl.sandbox.docker_backend import _live, _remove, docker_client
+    from agentrl.sandbox.docker_backend import LIVE_CONTAINERS, docker_client, remove_container
+    from agentrl.sandbox.owner import owner_labels
 
     client = docker_client()
     repository, _, version = tag.rpartition(":")
     helper = client.containers.create(image=parent, command=["true"], labels=owner_labels(), network_mode="none")
-    _live[helper.id] = client
+    LIVE_CONTAINERS[helper.id] = client
     try:
         helper.put_archive("/", archive)
         image = helper.commit(repository=repository, tag=version, conf={"Labels": {LABEL: "1", **(labels or {})}})
         return image.id
     finally:
-        _remove(client, helper.id)
+        remove_container(client, helper.id)
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:

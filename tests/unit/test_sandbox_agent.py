@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from agentrl.sandbox._channel import AGENT_SOURCE, AgentChannel
-from agentrl.sandbox._common import AgentSandbox
+from agentrl.sandbox.agent_sandbox import AgentSandbox
 from agentrl.sandbox.base import EpisodeTimeoutError, SandboxBrokenError, SandboxClosedError, SandboxLimits
+from agentrl.sandbox.channel import AGENT_SOURCE, AgentChannel
 
 # The project runs async fixtures on the session loop; the tests must share it.
 pytestmark = pytest.mark.asyncio(loop_scope="session")

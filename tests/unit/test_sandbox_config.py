@@ -6,11 +6,11 @@ import os
 import pytest
 
 from agentrl.errors import ConfigError
-from agentrl.sandbox._owner import is_orphan, owner_id, owner_labels
 from agentrl.sandbox.base import ExecResult, SandboxLimits
 from agentrl.sandbox.bwrap_backend import bwrap_command
 from agentrl.sandbox.docker_backend import container_config
 from agentrl.sandbox.image import apt_mirror
+from agentrl.sandbox.owner import is_orphan, owner_id, owner_labels
 
 
 @pytest.mark.parametrize("field,value", [("memory", 0), ("memory", 1024), ("pids", 2), ("cpus", -1),

@@ -22,7 +22,7 @@ from agentrl.environments.swe import images
 from agentrl.evaluation import EvalSpec, evaluate
 from agentrl.evaluation.rescore import rescore
 from agentrl.evaluation.store import EPISODES, read_episodes
-from agentrl.sandbox._owner import OWNER_LABEL, owner_id
+from agentrl.sandbox.owner import OWNER_LABEL, owner_id
 from agentrl.types import Episode
 
 pytestmark = pytest.mark.docker

@@ -10,8 +10,8 @@ import subprocess
 import pytest
 
 from agentrl.sandbox import SandboxLimits, SandboxPool
-from agentrl.sandbox._owner import OWNER_LABEL, owner_id
 from agentrl.sandbox.docker_backend import BASE_IMAGE
+from agentrl.sandbox.owner import OWNER_LABEL, owner_id
 
 # Small limits so the escape tests hit them quickly.
 LIMITS = SandboxLimits(memory=256 * 2**20, cpus=1.0, pids=64, disk=32 * 2**20, command_timeout=20,

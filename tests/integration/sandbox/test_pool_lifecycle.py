@@ -79,8 +79,8 @@ async def test_dead_owner_leaves_nothing_behind(docker_ready):
 
 
 async def test_reaper_removes_orphans_of_dead_owners_only(docker_ready):
-    from agentrl.sandbox._owner import owner_id
     from agentrl.sandbox.docker_backend import BASE_IMAGE, docker_client
+    from agentrl.sandbox.owner import owner_id
 
     host = owner_id().split("/")[0]
     client = docker_client()

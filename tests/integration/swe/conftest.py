@@ -15,8 +15,8 @@ import pytest
 
 from agentrl.environments.swe import images, repo
 from agentrl.environments.swe.tasks import SWEInstance
-from agentrl.sandbox._owner import OWNER_LABEL, owner_id
 from agentrl.sandbox.docker_backend import BASE_IMAGE
+from agentrl.sandbox.owner import OWNER_LABEL, owner_id
 
 TOY_IMAGE = "agentrl/swe-task:test-toy"
 CALC_BUGGY = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n\n\ndef neg(a):\n    return a\n"

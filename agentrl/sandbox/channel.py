@@ -1,4 +1,4 @@
-"""Host side of the agent protocol (see _agent.py): framed JSON requests over a byte stream.
+"""Host side of the agent protocol (see inside_agent.py): framed JSON requests over a byte stream.
 
 Both backends talk to the same in-sandbox agent; they differ only in how bytes reach it (Docker's attach
 stream, multiplexed with 8-byte frame headers; or a bwrap child's pipes). One request at a time: calls on
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from agentrl.sandbox.base import SandboxBrokenError
 
-AGENT_SOURCE = (Path(__file__).parent / "_agent.py").read_text()
+AGENT_SOURCE = (Path(__file__).parent / "inside_agent.py").read_text()
 AGENT_COMMAND = ["python3", "-c", AGENT_SOURCE]
 _TAIL = 4096
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import time
 
-from agentrl.sandbox._channel import AgentChannel
 from agentrl.sandbox.base import EpisodeTimeoutError, ExecResult, SandboxClosedError, SandboxError, SandboxLimits
+from agentrl.sandbox.channel import AgentChannel
 
 # Slack for the agent's own work and a loaded host (64 sandboxes on 2 cores) before a reply counts as lost.
 REPLY_SLACK = 30.0
