@@ -57,6 +57,8 @@ def test_killed_env_actor_and_rollout_worker(ray_cluster, processes, tmp_path):
     trainer = threading.Thread(target=run)
     trainer.start()
     wait_for(lambda: len(read_jsonl(out / "metrics.jsonl")) >= 2 or not trainer.is_alive(), 600, "two updates")
+    if "error" in outcome:  # the trainer's own exception, not a later lookup of the actors it took down
+        raise outcome["error"]
     env, worker = ray.get_actor("env-0"), ray.get_actor("rollout-0")
     wait_for(lambda: ray.get(env.get_stats.remote())["running"] > 0 and ray.get(worker.get_stats.remote())
              ["requests"] > 0, 60, "episodes in flight on env-0")
