@@ -16,7 +16,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 
 from agentrl.errors import RewardError
-from agentrl.verifiers.rubric import AgentScores
+
+# Sum, the default combiner, lives in the core with Rubric; re-exported so it sits with the other combiners.
+from agentrl.rubric import AgentScores, Sum  # noqa: F401
 
 TurnTransform = Callable[[list[float]], list[float]]
 
@@ -44,16 +46,6 @@ def delta() -> TurnTransform:
 def _turn_sum(scores: AgentScores, transform: TurnTransform | None) -> float:
     totals = scores.turn_totals()
     return sum(transform(totals) if transform else totals)
-
-
-@dataclasses.dataclass(frozen=True)
-class Sum:
-    """Weighted sum of every turn term of every turn plus every outcome term."""
-
-    turn_transform: TurnTransform | None = None
-
-    def __call__(self, scores: AgentScores) -> float:
-        return _turn_sum(scores, self.turn_transform) + scores.outcome_total()
 
 
 @dataclasses.dataclass(frozen=True)

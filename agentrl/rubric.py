@@ -11,9 +11,13 @@ It returns a float, or None for "not applicable", or a `Score` carrying evidence
 injected: see `TURN_ARGS` and `OUTCOME_ARGS`.
 
 A `Rubric` holds named, weighted turn rewards and outcome rewards (weight 0 = logged, not optimised)
-and a combiner that turns them into one scalar per agent (`agentrl.verifiers.combine`). The env's own step
-reward is the turn term ``env``. A reward that raises is recorded in the episode and the episode's status
-becomes ``verifier_error``; it is never turned into 0.
+and a combiner that turns them into one scalar per agent. The env's own step reward is the turn term
+``env``. A reward that raises is recorded in the episode and the episode's status becomes
+``verifier_error``; it is never turned into 0.
+
+This is the contract the core (rollout, evaluation, registry) scores episodes with, so it lives in the core
+together with the default combiner `Sum`. The reward functions themselves and the other combiners live in
+`agentrl.verifiers`, which re-exports these names (``from agentrl.verifiers import Rubric`` keeps working).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ ENV_TERM = "env"
 TURN_ARGS = frozenset({"turn", "text", "info", "index", "episode", "task", "reference", "agent", "env", "sandbox",
                        "turns"})
 OUTCOME_ARGS = frozenset({"episode", "task", "reference", "agent", "env", "sandbox", "turns", "text", "info"})
+TurnTransform = Callable[[list[float]], list[float]]  # reshapes one agent's per-turn totals before summing
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +133,20 @@ class AgentScores:
         return sum(self.weights.get(k, 0.0) * v for k, v in self.outcome.items() if v is not None)
 
 
+@dataclasses.dataclass(frozen=True)
+class Sum:
+    """Weighted sum of every turn term of every turn plus every outcome term; the default combiner.
+
+    `turn_transform` (such as `agentrl.verifiers.combine.clip` or `delta`) reshapes the per-turn totals first.
+    """
+
+    turn_transform: TurnTransform | None = None
+
+    def __call__(self, scores: AgentScores) -> float:
+        totals = scores.turn_totals()
+        return sum(self.turn_transform(totals) if self.turn_transform else totals) + scores.outcome_total()
+
+
 class Rubric:
     """Named, weighted turn and outcome rewards plus a combiner.
 
@@ -139,8 +158,6 @@ class Rubric:
 
     def __init__(self, turn: Sequence[Any] | Mapping[str, Any] = (), outcome: Sequence[Any] | Mapping[str, Any] = (),
                  *, combine: Callable[[AgentScores], float] | None = None, env_weight: float = 1.0):
-        from agentrl.verifiers.combine import Sum
-
         self.turn_terms = _terms(turn, "turn", TURN_ARGS)
         self.outcome_terms = _terms(outcome, "outcome", OUTCOME_ARGS)
         clash = {t.name for t in self.turn_terms} & {t.name for t in self.outcome_terms}
