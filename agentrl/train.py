@@ -272,7 +272,7 @@ def _check_selfplay(cfg: TrainConfig, slots: list[_Slot], possible_agents: tuple
 def _start_arena(cfg: TrainConfig, slot: _Slot, possible_agents: tuple[str, ...], tasks: list[Task],
                  max_turns: int, rubric: Any, out: Path, start: int) -> Any:
     """The league (resumed from the checkpoint being resumed, if any) and the opponents' engine."""
-    from agentrl.policies.vllm import VLLMPolicy
+    from agentrl.inference.vllm import VLLMPolicy
     from agentrl.selfplay import Arena, League, SnapshotStore
 
     latest = _latest(out) if cfg.run.resume and start else None
@@ -304,9 +304,9 @@ def _reweighted(rubric: Any, weights: dict[str, float]) -> Any:
 
 def _start_slots(slots: list[_Slot], cfg: TrainConfig, rubric: Any, out: Path) -> int:
     """Build each policy's learner (resumed from the latest checkpoint if any) and its vLLM engine."""
+    from agentrl.inference.vllm import VLLMPolicy
     from agentrl.learner import Learner
     from agentrl.models import build_tiny_model, resolve_model
-    from agentrl.policies.vllm import VLLMPolicy
 
     latest = _latest(out) if cfg.run.resume else None
     start = json.loads((latest / "trainer.json").read_text())["step"] if latest else 0

@@ -346,7 +346,7 @@ def _build_policy(cfg: Any, model: str) -> Any:
         from agentrl.distributed.torch_policy import TorchSamplerPolicy
 
         return TorchSamplerPolicy(model, device="cuda" if cfg.distributed.gpus_per_rollout_worker else "cpu", **common)
-    from agentrl.policies.vllm import VLLMPolicy
+    from agentrl.inference.vllm import VLLMPolicy
 
     engine_kwargs: dict[str, Any] = {}
     if cfg.distributed.gpus_per_rollout_worker >= 2:

@@ -453,6 +453,6 @@ class NCCLWeightReceiver:
         return len(specs)
 
     def agentrl_load_weights(self, packed: list) -> int:
-        from agentrl.policies._vllm_worker import WeightSyncExtension
+        from agentrl.inference._vllm_worker import WeightSyncExtension
 
         return WeightSyncExtension.agentrl_load_weights(self, packed)  # type: ignore[arg-type]

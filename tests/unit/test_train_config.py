@@ -68,7 +68,7 @@ def test_every_estimator_builds_a_learner_config_from_the_cli(name):
 async def test_dynamic_sampling_drops_constant_groups_and_refills_within_budget():
     """Scripted policies stand in for the engine: the echo solver makes every group constant (all correct)."""
     from agentrl import registry
-    from agentrl.policy import ScriptedPolicy
+    from agentrl.policy_contract import ScriptedPolicy
     from agentrl.train import _sample_batch
 
     cfg = load_config(TrainConfig, QUICKSTART, ["rollout.tasks_per_step=2", "rollout.group_size=3",
