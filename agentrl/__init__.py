@@ -5,9 +5,11 @@ The core API:
     StepResult, ContractGuard                the environment contract (agentrl.env)
     register, make, spec, registered         the env registry (agentrl.registry)
     Policy, ScriptedPolicy                   policies (agentrl.policy_contract; engines in agentrl.inference)
+    Rubric, reward, Score                    the scoring contract (agentrl.rubric)
     run_episode                              the rollout loop (agentrl.rollout)
     check_env                                contract checks (agentrl.checker)
-Verifiers live in agentrl.verifiers, environments in agentrl.environments.
+Reward functions and combiners live in agentrl.verifiers, environments in agentrl.environments. The core
+imports neither: envs and their CLI commands arrive through entry points, rubrics through env registrations.
 """
 
 from agentrl.checker import check_env
