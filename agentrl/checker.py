@@ -24,7 +24,7 @@ from typing import Any
 from agentrl import registry
 from agentrl.env import ContractGuard
 from agentrl.errors import ActionError, CheckError, EpisodeOverError
-from agentrl.policy import Policy, ScriptedPolicy
+from agentrl.policy_contract import Policy, ScriptedPolicy
 from agentrl.rollout import run_episode
 from agentrl.types import Episode, Status, Task, read_jsonl, write_jsonl
 

@@ -6,6 +6,7 @@
     agentrl eval --env ID ...    evaluate a policy on an env's tasks; `agentrl eval compare A B`
     agentrl rescore DIR          recompute rewards of saved episodes
     agentrl sandbox ...          sandbox images and housekeeping
+    agentrl swe ...              SWE tasks and images (added by the swe family through the agentrl.cli entry points)
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.metadata
 import sys
 
 from agentrl.errors import AgentRLError
 
-# Commands contributed by subpackages: each module has add_cli(subparsers). Listed by name so an
-# optional subpackage whose extras are missing only loses its own commands.
-_COMMAND_MODULES = ("agentrl.train", "agentrl.distributed.cli", "agentrl.evaluation.cli", "agentrl.sandbox.cli",
-                    "agentrl.environments.swe.cli")
+# Core commands contributed by core subpackages: each module has add_cli(subparsers). Listed by name so
+# an optional subpackage whose extras are missing only loses its own commands.
+_COMMAND_MODULES = ("agentrl.train", "agentrl.distributed.cli", "agentrl.evaluation.cli", "agentrl.sandbox.cli")
+
+# Env families (built-in or third-party) add commands through this entry-point group; each entry names an
+# ``add_cli(subparsers)`` function, so the core never imports a family (see pyproject.toml).
+ENTRY_POINT_GROUP = "agentrl.cli"
 
 
 def _cmd_envs(args: argparse.Namespace) -> int:
@@ -64,7 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
         except ImportError:
             continue
         module.add_cli(sub)
+    _add_plugin_commands(sub)
     return parser
+
+
+def _add_plugin_commands(sub: argparse._SubParsersAction) -> None:
+    """Add the commands of every ``agentrl.cli`` entry point; a broken one is reported, not fatal."""
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()(sub)
+        except Exception as e:  # a third-party family's bug must not take the core commands down  # noqa: BLE001
+            print(f"agentrl: skipped the commands of plugin {ep.name!r} ({ep.value}): {type(e).__name__}: {e}. "
+                  "Fix or uninstall the package that provides it.", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

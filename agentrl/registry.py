@@ -24,6 +24,7 @@ from typing import Any
 
 from agentrl.env import ContractGuard
 from agentrl.errors import RegistrationError, UnknownEnvError
+from agentrl.rubric import Rubric
 from agentrl.types import Task
 
 ENTRY_POINT_GROUP = "agentrl.envs"
@@ -169,12 +170,10 @@ def tasks(env_id: str, split: str = "train") -> list[Task]:
     return out
 
 
-def rubric(env_id: str) -> Any:
+def rubric(env_id: str) -> Rubric:
     """The env's default `Rubric` (an empty one, scoring only the env's step rewards, if none registered)."""
     s = spec(env_id)
     if s.rubric is None:
-        from agentrl.verifiers.rubric import Rubric
-
         return Rubric()
     return resolve(s.rubric)()
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from agentrl.env import ContractGuard
 from agentrl.errors import ContextOverflowError
-from agentrl.policy import Policy
+from agentrl.policy_contract import Policy
+from agentrl.rubric import ENV_TERM, Rubric
 from agentrl.types import AgentID, Episode, Message, Status, Task, Turn
-from agentrl.verifiers.rubric import ENV_TERM, Rubric
 
 
 class _Failure(Exception):

@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model folder or name (default: the tiny model)")
     args = parser.parse_args()
 
-    from agentrl.policies import VLLMPolicy
+    from agentrl.inference import VLLMPolicy
 
     model = args.model or str(build_tiny_model())
     with VLLMPolicy(model, max_tokens=args.max_tokens, max_model_len=2048, max_num_seqs=args.episodes) as policy:

@@ -154,7 +154,7 @@ def overhead(n: int, steps: int, trials: int) -> dict:
 
 def generation_turn_seconds(model: str, observations: dict[int, dict], max_tokens: int, trials: int) -> dict[int, float]:
     """Median seconds for one turn of every agent (concurrent requests), per agent count."""
-    from agentrl.policies.vllm import VLLMPolicy
+    from agentrl.inference.vllm import VLLMPolicy
 
     engine = VLLMPolicy(model, max_tokens=max_tokens, temperature=1.0, max_model_len=4096,
                         gpu_memory_utilization=0.1, dtype="float32")

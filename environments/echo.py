@@ -31,7 +31,7 @@ import random
 from collections.abc import Mapping
 
 from agentrl.env import StepResult
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.types import Task
 from agentrl.verifiers import Rubric, reward
 

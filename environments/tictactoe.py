@@ -20,7 +20,7 @@ from typing import Any
 
 from agentrl.adapters import PettingZooAECEnv
 from agentrl.env import InvalidAction, StepResult
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.types import Task
 from agentrl.verifiers import Rubric
 

@@ -20,7 +20,7 @@ def smollm2_engine():
     Each test takes `smollm2_engine.with_sampling(max_tokens=...)`, a view on this engine with its own reply
     length, so the session loads and compiles the model once instead of once per test module.
     """
-    from agentrl.policies import VLLMPolicy
+    from agentrl.inference import VLLMPolicy
 
     policy = VLLMPolicy("smollm2-135m", temperature=0.7, max_model_len=8192, seed=0, dtype="bfloat16")
     yield policy

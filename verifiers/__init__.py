@@ -3,10 +3,10 @@
 Installed as ``agentrl.verifiers`` (the PyPI name ``verifiers`` belongs to another project).
 """
 
+from agentrl.rubric import ENV_TERM, AgentScores, RewardTerm, Rubric, Score, reward
 from agentrl.verifiers.checklist import Checklist, Item
 from agentrl.verifiers.combine import Gated, Lexicographic, MultiplicativePenalty, Sum, clip, delta
 from agentrl.verifiers.common import answer_tag_format, exact_match, extract_answer, length_penalty, numeric_match
-from agentrl.verifiers.rubric import ENV_TERM, AgentScores, RewardTerm, Rubric, Score, reward
 
 __all__ = [
     "ENV_TERM", "AgentScores", "Checklist", "Gated", "Item", "Lexicographic", "MultiplicativePenalty", "RewardTerm",

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentrl.errors import RewardError
+from agentrl.rubric import Score, reward
 from agentrl.types import Turn
-from agentrl.verifiers.rubric import Score, reward
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,7 +20,9 @@ from collections.abc import Mapping, Sequence
 
 from agentrl.algorithms.shaping import Clip, Delta, Gate, TurnShaping, TurnTransform
 from agentrl.errors import RewardError
-from agentrl.verifiers.rubric import AgentScores
+
+# Sum, the default combiner, lives in the core with Rubric; re-exported so it sits with the other combiners.
+from agentrl.rubric import AgentScores, Sum, shaped_total  # noqa: F401
 
 
 def clip(eta: float) -> TurnTransform:
@@ -31,25 +33,6 @@ def clip(eta: float) -> TurnTransform:
 def delta() -> TurnTransform:
     """Delta transform: each step keeps its reward minus the next step's; the last keeps its own."""
     return Delta()
-
-
-def _shaped_total(shaping: TurnShaping, scores: AgentScores) -> float:
-    """outcome total + the shaped turn rewards: the same arithmetic the turn-level estimators do per turn."""
-    outcome_total = scores.outcome_total()
-    return sum(shaping.shape(scores.turn_totals(), scores.outcome, outcome_total)) + outcome_total
-
-
-@dataclasses.dataclass(frozen=True)
-class Sum:
-    """Weighted sum of every turn term of every turn plus every outcome term."""
-
-    turn_transform: TurnTransform | None = None
-
-    def turn_shaping(self) -> TurnShaping:
-        return TurnShaping(transform=self.turn_transform)
-
-    def __call__(self, scores: AgentScores) -> float:
-        return _shaped_total(self.turn_shaping(), scores)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +57,7 @@ class Gated:
     def __call__(self, scores: AgentScores) -> float:
         if self.on is not None and self.on not in scores.outcome:
             raise RewardError(f"Gated reads the term {self.on!r}, but the rubric has only {sorted(scores.outcome)}.")
-        return _shaped_total(self.turn_shaping(), scores)
+        return shaped_total(self.turn_shaping(), scores)
 
 
 @dataclasses.dataclass(frozen=True)

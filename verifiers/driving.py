@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from agentrl.rubric import Rubric, reward
 from agentrl.types import Episode
 from agentrl.verifiers.combine import MultiplicativePenalty
-from agentrl.verifiers.rubric import Rubric, reward
 
 
 def _infos(turns: Sequence[Any]) -> list[Mapping[str, Any]]:

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentrl.errors import RewardError
+from agentrl.rubric import Score
 from agentrl.types import Turn
-from agentrl.verifiers.rubric import Score
 
 
 def _calls(turns: Sequence[Turn]) -> list[dict[str, Any]]:

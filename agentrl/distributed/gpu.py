@@ -429,7 +429,7 @@ class NCCLWeightReceiver:
     The rollout worker calls, through ``engine.collective_rpc``: `agentrl_init_weight_group` once (every vLLM
     rank joins a stateless NCCL group with the learner's rank 0, at ranks 1..), then `agentrl_receive_weights`
     for each sync while the learner runs `broadcast_weights`. `agentrl_load_weights` keeps the host path
-    working as well (the same method as `agentrl.policies._vllm_worker.WeightSyncExtension`).
+    working as well (the same method as `agentrl.inference._vllm_worker.WeightSyncExtension`).
     """
 
     def agentrl_init_weight_group(self, host: str, port: int, rank_offset: int, world_size: int) -> None:
@@ -453,6 +453,6 @@ class NCCLWeightReceiver:
         return len(specs)
 
     def agentrl_load_weights(self, packed: list) -> int:
-        from agentrl.policies._vllm_worker import WeightSyncExtension
+        from agentrl.inference._vllm_worker import WeightSyncExtension
 
         return WeightSyncExtension.agentrl_load_weights(self, packed)  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from agentrl.errors import ContextOverflowError
-from agentrl.policy import assistant_turn, new_messages
+from agentrl.policy_contract import assistant_turn, new_messages
 from agentrl.types import AgentID, Message, Turn
 
 
@@ -31,8 +31,8 @@ class TorchSamplerPolicy:
                  max_model_len: int = 1024, dtype: str = "float32", seed: int = 0, device: str = "cpu"):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from agentrl.inference.vllm import ChatTokens
         from agentrl.models import resolve_model
-        from agentrl.policies.vllm import ChatTokens
 
         path = resolve_model(model)
         self.device = torch.device(device)

@@ -29,10 +29,10 @@ from typing import Any
 
 from agentrl import registry
 from agentrl.errors import AgentRLError
-from agentrl.policy import new_messages
+from agentrl.policy_contract import new_messages
 from agentrl.rollout import run_episode
+from agentrl.rubric import ENV_TERM, Rubric
 from agentrl.types import AgentID, Episode, Message, Status, Turn, as_messages
-from agentrl.verifiers.rubric import ENV_TERM, Rubric
 
 
 class ReplayError(AgentRLError):

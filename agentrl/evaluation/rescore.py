@@ -33,8 +33,8 @@ from agentrl.evaluation.plan import EvalSpec, plan_jobs
 from agentrl.evaluation.report import write_reports
 from agentrl.evaluation.runner import summarize_run
 from agentrl.evaluation.store import EPISODES, MANIFEST, load_spec, read_episodes
+from agentrl.rubric import ENV_TERM, Rubric
 from agentrl.types import Episode, Status
-from agentrl.verifiers.rubric import ENV_TERM, Rubric
 
 
 def load_rubric(entry_point: str | None, env_id: str) -> Rubric:

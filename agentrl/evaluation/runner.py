@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from agentrl import registry
 from agentrl.evaluation.plan import EvalSpec, Job, plan_jobs
-from agentrl.evaluation.policies import PolicySource
+from agentrl.evaluation.policy_flag import PolicySource
 from agentrl.evaluation.store import RunStore, episode_key
 from agentrl.evaluation.summary import episode_scores, summarize
 from agentrl.rollout import run_episode

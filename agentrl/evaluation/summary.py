@@ -31,8 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from agentrl.evaluation import stats
+from agentrl.rubric import ENV_TERM
 from agentrl.types import Episode, Status
-from agentrl.verifiers.rubric import ENV_TERM
 
 TIMING_KEYS = frozenset({"wall_s"})
 

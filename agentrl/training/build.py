@@ -123,7 +123,7 @@ def make_engine(cfg: TrainConfig, model: str, *, seed: int | None = None, device
         from agentrl.distributed.torch_policy import TorchSamplerPolicy
 
         return TorchSamplerPolicy(model, device=device, **common)
-    from agentrl.policies.vllm import VLLMPolicy
+    from agentrl.inference.vllm import VLLMPolicy
 
     return VLLMPolicy(model, gpu_memory_utilization=cfg.model.gpu_memory_utilization,
                       enforce_eager=cfg.model.enforce_eager, max_num_seqs=cfg.model.max_num_seqs,

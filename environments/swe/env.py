@@ -31,7 +31,7 @@ from agentrl.environments.swe.grader import REPO, Grader, SandboxFactory, collec
 from agentrl.environments.swe.tasks import SWEInstance, instance_of, shipped_instances
 from agentrl.environments.tool_use.parsing import parse_tool_calls
 from agentrl.errors import RewardError
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.sandbox.base import Sandbox, SandboxError, SandboxLimits
 from agentrl.types import Task
 from agentrl.verifiers import Gated, Rubric

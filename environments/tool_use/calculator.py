@@ -12,7 +12,7 @@ import re
 
 from agentrl.environments.tool_use.env import ToolEnv
 from agentrl.environments.tool_use.parsing import format_tool_call
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.types import Task
 from agentrl.verifiers import Rubric
 from agentrl.verifiers.tools import expected_calls, final_state_match, tool_call_format

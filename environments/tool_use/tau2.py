@@ -37,7 +37,7 @@ from typing import Any
 from agentrl.env import StepResult
 from agentrl.environments.tool_use.parsing import format_tool_call, parse_tool_calls, tools_system_prompt
 from agentrl.errors import AgentRLError
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.types import Episode, Task
 from agentrl.verifiers import Rubric, Score
 

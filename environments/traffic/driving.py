@@ -44,7 +44,7 @@ from pettingzoo import ParallelEnv
 from agentrl.adapters import PettingZooParallelEnv
 from agentrl.env import InvalidAction, StepResult
 from agentrl.environments.traffic.scenarios import SCENARIOS, Scenario
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.types import AgentID, Task
 
 NEARBY_RADIUS = 60.0  # [m] vehicles farther away are not described

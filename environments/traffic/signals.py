@@ -28,7 +28,7 @@ from pettingzoo import ParallelEnv
 
 from agentrl.adapters import PettingZooParallelEnv
 from agentrl.env import InvalidAction
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.types import AgentID, Task
 
 

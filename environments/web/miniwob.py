@@ -39,9 +39,9 @@ from typing import Any
 from agentrl.env import StepResult
 from agentrl.environments.web.browser import browser_pool
 from agentrl.errors import AgentRLError
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
+from agentrl.rubric import Rubric
 from agentrl.types import Message, Task
-from agentrl.verifiers.rubric import Rubric
 
 AGENT = "agent"
 

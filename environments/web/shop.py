@@ -49,7 +49,7 @@ from agentrl.environments.web.catalogue import (
     webshop_reward,
 )
 from agentrl.errors import TaskError
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.types import Task
 from agentrl.verifiers import Rubric, reward
 

@@ -41,7 +41,7 @@ async def play(specs, rubric, policy):
 
 @pytest.fixture(scope="module")
 def engine():
-    from agentrl.policies.vllm import VLLMPolicy
+    from agentrl.inference.vllm import VLLMPolicy
 
     path = str(build_tiny_model(vocab_size=128))
     policy = VLLMPolicy(path, max_tokens=1, seed=0, max_model_len=256, dtype="float32")

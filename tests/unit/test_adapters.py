@@ -5,7 +5,7 @@ import gymnasium
 import agentrl
 from agentrl.adapters import GymnasiumEnv, PettingZooParallelEnv
 from agentrl.env import InvalidAction
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.types import Status, Task
 
 MOVES = {"left": 0, "down": 1, "right": 2, "up": 3}

@@ -3,7 +3,7 @@ import asyncio
 import agentrl
 from agentrl.env import StepResult
 from agentrl.errors import ContextOverflowError
-from agentrl.policy import ScriptedPolicy, assistant_turn
+from agentrl.policy_contract import ScriptedPolicy, assistant_turn
 from agentrl.types import Status, Task
 from agentrl.verifiers import Rubric
 

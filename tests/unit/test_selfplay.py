@@ -268,7 +268,7 @@ async def test_a_forfeit_on_the_real_game_is_a_loss_for_the_forfeiter_and_a_win_
     """TicTacToe: running out of invalid replies loses the game, so a self-play group sees a reward spread."""
     from agentrl import registry
     from agentrl.environments.tictactoe import random_legal_policy
-    from agentrl.policy import ScriptedPolicy
+    from agentrl.policy_contract import ScriptedPolicy
     from agentrl.rollout import run_episode
 
     other = AGENTS[1 - AGENTS.index(bad_seat)]

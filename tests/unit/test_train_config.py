@@ -116,7 +116,7 @@ def test_reward_weights_reach_the_estimator_and_bad_names_are_refused():
 async def test_dynamic_sampling_drops_constant_groups_and_refills_within_budget():
     """Scripted policies stand in for the engine: the echo solver makes every group constant (all correct)."""
     from agentrl import registry
-    from agentrl.policy import ScriptedPolicy
+    from agentrl.policy_contract import ScriptedPolicy
     from agentrl.rollout import run_episode
 
     cfg = load_config(TrainConfig, QUICKSTART, ["rollout.tasks_per_step=2", "rollout.group_size=3",

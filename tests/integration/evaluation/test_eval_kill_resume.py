@@ -102,7 +102,7 @@ SLOW_DRIVER = textwrap.dedent("""
             return await super().step(actions)
 
     def random_guesser(seed=0):
-        from agentrl.policy import ScriptedPolicy
+        from agentrl.policy_contract import ScriptedPolicy
         return ScriptedPolicy(lambda agent, messages, rng: str(rng.randint(1, 16)), seed=seed)
 
     registry.register("test/SlowGuess-v0", SlowGuess, tasks=guess_number.tasks, rubric=guess_number.rubric,

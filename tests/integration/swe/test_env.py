@@ -5,7 +5,7 @@ import json
 import pytest
 
 from agentrl.environments.swe.env import SWEEnv, empty_policy, gold_patch_policy, rubric
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.rollout import run_episode
 from agentrl.sandbox import SandboxPool
 from agentrl.types import Status

@@ -7,7 +7,7 @@ import pytest
 from agentrl import registry
 from agentrl.checker import check_env
 from agentrl.environments.tool_use import tau2 as t2
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.rollout import run_episode
 
 

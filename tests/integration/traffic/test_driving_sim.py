@@ -172,7 +172,7 @@ async def test_merge_roles_want_different_actions():
     """traffic/MergeRoles-v0: the highway car gains by FASTER, the ramp car must change lanes left (or crash into
     the end of the ramp, which zeroes its CaRL reward); brief observations end with the numbered actions."""
     from agentrl import registry
-    from agentrl.policy import ScriptedPolicy
+    from agentrl.policy_contract import ScriptedPolicy
     from agentrl.rollout import run_episode
 
     env_id = "traffic/MergeRoles-v0"

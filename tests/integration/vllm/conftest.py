@@ -21,7 +21,7 @@ def engine_outputs():
 
 @pytest.fixture(scope="session")
 def tiny_policy(tiny_model_dir, engine_outputs):
-    from agentrl.policies import VLLMPolicy
+    from agentrl.inference import VLLMPolicy
 
     policy = VLLMPolicy(str(tiny_model_dir), max_tokens=8, max_model_len=256, dtype="float32", seed=0,
                         max_num_seqs=16, on_output=lambda rid, out: engine_outputs.__setitem__(rid, out))

@@ -16,8 +16,8 @@ import pytest
 from aiohttp import web
 
 from agentrl.errors import PolicyError
-from agentrl.policies import OpenAIPolicy
-from agentrl.policies.openai import tool_call_text
+from agentrl.inference import OpenAIPolicy
+from agentrl.inference.openai import tool_call_text
 
 # Async fixtures live on the session loop (pyproject's default); the tests must run on that loop too.
 pytestmark = pytest.mark.asyncio(loop_scope="session")

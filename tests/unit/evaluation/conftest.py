@@ -7,7 +7,7 @@ import pytest
 
 from agentrl import registry
 from agentrl.environments import guess_number
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 
 FLAKY_ENV = "test/FlakyGuess-v0"
 

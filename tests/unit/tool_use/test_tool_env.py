@@ -9,7 +9,7 @@ import agentrl
 from agentrl import registry
 from agentrl.checker import check_env
 from agentrl.environments.tool_use import ToolEnv, calculator, format_tool_call
-from agentrl.policy import ScriptedPolicy
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.types import Task
 from agentrl.verifiers import Checklist, Item, Rubric
 from agentrl.verifiers.tools import LLMJudge, called, expected_calls, final_state_match, no_tool_errors

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from agentrl.errors import ConfigError, ContextOverflowError, PolicyError
-from agentrl.policy import assistant_turn
+from agentrl.policy_contract import assistant_turn
 from agentrl.types import AgentID, Message, Turn, as_messages
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})

@@ -19,7 +19,7 @@ from typing import Any
 from agentrl import registry
 from agentrl.errors import ConfigError
 from agentrl.evaluation.plan import EvalSpec
-from agentrl.policy import Policy
+from agentrl.policy_contract import Policy
 
 SCRIPTED = "scripted"
 _VLLM_KEYS = frozenset({"max_tokens", "temperature", "top_p", "top_k", "max_model_len", "gpu_memory_utilization",
@@ -54,13 +54,13 @@ class PolicySource:
             return self._shared
         if self.spec.policy != SCRIPTED and not is_url(self.spec.policy):
             # built at the first episode, not before: a driver whose episodes run elsewhere (Ray) loads no engine
-            from agentrl.policies import VLLMPolicy
+            from agentrl.inference import VLLMPolicy
 
             self._shared = VLLMPolicy(self.spec.policy, seed=self.spec.seed, **self.spec.sampling)
             return self._shared
         if self.spec.policy == SCRIPTED:
             return registry.scripted_policy(self.spec.env_id, seed)
-        from agentrl.policies import OpenAIPolicy
+        from agentrl.inference import OpenAIPolicy
 
         return OpenAIPolicy(self.spec.policy, self._model, **{**self.spec.sampling, "seed": seed})
 

@@ -10,7 +10,7 @@ previous.completion_ids` with the tokens of the messages that are new since then
 (``messages[previous.context_messages + 1:]``) instead of re-tokenizing the history.
 
 Implementations: `ScriptedPolicy` (here), the in-process vLLM engine and OpenAI-compatible servers
-(`agentrl.policies`).
+(`agentrl.inference`).
 """
 
 from __future__ import annotations

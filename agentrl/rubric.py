@@ -11,9 +11,13 @@ It returns a float, or None for "not applicable", or a `Score` carrying evidence
 injected: see `TURN_ARGS` and `OUTCOME_ARGS`.
 
 A `Rubric` holds named, weighted turn rewards and outcome rewards (weight 0 = logged, not optimised)
-and a combiner that turns them into one scalar per agent (`agentrl.verifiers.combine`). The env's own step
-reward is the turn term ``env``. A reward that raises is recorded in the episode and the episode's status
-becomes ``verifier_error``; it is never turned into 0.
+and a combiner that turns them into one scalar per agent. The env's own step reward is the turn term
+``env``. A reward that raises is recorded in the episode and the episode's status becomes
+``verifier_error``; it is never turned into 0.
+
+This is the contract the core (rollout, evaluation, registry) scores episodes with, so it lives in the core
+together with the default combiner `Sum`. The reward functions themselves and the other combiners live in
+`agentrl.verifiers`, which re-exports these names (``from agentrl.verifiers import Rubric`` keeps working).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from agentrl.algorithms.shaping import TurnShaping, TurnTransform
 from agentrl.errors import RewardError
 from agentrl.types import AgentID, Episode, Status, Turn
 
@@ -128,6 +133,29 @@ class AgentScores:
         return sum(self.weights.get(k, 0.0) * v for k, v in self.outcome.items() if v is not None)
 
 
+def shaped_total(shaping: TurnShaping, scores: AgentScores) -> float:
+    """outcome total + the shaped turn rewards: the same arithmetic the turn-level estimators do per turn, so an
+    agent's step rewards add up to its combined reward."""
+    outcome_total = scores.outcome_total()
+    return sum(shaping.shape(scores.turn_totals(), scores.outcome, outcome_total)) + outcome_total
+
+
+@dataclasses.dataclass(frozen=True)
+class Sum:
+    """Weighted sum of every turn term of every turn plus every outcome term; the default combiner.
+
+    `turn_transform` (such as `agentrl.verifiers.combine.clip` or `delta`) reshapes the per-turn totals first.
+    """
+
+    turn_transform: TurnTransform | None = None
+
+    def turn_shaping(self) -> TurnShaping:
+        return TurnShaping(transform=self.turn_transform)
+
+    def __call__(self, scores: AgentScores) -> float:
+        return shaped_total(self.turn_shaping(), scores)
+
+
 class Rubric:
     """Named, weighted turn and outcome rewards plus a combiner.
 
@@ -139,8 +167,6 @@ class Rubric:
 
     def __init__(self, turn: Sequence[Any] | Mapping[str, Any] = (), outcome: Sequence[Any] | Mapping[str, Any] = (),
                  *, combine: Callable[[AgentScores], float] | None = None, env_weight: float = 1.0):
-        from agentrl.verifiers.combine import Sum
-
         self.turn_terms = _terms(turn, "turn", TURN_ARGS)
         self.outcome_terms = _terms(outcome, "outcome", OUTCOME_ARGS)
         clash = {t.name for t in self.turn_terms} & {t.name for t in self.outcome_terms}

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Self
 
 from agentrl.errors import ConfigError, ContextOverflowError, PolicyError
-from agentrl.policy import assistant_turn, new_messages
+from agentrl.policy_contract import assistant_turn, new_messages
 from agentrl.types import AgentID, Message, Turn
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class VLLMPolicy:
         args = {"model": self.model, "tokenizer": self.model, "max_model_len": max_model_len, "seed": seed,
                     "enforce_eager": enforce_eager, "dtype": dtype, "enable_prefix_caching": enable_prefix_caching,
                     "max_num_seqs": max_num_seqs, "disable_log_stats": True,
-                    "worker_extension_cls": "agentrl.policies._vllm_worker.WeightSyncExtension",
+                    "worker_extension_cls": "agentrl.inference._vllm_worker.WeightSyncExtension",
                     "gpu_memory_utilization": gpu_memory_utilization or _default_memory_fraction()}
         args.update(engine_kwargs or {})
         self._loop = asyncio.new_event_loop()
@@ -220,7 +220,7 @@ class VLLMPolicy:
         Blocking; returns the seconds it took (also in `last_sync_seconds`). Requests in flight finish with
         a mix of old and new weights, so call it between rollout rounds for strictly on-policy data.
         """
-        from agentrl.policies._vllm_worker import pack
+        from agentrl.inference._vllm_worker import pack
 
         started = time.monotonic()
         packed = pack(named_tensors)
