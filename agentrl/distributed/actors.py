@@ -311,7 +311,7 @@ class RolloutWorker:
 
 
 def _seedable() -> type:
-    from agentrl.distributed.torch_policy import TorchSamplerPolicy
+    from agentrl.inference.torch_sampler import TorchSamplerPolicy
 
     return TorchSamplerPolicy
 

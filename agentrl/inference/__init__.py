@@ -1,4 +1,5 @@
-"""Policies backed by real models: an in-process vLLM engine and any OpenAI-compatible server.
+"""Policies backed by real models: an in-process vLLM engine, any OpenAI-compatible server, and a seeded torch
+sampler on the Hugging Face model (`torch_sampler`: slow but bit-reproducible, `model.engine: torch`).
 
 `VLLMPolicy` is imported lazily, so ``import agentrl.inference`` works on machines without vLLM.
 """

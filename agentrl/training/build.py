@@ -120,7 +120,7 @@ def make_engine(cfg: TrainConfig, model: str, *, seed: int | None = None, device
               "top_p": cfg.rollout.top_p, "max_model_len": cfg.model.max_model_len, "dtype": cfg.model.dtype,
               "seed": cfg.run.seed if seed is None else seed}
     if cfg.model.engine == "torch":
-        from agentrl.distributed.torch_policy import TorchSamplerPolicy
+        from agentrl.inference.torch_sampler import TorchSamplerPolicy
 
         return TorchSamplerPolicy(model, device=device, **common)
     from agentrl.inference.vllm import VLLMPolicy

@@ -164,7 +164,7 @@ def test_slow_env_delays_and_passes_through():
 
 
 def test_torch_sampler_is_reproducible_and_token_exact():
-    from agentrl.distributed.torch_policy import TorchSamplerPolicy
+    from agentrl.inference.torch_sampler import TorchSamplerPolicy
 
     policy = TorchSamplerPolicy("tiny", max_tokens=4, max_model_len=256)
     messages = [{"role": "user", "content": "Repeat this digit: 3"}]
