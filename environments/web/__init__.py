@@ -1,7 +1,8 @@
 """Web environments: a real headless Chromium and a fast text browser behind one interface, an offline shop site,
 and MiniWoB++ task pages. Everything is served on 127.0.0.1 by the env itself.
 
-- `browser`: `ChromiumBrowser`, `TextBrowser`, `Observation`, `parse_action` (the contract is in its docstring).
+- `browser`: `ChromiumBrowser`, `TextBrowser`, `Observation`, `parse_action` (the contract is in its docstring;
+  the pieces live in `page`, `actions`, `loopback`, `chromium` and `textbrowser`).
 - `catalogue`: the shop's seeded products and goals, and WebShop's reward formula.
 - `shop`: the shop site and `ShopEnv` (`web/Shop-v0` on Chromium, `web/ShopText-v0` on the text browser).
 """

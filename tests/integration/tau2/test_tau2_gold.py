@@ -124,7 +124,7 @@ def test_fresh_environments_match_tau2s_constructor(domain):
     assert [t.name for t in ours.get_tools()] == [t.name for t in theirs.get_tools()]
     # validation builds every container anew: nothing mutable is shared with the cached file data
     cached = set()
-    for _, _, data in t2._database_sources(domain):
+    for _, _, data in t2.database_sources(domain):
         cached |= mutable_ids(data)
     for db in [ours.tools.db] + ([ours.user_tools.db] if ours.user_tools else []):
         assert not mutable_ids(db) & cached

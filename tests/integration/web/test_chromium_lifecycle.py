@@ -12,9 +12,9 @@ pytestmark = pytest.mark.browser
 
 def test_a_chromium_whose_owner_is_killed_does_not_outlive_it():
     script = ("import asyncio, sys\n"
-              "from agentrl.environments.web.browser import ChromiumBrowser, _EVER_STARTED\n"
+              "from agentrl.environments.web.browser import ChromiumBrowser, started_profiles\n"
               "async def main():\n"
-              "    b = ChromiumBrowser(); await b.start(); print(next(iter(_EVER_STARTED)), flush=True)\n"
+              "    b = ChromiumBrowser(); await b.start(); print(started_profiles()[0], flush=True)\n"
               "    await asyncio.sleep(60)\n"
               "asyncio.run(main())\n")
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

@@ -1,0 +1,396 @@
+"""The real-browser backend: headless Chromium (Debian's binary) driven by Playwright over CDP, and a pool
+that reuses its processes.
+
+Processes: `ChromiumBrowser` starts its own chromium process (one per instance, in its own process group)
+and connects Playwright to it over CDP; each `reset` opens a fresh browser context (cookies, storage, history)
+and closes the previous one. `close()` stops the context, the connection and the process group; a finalizer
+kills the process group if an instance is dropped without `close()`, and the kernel kills it if this Python
+process dies. `live_chromium_pids()` lists the chromium processes started by this module that are still
+running (tests assert it is empty at the end). MiniWoB-style pages can reach the Playwright page through
+`ChromiumBrowser.page`.
+
+`BrowserPool` (one per event loop, `browser_pool()`) hands a chromium to one env at a time and keeps a
+returned one up for a moment, so the next env with the same settings reuses the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+from agentrl.environments.web.actions import Action, BadAction, act_and_observe, key_name
+from agentrl.environments.web.loopback import check_goto, is_loopback_url, origin_of
+from agentrl.environments.web.page import (
+    BLOCK_TAGS,
+    INTERACTIVE_ROLES,
+    SKIP_TAGS,
+    TEXT_INPUTS,
+    WALK_JS,
+    BrowserError,
+    Element,
+    Observation,
+    compose_text,
+)
+
+CHROMIUM = os.environ.get("AGENTRL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--no-proxy-server",
+                  "--disable-extensions", "--mute-audio", "--remote-debugging-port=0",
+                  # a back() restored from the back-forward cache fires no load event to wait for
+                  "--disable-features=BackForwardCache")
+PROFILE_PREFIX = "agentrl-chromium-"  # marks the processes this module starts (their --user-data-dir)
+
+_LAUNCHED: dict[int, str] = {}  # pid -> profile dir of every chromium this process started and not yet reaped
+_EVER_STARTED: set[str] = set()  # every profile dir ever used, so a leak is found after close() forgot it
+
+
+def started_profiles() -> tuple[str, ...]:
+    """The profile dirs (``--user-data-dir``) of every chromium this process ever started; a
+    process whose command line holds one was started by this module."""
+    return tuple(_EVER_STARTED)
+
+
+def live_chromium_pids() -> list[int]:
+    """Pids of chromium processes (any of their children included) started by this module and still alive."""
+    profiles = set(_EVER_STARTED)
+    alive = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and any(p in cmd for p in profiles):
+            alive.append(int(entry))
+    return alive
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel kills chromium if this Python process dies without closing it
+    (a killed Ray actor runs no finalizer); chromium's helpers exit when their browser process is gone."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _kill_group(pid: int, profile: str) -> None:
+    """Kill a chromium process group and remove its profile; safe to call twice (finalizer and close)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    _LAUNCHED.pop(pid, None)
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+class ChromiumBrowser:
+    """Real headless Chromium (Debian's binary) driven by Playwright over CDP. See the module docstring.
+
+    `screenshot=True` adds a PNG to every observation. `extra_selector` (CSS) marks more elements as
+    interactive, such as MiniWoB's clickable spans. `timeout_s` bounds each action.
+    """
+
+    def __init__(self, *, screenshot: bool = False, extra_selector: str = "", timeout_s: float = 5.0,
+                 allow_file_urls: bool = False, viewport: tuple[int, int] = (1024, 768),
+                 executable: str = CHROMIUM):
+        self.screenshot = screenshot
+        self.extra_selector = extra_selector
+        self.timeout_ms = int(timeout_s * 1000)
+        self.allow_file_urls = allow_file_urls
+        self.viewport = {"width": viewport[0], "height": viewport[1]}
+        self.executable = executable
+        self.allowed_origin: str | None = None
+        self.blocked: list[str] = []  # urls aborted by the loopback rule in this context
+        self._proc: subprocess.Popen | None = None
+        self._pw: Any = None
+        self._browser: Any = None
+        self._context: Any = None
+        self._page: Any = None
+        self._ids: set[int] = set()
+        self._finalizer: weakref.finalize | None = None
+        self._start_lock = asyncio.Lock()
+        self._closed = False
+
+    # lifecycle
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def page(self) -> Any:
+        """The Playwright page of the current episode (None before the first reset)."""
+        return self._page
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    async def start(self) -> None:
+        """Start chromium and connect Playwright; idempotent. `reset` calls it."""
+        async with self._start_lock:
+            if self._closed:
+                raise BrowserError("this ChromiumBrowser was closed; make a new one.")
+            if self._browser is not None:
+                return
+            if not os.path.exists(self.executable):
+                raise BrowserError(f"chromium not found at {self.executable}; run launch/setup_chromium.sh "
+                                   "(apt-get install chromium) or set AGENTRL_CHROMIUM.")
+            from playwright.async_api import async_playwright
+
+            profile = tempfile.mkdtemp(prefix=PROFILE_PREFIX)
+            self._proc = subprocess.Popen(  # noqa: ASYNC220
+                [self.executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                start_new_session=True,  # own process group: one killpg reaches every child
+                preexec_fn=_die_with_parent)  # noqa: PLW1509
+            _LAUNCHED[self._proc.pid] = profile
+            _EVER_STARTED.add(profile)
+            self._finalizer = weakref.finalize(self, _kill_group, self._proc.pid, profile)
+            try:
+                endpoint = await asyncio.wait_for(asyncio.to_thread(self._read_endpoint), 60)
+                self._pw = await async_playwright().start()
+                self._browser = await self._pw.chromium.connect_over_cdp(endpoint)
+            except BaseException as e:
+                await self._shutdown()
+                if isinstance(e, asyncio.TimeoutError):
+                    raise BrowserError("chromium did not print its DevTools endpoint within 60 s.") from e
+                raise
+
+    def _read_endpoint(self) -> str:
+        assert self._proc is not None and self._proc.stderr is not None
+        seen = []
+        for raw in self._proc.stderr:
+            line = raw.decode(errors="replace")
+            seen.append(line)
+            m = re.search(r"DevTools listening on (ws://\S+)", line)
+            if m:
+                # keep draining stderr so chromium never blocks on a full pipe
+                import threading
+                threading.Thread(target=self._drain, daemon=True).start()
+                return m.group(1)
+        raise BrowserError("chromium exited before it was ready:\n" + "".join(seen[-20:]))
+
+    def _drain(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.stderr is not None:
+            try:
+                for _ in proc.stderr:
+                    pass
+            except (OSError, ValueError):
+                pass
+
+    async def close(self) -> None:
+        """Close the context, the Playwright connection and the chromium process group. Idempotent."""
+        self._closed = True
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        for closer in (self._close_context, self._close_browser):
+            try:
+                await asyncio.wait_for(closer(), 10)
+            except Exception:  # the process group is killed below whatever happened here  # noqa: BLE001, S110
+                pass
+        if self._pw is not None:
+            pw, self._pw = self._pw, None
+            try:
+                await asyncio.wait_for(pw.stop(), 10)
+            except Exception:  # noqa: BLE001, S110
+                pass
+        if self._finalizer is not None:
+            self._finalizer()  # kills the group and removes the profile, exactly once
+            self._finalizer = None
+        if self._proc is not None and self._proc.stderr is not None:
+            self._proc.stderr.close()
+        self._proc = None
+
+    async def _close_context(self) -> None:
+        ctx, self._context, self._page = self._context, None, None
+        if ctx is not None:
+            await ctx.close()
+
+    async def _close_browser(self) -> None:
+        b, self._browser = self._browser, None
+        if b is not None:
+            await b.close()
+
+    # episodes
+    async def reset(self, url: str, allowed_origin: str | None = None) -> Observation:
+        """A fresh context (no cookies, storage or history) on `url`."""
+        if not is_loopback_url(url, self.allow_file_urls):
+            raise BrowserError(f"reset url {url!r} is not on loopback; serve the site on 127.0.0.1.")
+        await self.start()
+        await self._close_context()
+        self.allowed_origin = allowed_origin or origin_of(url)
+        self.blocked = []
+        self._context = await self._browser.new_context(viewport=self.viewport, service_workers="block")
+        self._context.set_default_timeout(self.timeout_ms)
+        await self._context.route("**/*", self._route)
+        self._page = await self._context.new_page()
+        await self._page.goto(url, wait_until="load")
+        return await self.observe()
+
+    async def _route(self, route: Any) -> None:
+        url = route.request.url
+        if is_loopback_url(url, self.allow_file_urls):
+            await route.continue_()
+        else:
+            self.blocked.append(url)
+            await route.abort("blockedbyclient")
+
+    async def observe(self, error: str | None = None) -> Observation:
+        """Walk the current page into an Observation (retried while a navigation is in flight)."""
+        if self._page is None:
+            raise BrowserError("observe() before reset(); call reset(url) first.")
+        args = [sorted(SKIP_TAGS), sorted(BLOCK_TAGS), sorted(INTERACTIVE_ROLES), sorted(TEXT_INPUTS),
+                self.extra_selector]
+        for attempt in range(5):
+            try:
+                await self._settle()
+                raw = await self._page.evaluate(WALK_JS, args)
+                break
+            except Exception as e:  # "execution context was destroyed": a navigation started; look again
+                if attempt == 4:
+                    raise BrowserError(f"could not read the page at {self._page.url}: {e}") from e
+                await asyncio.sleep(0.05)
+        elements = _elements_from_js(raw["elements"])
+        self._ids = {e.id for e in elements}
+        shot = await self._page.screenshot(type="png") if self.screenshot else None
+        return Observation(text=compose_text(raw["lines"], elements), url=self._page.url, title=raw["title"],
+                           elements=elements, screenshot=shot, error=error)
+
+    async def _settle(self) -> None:
+        """Wait for a navigation an action started; a page that never finishes loading is read as it is."""
+        try:
+            await self._page.wait_for_load_state("load", timeout=self.timeout_ms)
+        except Exception as e:
+            if "Timeout" not in type(e).__name__:
+                raise
+
+    async def act(self, action: Action | BadAction) -> Observation:
+        """Perform a page action and observe the result; problems come back in `Observation.error`."""
+        if self._page is None:
+            raise BrowserError("act() before reset(); call reset(url) first.")
+        return await act_and_observe(action, self._ids, self.observe, self._perform)
+
+    async def _perform(self, action: Action) -> str | None:
+        page = self._page
+        loc = page.locator(f'[data-agentrl-id="{action.target}"]') if action.target is not None else None
+        if action.kind == "click":
+            await loc.click(timeout=self.timeout_ms)
+        elif action.kind == "type":
+            await loc.fill(action.text or "", timeout=self.timeout_ms)
+        elif action.kind == "select":
+            return await self._select(loc, action)
+        elif action.kind == "press":
+            # a locator press (unlike page.keyboard) waits for a navigation it starts, such as a form submit
+            focused = page.locator("*:focus")
+            if await focused.count():
+                await focused.first.press(key_name(action.text or ""), timeout=self.timeout_ms)
+            else:
+                await page.keyboard.press(key_name(action.text or ""))
+        elif action.kind == "scroll":
+            await page.mouse.wheel(0, 600 if action.text == "down" else -600)
+        elif action.kind == "back":
+            if await page.go_back(wait_until="load") is None:
+                return "back() did nothing: this is the first page of the episode"
+        elif action.kind == "goto":
+            target, error = check_goto(action.text or "", page.url, self.allowed_origin)
+            if error:
+                return error
+            await page.goto(target, wait_until="load")
+        return None
+
+    async def _select(self, loc: Any, action: Action) -> str | None:
+        options = await loc.evaluate("el => el.tagName === 'SELECT' ? Array.from(el.options).map(o => "
+                                     "[o.value, o.textContent.split(/\\s+/).filter(Boolean).join(' ')]) : null")
+        if options is None:
+            return f"[{action.target}] is not a select box; use click({action.target}) or type(...)"
+        for value, label in options:
+            if action.text in (label, value) or (action.text or "").lower() == label.lower():
+                await loc.select_option(value=value, timeout=self.timeout_ms)
+                return None
+        return (f"[{action.target}] has no option {action.text!r}; options are "
+                f"{json.dumps([label for _, label in options], ensure_ascii=False)}")
+
+
+def _elements_from_js(raw: Sequence[Mapping[str, Any]]) -> tuple[Element, ...]:
+    return tuple(Element(id=int(d["id"]), role=d["role"], name=d["name"], value=d["value"],
+                         options=tuple(d["options"]), checked=d["checked"]) for d in raw)
+
+
+class BrowserPool:
+    """Chromium processes of one event loop, handed out to one env at a time.
+
+    An env takes a browser on its first reset (`acquire`) and gives it back in `close()` (`release`). A returned
+    browser stays up for `linger_s` seconds so the next env with the same settings (`check_env` and evaluation
+    loops make one env per episode) reuses the process instead of launching a new one; then it is closed. When
+    the loop shuts down it cancels the wait and the browser is closed at once, so no process outlives its loop.
+    """
+
+    def __init__(self, linger_s: float = 2.0):
+        self.linger_s = linger_s
+        self._idle: list[tuple[tuple, ChromiumBrowser]] = []
+        self._closers: dict[int, asyncio.Task] = {}
+
+    async def acquire(self, **settings: Any) -> ChromiumBrowser:
+        """A started-or-startable Chromium made with `settings` (ChromiumBrowser's keyword arguments)."""
+        key = tuple(sorted(settings.items()))
+        for entry in list(self._idle):
+            if entry[0] != key:
+                continue
+            self._idle.remove(entry)
+            closer = self._closers.pop(id(entry[1]), None)
+            if closer is not None:
+                closer.cancel()  # it sees the browser is no longer idle and leaves it open
+            if entry[1].pid is not None:
+                return entry[1]
+        return ChromiumBrowser(**settings)
+
+    def release(self, browser: ChromiumBrowser, **settings: Any) -> None:
+        """Give back a browser that `acquire(**settings)` handed out."""
+        self._idle.append((tuple(sorted(settings.items())), browser))
+        self._closers[id(browser)] = asyncio.get_running_loop().create_task(self._close_later(browser))
+
+    async def _close_later(self, browser: ChromiumBrowser) -> None:
+        try:
+            await asyncio.sleep(self.linger_s)
+        finally:
+            idle = [entry for entry in self._idle if entry[1] is browser]
+            if idle:
+                self._idle.remove(idle[0])
+                self._closers.pop(id(browser), None)
+                await browser.close()
+
+
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BrowserPool] = weakref.WeakKeyDictionary()
+
+
+def browser_pool() -> BrowserPool:
+    """The pool of the running event loop (Playwright objects belong to the loop that made them)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _POOLS:
+        _POOLS[loop] = BrowserPool()
+    return _POOLS[loop]
