@@ -54,10 +54,6 @@ class EnvSpec:
     description: str = ""
 
     @property
-    def family(self) -> str:
-        return self.id.split("/", 1)[0]
-
-    @property
     def version(self) -> int:
         return int(self.id.rsplit("-v", 1)[1])
 

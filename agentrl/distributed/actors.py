@@ -224,7 +224,7 @@ class RolloutWorker:
         from agentrl.training.build import find_policy, model_path
 
         cfg = _config(cfg_dict)
-        self.index, self.learner, self.policy_name = index, learner, policy
+        self.index, self.learner = index, learner
         self.incarnation = uuid.uuid4().hex[:12]
         self.policy = _build_policy(cfg, model_path(cfg, find_policy(cfg, policy)))
         self._open = asyncio.Event()  # the gate: closed while weights load

@@ -204,7 +204,7 @@ class MiniWoBEnv:
         self._closed = False
 
     async def reset(self, task: Task, seed: int) -> dict[str, str]:
-        name = _task_name(task)
+        name = task_name(task)
         page_seed = task.env_kwargs.get("seed", seed)
         browser = await self._ensure_browser()
         if self._server is None:
@@ -280,7 +280,7 @@ class MiniWoBEnv:
         return "\n".join(lines)
 
 
-def _task_name(task: Task) -> str:
+def task_name(task: Task) -> str:
     name = task.env_kwargs.get("task")
     if not isinstance(name, str) or not (html_dir() / "miniwob" / f"{name}.html").exists():
         raise MiniWoBError(f"task {task.id!r}: env_kwargs['task'] must name a MiniWoB++ page such as "
@@ -370,7 +370,7 @@ def _label(items: Sequence[PageItem], i: int) -> str:
     return it.name
 
 
-def _observation_parts(content: str) -> tuple[str, str, str]:
+def observation_parts(content: str) -> tuple[str, str, str]:
     """(task name, instruction, page text) of one observation rendered by `MiniWoBEnv`."""
     task = re.search(r"^MiniWoB\+\+ task: (\S+)$", content, re.MULTILINE)
     instruction = re.search(r"^Instruction: (.*)$", content, re.MULTILINE)
@@ -378,7 +378,7 @@ def _observation_parts(content: str) -> tuple[str, str, str]:
     return (task.group(1) if task else "", instruction.group(1) if instruction else "", page)
 
 
-def _quoted(instruction: str) -> list[str]:
+def quoted_strings(instruction: str) -> list[str]:
     return re.findall(r'"([^"]*)"', instruction)
 
 
@@ -386,7 +386,7 @@ def _first(items: Sequence[PageItem], **want: Any) -> PageItem | None:
     return next((it for it in items if it.id is not None and all(getattr(it, k) == v for k, v in want.items())), None)
 
 
-def _submit(items: Sequence[PageItem]) -> str:
+def submit_action(items: Sequence[PageItem]) -> str:
     button = next((it for it in items if it.role == "button"
                    and it.name.lower() in ("submit", "login", "ok", "search")), None)
     return f"click({button.id})" if button else "stop()"
@@ -398,7 +398,7 @@ def _fill_then_submit(items: Sequence[PageItem], wanted: Sequence[str]) -> str:
     for field, text in zip(fields, wanted):
         if field.value != text:
             return f"type({field.id}, {_js_string(text)})"
-    return _submit(items)
+    return submit_action(items)
 
 
 def _js_string(text: str) -> str:
@@ -410,9 +410,9 @@ def _js_string(text: str) -> str:
 def solve(content: str) -> str:
     """The next action that solves the task shown in a `MiniWoBEnv` observation, read from the instruction and
     the page's current state (so it needs no memory of earlier turns). Returns stop() if it cannot tell."""
-    task, instruction, page = _observation_parts(content)
+    task, instruction, page = observation_parts(content)
     items = parse_page(page)
-    quoted = _quoted(instruction)
+    quoted = quoted_strings(instruction)
     target: PageItem | None = None
     if task == "click-button" and quoted:
         target = _first(items, role="button", name=quoted[0])
@@ -431,7 +431,7 @@ def solve(content: str) -> str:
         m = re.search(r"^Select (.*) from the list", instruction)
         box = _first(items, role="combobox")
         if m and box:
-            return f"select({box.id}, {_js_string(m.group(1))})" if box.value != m.group(1) else _submit(items)
+            return f"select({box.id}, {_js_string(m.group(1))})" if box.value != m.group(1) else submit_action(items)
     elif task == "enter-text" and quoted:
         return _fill_then_submit(items, quoted[:1])
     elif task == "enter-text-2" and quoted:
@@ -452,7 +452,7 @@ def _choose_boxes(items: Sequence[PageItem], instruction: str) -> str:
     for box in (it for it in items if it.role in ("checkbox", "radio")):
         if (box.label in wanted) != bool(box.checked):
             return f"click({box.id})"
-    return _submit(items)
+    return submit_action(items)
 
 
 def scripted_policy(seed: int = 0) -> ScriptedPolicy:

@@ -64,18 +64,18 @@ async def play(env, name: str, seed: int, replies) -> tuple[str, list]:
 
 
 def click_other_button(obs: str) -> str:
-    _, instruction, page = mw._observation_parts(obs)
-    wanted = mw._quoted(instruction)[0]
+    _, instruction, page = mw.observation_parts(obs)
+    wanted = mw.quoted_strings(instruction)[0]
     other = next(it for it in mw.parse_page(page) if it.role == "button" and it.name != wanted)
     return f"click({other.id})"
 
 
 def field(n: int, text: str):
-    return lambda obs: f'type({[it for it in mw.parse_page(mw._observation_parts(obs)[2]) if it.role == "textbox"][n].id}, "{text}")'
+    return lambda obs: f'type({[it for it in mw.parse_page(mw.observation_parts(obs)[2]) if it.role == "textbox"][n].id}, "{text}")'
 
 
 def submit(obs: str) -> str:
-    return mw._submit(mw.parse_page(mw._observation_parts(obs)[2]))
+    return mw.submit_action(mw.parse_page(mw.observation_parts(obs)[2]))
 
 
 async def test_wrong_actions_score_minwobs_own_negative_or_zero(env):
@@ -158,14 +158,14 @@ def official_play(env, seed: int, steps) -> tuple[str, float, float]:
 
 def resolve(obs: str, step) -> str:
     """One step as a reply to our env, resolved against the page it shows."""
-    items = mw.parse_page(mw._observation_parts(obs)[2])
+    items = mw.parse_page(mw.observation_parts(obs)[2])
     if step[0] == "click":
         return f"click({next(it.id for it in items if it.name == step[1])})"
     return f'type({[it for it in items if it.role == "textbox"][step[1]].id}, "{step[2]}")'
 
 
 def other_button(obs: str, named: str) -> str:
-    return next(it.name for it in mw.parse_page(mw._observation_parts(obs)[2]) if it.role == "button" and it.name != named)
+    return next(it.name for it in mw.parse_page(mw.observation_parts(obs)[2]) if it.role == "button" and it.name != named)
 
 
 # (task, seed, steps from (quoted strings of the instruction, first observation))
@@ -181,8 +181,8 @@ async def test_official_gym_env_gives_the_same_raw_rewards(env, official):
     gym_envs = {}
     for name, seed, plan in CASES:
         obs = (await env.reset(task(name, seed), 0))["agent"]
-        instruction = mw._observation_parts(obs)[1]
-        steps = plan(mw._quoted(instruction), obs)
+        instruction = mw.observation_parts(obs)[1]
+        steps = plan(mw.quoted_strings(instruction), obs)
         for step in steps:
             result = await env.step({"agent": resolve(obs, step)})
             if result.terminated["agent"]:

@@ -27,7 +27,7 @@ def test_bad_config_and_unknown_pages_say_what_to_do():
     with pytest.raises(mw.MiniWoBError, match="ms_per_action"):
         mw.MiniWoBEnv(ms_per_action=-1)
     with pytest.raises(mw.MiniWoBError, match="click-button"):
-        mw._task_name(Task(id="x", env_kwargs={"task": "click-buton"}))
+        mw.task_name(Task(id="x", env_kwargs={"task": "click-buton"}))
 
 
 def test_rubric_reads_the_pages_rewards_from_the_last_info():
