@@ -16,9 +16,9 @@ from agentrl.training.schedule import Schedule
 pytestmark = [pytest.mark.vllm]
 
 ESTIMATORS = ["grpo", "drgrpo", "rloo", "reinforce++", "reinforce++_baseline", "gae", "gigpo", "turn_returns",
-              "turn_returns+gate", "gdpo", "tournament"]
+              "turn_returns:gate", "gdpo", "tournament"]
 EXTRA = {"gae": ["learner.value_head=true"], "tournament": ["algorithm.advantage.compare=agentrl.environments.echo:compare_rewards"],
-         "turn_returns+gate": ["algorithm.advantage.gate_threshold=1.0", "algorithm.advantage.gate_on=success"]}
+         "turn_returns:gate": ["algorithm.advantage.gate_threshold=1.0", "algorithm.advantage.gate_on=success"]}
 
 
 async def scripted_successes(tasks, rubric):
@@ -53,7 +53,7 @@ def engine():
 def test_estimator_updates_and_syncs(engine, name):
     path, policy = engine
     cfg = load_config(TrainConfig, "launch/configs/quickstart.yaml",
-                      [f"algorithm.advantage.estimator={name.split('+')[0]}", "rollout.tasks_per_step=4", "rollout.group_size=4",
+                      [f"algorithm.advantage.estimator={name.split(':')[0]}", "rollout.tasks_per_step=4", "rollout.group_size=4",
                        *EXTRA.get(name, [])])
     rubric = rubric_for(cfg)
     learner = Learner(path, cfg.learner, advantage_config(cfg, rubric), loss_config(cfg))
