@@ -74,20 +74,14 @@ def open_shared(shared: Shared, device: int) -> Iterator[tuple[str, torch.Tensor
 class WeightSyncExtension:
     """Worker mixin: in-place weight loading from HF-named tensors.
 
-    On the CPU backend we go through vLLM's in-place reload: it repacks linear weights into oneDNN/SGL
+    Host bytes go through vLLM's in-place reload: vLLM's CPU backend repacks linear weights into oneDNN/SGL
     kernels and frees the originals, so a plain ``model.load_weights`` is not enough there; the reload re-runs
-    that post-processing. On a GPU the reload is wrong for us: it rebuilds layers into new memory, while the
-    captured CUDA graphs keep reading the old one (the engine went on sampling from the old weights, seen on
-    an H200 with vLLM 0.26). There the model's own ``load_weights`` copies each tensor into its existing
-    parameter (dense bf16/fp16/fp32 checkpoints keep their parameters as loaded), so graphs see the new values.
+    that post-processing. CUDA IPC tensors go straight to the model's ``load_weights``, which copies each
+    into its parameter on the GPU (dense bf16/fp16/fp32 checkpoints keep their parameters as loaded).
     """
 
     def agentrl_load_weights(self, packed: Packed) -> int:
-        if self.agentrl_device_uuid():
-            with torch.device(self.device):  # type: ignore[attr-defined]
-                self.get_model().load_weights(unpack(packed))  # type: ignore[attr-defined]
-        else:
-            self.model_runner.reload_weights(weights_iterator=unpack(packed))  # type: ignore[attr-defined]
+        self.model_runner.reload_weights(weights_iterator=unpack(packed))  # type: ignore[attr-defined]
         return len(packed)
 
     def agentrl_device_uuid(self) -> str:
