@@ -86,6 +86,10 @@ class CheckError(AgentRLError, AssertionError):
     """`check_env` found an environment that breaks the contract."""
 
 
+class EngineMemoryError(AgentRLError, MemoryError):
+    """An inference engine does not fit in the memory free on its device; the message names the setting to lower."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ' Did you mean X?' suffix for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)

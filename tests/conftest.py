@@ -25,3 +25,30 @@ def smollm2_engine():
     policy = VLLMPolicy("smollm2-135m", temperature=0.7, max_model_len=8192, seed=0, dtype="bfloat16")
     yield policy
     policy.close()
+
+
+def _cuda_present() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def pytest_report_header(config):
+    if _cuda_present():
+        return "gpu: CUDA device present, tests marked gpu (tests/gpu) run"
+    return "gpu: no CUDA device, tests marked gpu (tests/gpu) are deselected: they are not run and not counted"
+
+
+def pytest_collection_modifyitems(config, items):
+    """tests/gpu are all marked gpu; without a CUDA device they are deselected (never skipped-as-passed)."""
+    for item in items:
+        if "tests/gpu/" in item.nodeid.replace("\\", "/") or item.nodeid.startswith("gpu/"):
+            item.add_marker(pytest.mark.gpu)
+    if _cuda_present():
+        return
+    gpu = [item for item in items if item.get_closest_marker("gpu")]
+    if gpu:
+        config.hook.pytest_deselected(items=gpu)
+        items[:] = [item for item in items if not item.get_closest_marker("gpu")]

@@ -39,7 +39,7 @@ class NCCLWeightReceiver:
     The rollout worker calls, through ``engine.collective_rpc``: `agentrl_init_weight_group` once (every vLLM
     rank joins a stateless NCCL group with the learner's rank 0, at ranks 1..), then `agentrl_receive_weights`
     for each sync while the learner runs `broadcast_weights`. `agentrl_load_weights` keeps the host path
-    working as well (the same method as `agentrl.inference._vllm_worker.WeightSyncExtension`).
+    working as well (the same method as `agentrl.inference.weight_sync.WeightSyncExtension`).
     """
 
     def agentrl_init_weight_group(self, host: str, port: int, rank_offset: int, world_size: int) -> None:
@@ -63,6 +63,6 @@ class NCCLWeightReceiver:
         return len(specs)
 
     def agentrl_load_weights(self, packed: list) -> int:
-        from agentrl.inference._vllm_worker import WeightSyncExtension
+        from agentrl.inference.weight_sync import WeightSyncExtension
 
         return WeightSyncExtension.agentrl_load_weights(self, packed)  # type: ignore[arg-type]

