@@ -33,7 +33,7 @@ def run(mode: str, args: argparse.Namespace, out: Path) -> list[dict]:
         f"distributed.episodes_per_env_actor={args.slots}", "distributed.num_rollout_workers=1",
         f"model.engine={args.policy}", f"rollout.tasks_per_step={args.tasks}",
         f"rollout.group_size={args.group}", "rollout.max_tokens=2", "model.max_model_len=256",
-        "model.gpu_memory_utilization=0.05", "learner.lr=0.001"])
+        "learner.lr=0.001"])
     train_ray(cfg)
     return [json.loads(line) for line in (out / mode / "metrics.jsonl").read_text().splitlines()]
 

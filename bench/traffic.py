@@ -157,7 +157,7 @@ def generation_turn_seconds(model: str, observations: dict[int, dict], max_token
     from agentrl.inference.vllm import VLLMPolicy
 
     engine = VLLMPolicy(model, max_tokens=max_tokens, temperature=1.0, max_model_len=4096,
-                        gpu_memory_utilization=0.1, dtype="float32")
+                        dtype="float32")
     try:
         async def turn(obs: dict, k: int) -> float:
             # a distinct first line per trial: the prefix cache cannot serve a trial from an earlier one

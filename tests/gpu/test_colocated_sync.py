@@ -41,7 +41,7 @@ def learner_logprobs(model, turn):
 def test_weights_move_to_the_engine_by_cuda_ipc_in_under_a_second(half_b):
     from transformers import AutoModelForCausalLM
 
-    from agentrl.policies import VLLMPolicy
+    from agentrl.inference import VLLMPolicy
 
     learner = AutoModelForCausalLM.from_pretrained(half_b, dtype=torch.bfloat16).cuda().eval()
     original = {k: v.clone() for k, v in learner.state_dict().items()}

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from agentrl.errors import EngineMemoryError
-from agentrl.policies import sizing
+from agentrl.inference import sizing
 from agentrl.inference.engine_setup import engine_dtype
 
 GiB = sizing.GiB

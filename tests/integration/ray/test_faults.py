@@ -33,7 +33,7 @@ def config(out) -> RayTrainConfig:
         "distributed.setup=[agentrl.distributed.slow_env:register]", "distributed.mode=async",
         "distributed.max_policy_lag=1", "distributed.num_env_actors=2", "distributed.num_rollout_workers=1",
         "model.engine=vllm", f"rollout.tasks_per_step={TASKS}", f"rollout.group_size={GROUP}",
-        "rollout.max_tokens=2", "model.max_model_len=256", "model.gpu_memory_utilization=0.05",
+        "rollout.max_tokens=2", "model.max_model_len=256",
         "learner.lr=0.001"])
 
 

@@ -12,8 +12,8 @@ import psutil
 import pytest
 from vllm_owner import start_owner, wait_gone
 
+from agentrl.inference import sizing
 from agentrl.models import build_tiny_model
-from agentrl.policies import sizing
 
 pytestmark = pytest.mark.vllm
 
@@ -46,7 +46,7 @@ def _one_reply(policy) -> int:
 
 
 def test_default_settings_start_while_another_process_holds_most_free_memory(tiny_model_dir, memory_hog):
-    from agentrl.policies import VLLMPolicy
+    from agentrl.inference import VLLMPolicy
 
     assert psutil.virtual_memory().available < LEAVE_FREE + 2 * sizing.GiB
     with VLLMPolicy(str(tiny_model_dir), max_tokens=4) as policy:  # defaults: 2048 tokens, 256 sequences
@@ -58,7 +58,7 @@ def test_default_settings_start_while_another_process_holds_most_free_memory(tin
 
 def test_the_shipped_configs_model_settings_start(tmp_path):
     """The tiny model as the CPU configs build it (vocab 128, compact template) at their largest max_model_len."""
-    from agentrl.policies import VLLMPolicy
+    from agentrl.inference import VLLMPolicy
 
     model = build_tiny_model(tmp_path / "m", vocab_size=128, chat_template="compact")
     with VLLMPolicy(str(model), max_tokens=4, max_model_len=1024, seed=0) as policy:

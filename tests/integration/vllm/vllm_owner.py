@@ -10,7 +10,7 @@ import psutil
 
 _SCRIPT = """
 import sys, time
-from agentrl.policies import VLLMPolicy
+from agentrl.inference import VLLMPolicy
 policy = VLLMPolicy(sys.argv[1], max_tokens=4, max_model_len=256, max_num_seqs=8)
 print("ready", flush=True)
 time.sleep(3600)
