@@ -39,11 +39,15 @@ def test_docker_config_locks_the_container_down():
 
 
 def test_bwrap_argv_unshares_everything_and_sets_rlimits():
-    argv = bwrap_command(SandboxLimits(memory=2**30, pids=50, disk=2**20), "/work", None, None)
+    argv = bwrap_command(SandboxLimits(memory=2**30, pids=50, disk=2**20), "/work", None, None, seccomp_fd=7)
     assert argv[:5] == ["prlimit", f"--as={2**30}", "--nproc=50", f"--fsize={2**20}", "--nofile=1024"]
     bw = argv[argv.index("bwrap"):]
     assert "--unshare-all" in bw and "--die-with-parent" in bw and "--share-net" not in bw
-    assert bw[bw.index("--cap-drop") + 1] == "ALL"
+    assert bw[bw.index("--cap-drop") + 1] == "ALL" and bw[bw.index("--seccomp") + 1] == "7"
+    # The agent is pid 1 (nothing else holds its pipes), no nested user namespaces, sized tmpfs mounts.
+    assert "--as-pid-1" in bw and "--disable-userns" in bw and "--unshare-user" in bw
+    sized = {bw[i + 3]: int(bw[i + 1]) for i, a in enumerate(bw) if a == "--size" and bw[i + 2] == "--tmpfs"}
+    assert sized == {"/work": 2**20, "/tmp": 2**20}  # /tmp gets a quarter of `disk`, at least 1 MiB
     assert ("setpriv" in argv) == (os.geteuid() == 0)
     binds = [bw[i + 1] for i, a in enumerate(bw) if a in ("--bind", "--ro-bind", "--dev-bind")]
     assert binds == ["/usr"]  # the only host path inside, read-only
