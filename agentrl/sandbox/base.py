@@ -72,6 +72,15 @@ class SandboxLimits:
         if self.pids < 8:
             raise ConfigError(f"SandboxLimits.pids={self.pids} is too small to run a shell; give at least 8.")
 
+    @property
+    def inodes(self) -> int:
+        """Files and directories the work dir may hold: one per 2 KiB of `disk` (at least 4096).
+
+        tmpfs inodes cost kernel memory, not disk: without a cap, empty files fill memory that no limit
+        counts (bwrap) or the container's memory limit (Docker), long before `disk` is reached.
+        """
+        return max(self.disk // 2048, 4096)
+
 
 @dataclasses.dataclass(frozen=True)
 class ExecResult:
