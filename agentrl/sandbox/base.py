@@ -4,7 +4,7 @@ A `Sandbox` runs untrusted, model-written commands. It is the project's main sec
 backend guarantees, with no way for a caller to turn them off:
 
 - no network (no interface but loopback), never privileged, no capabilities, not root;
-- memory, CPU, process-count and (where the backend can) disk limits from `SandboxLimits`;
+- memory, CPU, process-count and (where the backend can) disk and inode limits from `SandboxLimits`;
 - a wall-clock limit per command (the command and everything it started are killed at the deadline)
   and per episode (counted from the first call; afterwards every call raises `EpisodeTimeoutError`);
 - captured output capped at `SandboxLimits.output_cap` bytes per stream, with a flag when it was cut.

@@ -564,7 +564,7 @@ async def probe_other_sandboxes(ctx):
     await ctx.box.exec("rm -f /work/secret /tmp/secret")
 
 
-@probe("information", "look for the host's files: this checkout, /work/shared, home dirs, the host canary")
+@probe("information", "look for host-only paths: this checkout, /work/shared, /work/.library, /root/.ssh, Docker's state")
 async def probe_host_paths(ctx):
     # Paths that exist only on the host (the canary's folder may exist inside: write_file probes make it).
     paths = ["/work/main", "/work/shared", "/work/.library", "/root/.ssh", "/root/.cache", "/var/lib/docker",
