@@ -4,7 +4,7 @@ A `Sandbox` runs untrusted, model-written commands. It is the project's main sec
 backend guarantees, with no way for a caller to turn them off:
 
 - no network (no interface but loopback), never privileged, no capabilities, not root;
-- memory, CPU, process-count and (where the backend can) disk limits from `SandboxLimits`;
+- memory, CPU, process-count and (where the backend can) disk and inode limits from `SandboxLimits`;
 - a wall-clock limit per command (the command and everything it started are killed at the deadline)
   and per episode (counted from the first call; afterwards every call raises `EpisodeTimeoutError`);
 - captured output capped at `SandboxLimits.output_cap` bytes per stream, with a flag when it was cut.
@@ -71,6 +71,15 @@ class SandboxLimits:
                               "(a small Python process) needs about 20 MiB. Give at least 32 MiB.")
         if self.pids < 8:
             raise ConfigError(f"SandboxLimits.pids={self.pids} is too small to run a shell; give at least 8.")
+
+    @property
+    def inodes(self) -> int:
+        """Files and directories the work dir may hold: one per 2 KiB of `disk` (at least 4096).
+
+        tmpfs inodes cost kernel memory, not disk: without a cap, empty files fill memory that no limit
+        counts (bwrap) or the container's memory limit (Docker), long before `disk` is reached.
+        """
+        return max(self.disk // 2048, 4096)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,14 +2,24 @@
 
 `bwrap` puts the sandbox agent (inside_agent.py) in fresh user, pid, network, ipc, uts and cgroup namespaces
 (`--unshare-all`: no network but loopback) with no capabilities, a read-only view of the host's /usr
-(or of `rootfs`, e.g. a debootstrapped tree), fresh /proc, /dev and tmpfs /work and /tmp, a clean
-environment, and nothing else of the host: no /home, /root, /etc, /work of the host, no sockets.
+(or of `rootfs`, e.g. a debootstrapped tree), fresh /proc, /dev and size-capped tmpfs /work and /tmp, a
+clean environment, and nothing else of the host: no /home, /root, /etc, /work of the host, no sockets.
 When we are root it first drops to nobody (65534) with setpriv, so the namespaces are unprivileged.
+Three settings close holes that docs/sandbox.md's escape probes found:
+- `--as-pid-1`: the agent is pid 1 itself. With bwrap's own init as pid 1, that init held the agent's
+  pipes and was ptrace-able by commands (same uid, dumpable), so `pidfd_getfd(init, 1)` let a command
+  write forged replies to the host. The agent is non-dumpable, so nothing inside can take its fds.
+- `--disable-userns`: commands cannot create nested user namespaces (and with them, capabilities over
+  new mount and network namespaces: kernel attack surface for nothing).
+- `--seccomp` with seccomp.py's deny list: no kernel keyrings (not isolated between sandboxes), no
+  ptrace/pidfd_getfd/process_vm_*, no bpf, perf, userfaultfd or io_uring.
 
 Limits bwrap cannot set come from rlimits on the agent (prlimit), which every command inherits:
 `memory` -> RLIMIT_AS (per process, not a total), `pids` -> RLIMIT_NPROC (counted per user, so bwrap
-sandboxes running as the same user share it), `disk` -> RLIMIT_FSIZE (largest file; bwrap 0.8 cannot
-size its tmpfs, so the total is not capped). `cpus` is not enforced. The per-command and per-episode
+sandboxes running as the same user share it), `disk` -> the size of the /work tmpfs (a quarter of it for
+/tmp) and RLIMIT_FSIZE (largest file); `SandboxLimits.inodes` caps their file count only when we are
+root (see `scratch_mounts`: bwrap itself can set only a size). `cpus` is not enforced. The root and /dev
+are read-only, /dev/shm a 16 MiB tmpfs. The per-command and per-episode
 wall-clock limits and the output cap are the agent's, as in Docker.
 `snapshot` writes the work dir to a tar file and returns its path: pass it as `seed` to start from it.
 """
@@ -26,24 +36,55 @@ from pathlib import Path
 from agentrl.sandbox.agent_sandbox import AgentSandbox
 from agentrl.sandbox.base import DEFAULT_WORKDIR, SandboxError, SandboxLimits
 from agentrl.sandbox.channel import AGENT_COMMAND, AgentChannel
+from agentrl.sandbox.seccomp import filter_fd
 
 NOBODY = 65534
 SNAPSHOT_DIR = Path(os.environ.get("AGENTRL_SNAPSHOT_DIR", Path.home() / ".cache" / "agentrl" / "snapshots"))
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _SEED_PATH = "/opt/agentrl/work.tar"
+SHM_SIZE = 16 * 2**20  # as Docker's shm_size
+# When we are root, /work and /tmp are tmpfs mounts made in a private mount namespace around bwrap
+# (bwrap can only set a tmpfs's size, not its inode count); this empty host folder is their mount point.
+SCRATCH = "/run/agentrl-sandbox"
 
 
-def bwrap_command(limits: SandboxLimits, workdir: str, rootfs: str | None, seed_fd: int | None) -> list[str]:
-    """The full argv: rlimits, the drop to nobody (when root), bwrap's isolation, then the agent."""
+def tmp_size(limits: SandboxLimits) -> int:
+    return max(limits.disk // 4, 2**20)
+
+
+def scratch_mounts(limits: SandboxLimits) -> list[str]:
+    """argv prefix (root only): a private mount namespace holding /work and /tmp, sized in bytes and inodes.
+
+    The mounts exist only in that namespace, so they vanish with the sandbox's last process: nothing to
+    clean up on the host, even when the owner dies.
+    """
+    os.makedirs(SCRATCH, mode=0o755, exist_ok=True)
+    opts = f"nosuid,nodev,mode=0755,uid={NOBODY},gid={NOBODY}"
+    script = (f"set -e; mount -t tmpfs -o size=1m,mode=0755 agentrl {SCRATCH}; mkdir {SCRATCH}/work {SCRATCH}/tmp; "
+              f"mount -t tmpfs -o {opts},size={limits.disk},nr_inodes={limits.inodes} agentrl-work {SCRATCH}/work; "
+              f"mount -t tmpfs -o {opts},size={tmp_size(limits)},nr_inodes={max(limits.inodes // 4, 1024)} "
+              f"agentrl-tmp {SCRATCH}/tmp; exec \"$@\"")
+    return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "agentrl-mounts"]
+
+
+def bwrap_command(limits: SandboxLimits, workdir: str, rootfs: str | None, seed_fd: int | None,
+                  seccomp_fd: int) -> list[str]:
+    """The full argv: rlimits, [when root: sized scratch mounts, the drop to nobody], bwrap, the agent.
+
+    `seccomp_fd` holds seccomp.py's compiled filter (`seccomp.filter_fd()`); bwrap reads it at start.
+    """
     for tool in ("bwrap", "prlimit"):
         if shutil.which(tool) is None:
             raise SandboxError(f"`{tool}` is missing: apt-get install -y bubblewrap util-linux "
                                "(launch/setup_docker.sh installs bubblewrap).")
     argv = ["prlimit", f"--as={limits.memory}", f"--nproc={limits.pids}", f"--fsize={limits.disk}",
             "--nofile=1024", "--core=0", "--"]
-    if os.geteuid() == 0:
+    root = os.geteuid() == 0
+    if root:
+        argv += scratch_mounts(limits)
         argv += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
-    argv += ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    argv += ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--as-pid-1", "--die-with-parent",
+             "--new-session", "--cap-drop", "ALL", "--seccomp", str(seccomp_fd)]
     if rootfs:
         argv += ["--ro-bind", rootfs, "/"]
     else:
@@ -53,10 +94,17 @@ def bwrap_command(limits: SandboxLimits, workdir: str, rootfs: str | None, seed_
                 argv += ["--symlink", f"usr/{link}", f"/{link}"]  # merged-/usr layout
         for etc in ("/etc/alternatives", "/etc/ld.so.cache"):
             argv += ["--ro-bind-try", etc, etc]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", workdir]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm"]
+    if root:
+        argv += ["--bind", f"{SCRATCH}/tmp", "/tmp", "--bind", f"{SCRATCH}/work", workdir]
+    else:
+        argv += ["--size", str(tmp_size(limits)), "--tmpfs", "/tmp", "--size", str(limits.disk), "--tmpfs", workdir]
     if seed_fd is not None:
         # Handed over as an open fd: the seed may live where nobody (our uid inside) cannot read.
         argv += ["--ro-bind-data", str(seed_fd), _SEED_PATH]
+    # bwrap's root and /dev are tmpfs mounts without a size, writable by the sandbox user: read-only, or
+    # files written there would fill host memory past every limit.
+    argv += ["--remount-ro", "/dev", "--remount-ro", "/"]
     argv += ["--chdir", workdir, "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
              "--setenv", "AGENTRL_WORKDIR", workdir, "--setenv", "AGENTRL_PIDNS", "1", "--"]
     return argv + AGENT_COMMAND
@@ -78,15 +126,17 @@ class BwrapSandbox(AgentSandbox):
         if seed is not None and not os.path.isfile(seed):
             raise SandboxError(f"seed {seed!r} is not a file; pass the path that BwrapSandbox.snapshot returned.")
         seed_fd = os.open(seed, os.O_RDONLY) if seed is not None else None
+        seccomp_fd = filter_fd()
         try:
             process = await asyncio.create_subprocess_exec(
-                *bwrap_command(limits, workdir, rootfs, seed_fd), stdin=asyncio.subprocess.PIPE,
+                *bwrap_command(limits, workdir, rootfs, seed_fd, seccomp_fd), stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
-                # bwrap's own init (pid 1 inside) keeps the environment it was started with, readable in
-                # /proc/1/environ: give it nothing of ours (no tokens, no keys).
+                # bwrap clears the agent's environment (--clearenv); give bwrap itself nothing of ours
+                # either (no tokens, no keys), so no process of the sandbox ever held them.
                 env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-                pass_fds=() if seed_fd is None else (seed_fd,))
+                pass_fds=(seccomp_fd,) if seed_fd is None else (seccomp_fd, seed_fd))
         finally:
+            os.close(seccomp_fd)
             if seed_fd is not None:
                 os.close(seed_fd)
         tail = bytearray()

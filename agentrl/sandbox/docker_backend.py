@@ -74,7 +74,8 @@ def container_config(image: str, limits: SandboxLimits, workdir: str, labels: di
     host = {
         "network_mode": "none", "privileged": False, "cap_drop": ["ALL"], "security_opt": ["no-new-privileges"],
         "read_only": True,
-        "tmpfs": {workdir: f"{tmpfs_opts},size={limits.disk}", "/tmp": f"{tmpfs_opts},size={max(limits.disk // 4, 2**20)}"},
+        "tmpfs": {workdir: f"{tmpfs_opts},size={limits.disk},nr_inodes={limits.inodes}",
+                  "/tmp": f"{tmpfs_opts},size={max(limits.disk // 4, 2**20)},nr_inodes={max(limits.inodes // 4, 1024)}"},
         "mem_limit": limits.memory, "memswap_limit": limits.memory, "nano_cpus": int(limits.cpus * 1e9),
         "pids_limit": limits.pids, "ipc_mode": "private", "shm_size": 16 * 2**20, "auto_remove": True,
         # The agent's replies travel over the attach stream; logging them too would only fill the disk.

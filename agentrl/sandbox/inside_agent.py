@@ -53,19 +53,13 @@ VICTIM = "echo 1000 >/proc/self/oom_score_adj 2>/dev/null; "
 
 def own_pid_namespace():
     # kill(-1) must only ever run inside the sandbox's own pid namespace (never on a host): the backends
-    # say so, and we check that pid 1 is us (Docker) or bubblewrap's init.
-    if os.environ.get("AGENTRL_PIDNS") != "1":
-        return False
-    try:
-        with open("/proc/1/comm") as f:
-            return os.getpid() == 1 or f.read().strip() == "bwrap"
-    except OSError:
-        return False
+    # say so (both run us as pid 1: Docker, and bwrap with --as-pid-1), and we check that pid 1 is us.
+    return os.environ.get("AGENTRL_PIDNS") == "1" and os.getpid() == 1
 
 
 def kill_command(pgid):
     # A timed-out command may have forked, daemonised or changed session: in our own pid namespace, kill
-    # every process we can see except ourselves (and a pid-1 init, which kill(-1) skips).
+    # every process we can see except ourselves (kill(-1) skips the caller).
     everything = own_pid_namespace()
     for _ in range(20):
         try:

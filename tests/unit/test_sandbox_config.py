@@ -7,7 +7,7 @@ import pytest
 
 from agentrl.errors import ConfigError
 from agentrl.sandbox.base import ExecResult, SandboxLimits
-from agentrl.sandbox.bwrap_backend import bwrap_command
+from agentrl.sandbox.bwrap_backend import SCRATCH, bwrap_command
 from agentrl.sandbox.docker_backend import container_config
 from agentrl.sandbox.image import apt_mirror
 from agentrl.sandbox.owner import is_orphan, owner_id, owner_labels
@@ -39,14 +39,25 @@ def test_docker_config_locks_the_container_down():
 
 
 def test_bwrap_argv_unshares_everything_and_sets_rlimits():
-    argv = bwrap_command(SandboxLimits(memory=2**30, pids=50, disk=2**20), "/work", None, None)
+    argv = bwrap_command(SandboxLimits(memory=2**30, pids=50, disk=2**20), "/work", None, None, seccomp_fd=7)
     assert argv[:5] == ["prlimit", f"--as={2**30}", "--nproc=50", f"--fsize={2**20}", "--nofile=1024"]
     bw = argv[argv.index("bwrap"):]
     assert "--unshare-all" in bw and "--die-with-parent" in bw and "--share-net" not in bw
-    assert bw[bw.index("--cap-drop") + 1] == "ALL"
-    assert ("setpriv" in argv) == (os.geteuid() == 0)
+    assert bw[bw.index("--cap-drop") + 1] == "ALL" and bw[bw.index("--seccomp") + 1] == "7"
+    # The agent is pid 1 (nothing else holds its pipes), no nested user namespaces, sized tmpfs mounts.
+    assert "--as-pid-1" in bw and "--disable-userns" in bw and "--unshare-user" in bw
+    sized = {bw[i + 3]: int(bw[i + 1]) for i, a in enumerate(bw) if a == "--size" and bw[i + 2] == "--tmpfs"}
     binds = [bw[i + 1] for i, a in enumerate(bw) if a in ("--bind", "--ro-bind", "--dev-bind")]
-    assert binds == ["/usr"]  # the only host path inside, read-only
+    if os.geteuid() == 0:  # /work and /tmp come from a private mount namespace, capped in bytes and inodes
+        script = argv[argv.index("-c") + 1]
+        assert f"size={2**20},nr_inodes=4096 agentrl-work" in script and "nosuid,nodev" in script
+        assert argv[argv.index("unshare"):argv.index("unshare") + 4] == ["unshare", "--mount", "--propagation", "private"]
+        assert sized == {"/dev/shm": 16 * 2**20} and binds == ["/usr", f"{SCRATCH}/tmp", f"{SCRATCH}/work"]
+    else:  # /tmp gets a quarter of `disk`, at least 1 MiB
+        assert sized == {"/dev/shm": 16 * 2**20, "/work": 2**20, "/tmp": 2**20} and binds == ["/usr"]
+    # bwrap's own root and /dev tmpfs mounts are unsized: read-only, with a sized /dev/shm on top.
+    assert [bw[i + 1] for i, a in enumerate(bw) if a == "--remount-ro"] == ["/dev", "/"]
+    assert ("setpriv" in argv) == (os.geteuid() == 0)
 
 
 def test_owner_labels_and_orphans():

@@ -60,9 +60,9 @@ async def test_host_environment_does_not_leak(monkeypatch):
     monkeypatch.setenv("AGENTRL_TEST_SECRET", "canary-7f3a")
     b = await BwrapSandbox.create(LIMITS)
     try:
-        # bwrap's init (pid 1) keeps the environment bwrap got; it must be ours, not the host process's.
-        dump = await b.exec("cat /proc/1/environ | tr '\\0' '\\n'")
-        assert dump.ok and dump.stdout.split() == ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+        # Every environment a command can see (its own, and any readable /proc/*/environ) is the sandbox's.
+        dump = await b.exec("env; cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'")
+        assert dump.ok and "HOME=/work" in dump.stdout and "canary-7f3a" not in dump.stdout
     finally:
         await b.close()
 
