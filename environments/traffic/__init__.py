@@ -29,22 +29,22 @@ def register_envs(override: bool = False) -> None:
     """Register the traffic envs (`override=True` replaces earlier registrations, as tests need)."""
     register("traffic/Highway-v0", f"{_D}:DrivingEnv", tasks=f"{_D}:highway_tasks", rubric=f"{_D}:rubric",
              scripted_policy=f"{_D}:scripted_policy", max_turns=20, override=override,
-             kwargs={"scenario": "highway", "n_agents": 2, "config": {**_FAST, "duration": 20}},
+             kwargs={"scenario": "highway", "n_agents": 2, "base_config": {**_FAST, "duration": 20}},
              description="Two LLM drivers on a 3-lane highway among mild/chaotic background traffic (iPLAN).")
     register("traffic/Merge-v0", f"{_D}:DrivingEnv", tasks=f"{_D}:merge_tasks", rubric=f"{_D}:rubric",
              scripted_policy=f"{_D}:scripted_policy", max_turns=20, override=override,
-             kwargs={"scenario": "merge", "n_agents": 2, "config": {**_FAST, "duration": 20}},
+             kwargs={"scenario": "merge", "n_agents": 2, "base_config": {**_FAST, "duration": 20}},
              description="A highway driver and a ramp driver negotiate a merge.")
     register("traffic/MergeRoles-v0", f"{_D}:DrivingEnv", tasks=f"{_D}:merge_roles_tasks", rubric=f"{_D}:rubric",
              scripted_policy=f"{_D}:scripted_policy", max_turns=10, override=override,
              kwargs={"scenario": "merge", "n_agents": 2, "observation": "brief", "invalid_action": "idle",
-                     "config": {**_FAST, "duration": 9, "controlled_slots": MERGE_ROLES_SLOTS}},
+                     "base_config": {**_FAST, "duration": 9, "controlled_slots": MERGE_ROLES_SLOTS}},
              description="Merge with two roles that want different things: the highway car (agent_0) gains by "
                          "speeding up, the ramp car (agent_1) must change lanes before its lane ends. Short "
                          "observations, numbered actions, no instructions: made for training tiny models.")
     register("traffic/Intersection-v0", f"{_D}:DrivingEnv", tasks=f"{_D}:intersection_tasks",
              rubric=f"{_D}:rubric", scripted_policy=f"{_D}:scripted_policy", max_turns=13, override=override,
-             kwargs={"scenario": "intersection", "n_agents": 2, "config": {**_FAST, "duration": 13}},
+             kwargs={"scenario": "intersection", "n_agents": 2, "base_config": {**_FAST, "duration": 13}},
              description="Two drivers cross an unsignalised four-way intersection with cross traffic.")
     register("traffic/SumoSingle-v0", f"{_S}:SignalEnv", tasks=f"{_S}:tasks", rubric=f"{_S}:rubric",
              scripted_policy=f"{_S}:scripted_policy", max_turns=40, override=override,
