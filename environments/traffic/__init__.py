@@ -58,3 +58,17 @@ def register_envs(override: bool = False) -> None:
              scripted_policy=f"{_S}:scripted_policy", max_turns=40, override=override,
              kwargs={"network": "cologne8", "num_seconds": 200},
              description="Eight traffic lights of RESCO's real Cologne network, one agent each.")
+    # Reference modes: the reference library's own env and defaults, unchanged (docs/traffic.md).
+    for name, scenario, gym_id, n, turns in (("HighwayRef", "highway", "highway-v0", 2, 40),
+                                             ("HighwayFastRef", "highway", "highway-fast-v0", 2, 30),
+                                             ("MergeRef", "merge", "merge-v0", 1, 40),
+                                             ("IntersectionRef", "intersection", "intersection-multi-agent-v1", 2, 13)):
+        register(f"traffic/{name}-v0", f"{_D}:DrivingEnv", tasks=f"{_D}:reference_tasks", rubric=f"{_D}:rubric",
+                 scripted_policy=f"{_D}:scripted_policy", max_turns=turns, override=override,
+                 kwargs={"scenario": scenario, "n_agents": n, "reference": gym_id},
+                 description=f"highway-env's {gym_id} itself, its own defaults, {n} controlled vehicle(s).")
+    register("traffic/SumoSingleRef-v0", f"{_S}:SignalEnv", tasks=f"{_S}:tasks", rubric=f"{_S}:rubric",
+             scripted_policy=f"{_S}:scripted_policy", max_turns=40, override=override,
+             kwargs={"network": "single-intersection", "reference": True},
+             description="sumo-rl's single intersection with all of sumo-rl's defaults (fixed_ts=True: its "
+                         "fixed-time programme).")

@@ -435,6 +435,13 @@ def merge_roles_tasks(split: str = "train") -> list:
     return driving_tasks("merge", split, prompt=False, name="merge-roles")
 
 
+def reference_tasks(split: str = "train") -> list:
+    """Tasks for the reference modes: four per split, none setting any config (the seed varies the scene)."""
+    if split not in ("train", "test"):
+        raise ValueError(f"driving tasks have splits 'train' and 'test', got {split!r}.")
+    return [Task(id=f"reference-{split}-{i}", split=split) for i in range(4)]
+
+
 def rubric():
     """CaRL's reward: route completion, zeroed by a crash, scaled down per off-road step; metrics logged."""
     from agentrl.verifiers.driving import carl_rubric
