@@ -60,3 +60,14 @@ def test_sumo_rl_fixed_time_mode_runs():
     made = registry.make("traffic/SumoSingle-v0", fixed_ts=True)
     assert made.env.env.core.fixed_ts
     made.env.env.close()
+
+
+def test_reference_kwargs_through_make():
+    """The reference modes without an id of their own are kwargs of the registered envs."""
+    highway = registry.make("traffic/HighwayFastRef-v0", reference="highway-v0").env.env
+    assert type(highway.sim).__name__ == "HighwayEnv" and highway.sim.config["simulation_frequency"] == 15
+    fast = registry.make("traffic/HighwayFastRef-v0").env.env
+    assert type(fast.sim).__name__ == "HighwayEnvFast" and len(fast.possible_agents) == 2
+    sumo = registry.make("traffic/SumoSingle-v0", reference=True).env.env
+    assert sumo.core.sim_max_time == 20000
+    sumo.close()
