@@ -139,7 +139,9 @@ class Progress:
         span = self.goal - start
         if self.reached or span <= 0:
             return 1.0
-        return float(np.clip((self.s - start) / span, 0.0, 1.0))
+        # Short of the goal, the fraction stays below 1 even where the division rounds up to 1.0, so
+        # route_progress == 1.0 exactly when the goal is reached.
+        return float(np.clip((self.s - start) / span, 0.0, np.nextafter(1.0, 0.0)))
 
 
 def _highway_progress(env: AbstractEnv, vehicle: Any, start_x: float, route_length: float) -> Progress:
