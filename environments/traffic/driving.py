@@ -12,8 +12,13 @@ vehicle (``agent_0`` ... ``agent_{N-1}``, in highway-env's `controlled_vehicles`
   road; truncated: highway-env's time limit. Finished agents leave `agents`; their vehicles keep the IDLE
   meta-action (a crashed vehicle stands still, as highway-env makes it).
 - infos: JSON-ready state of the vehicle (position, speed, lane, crashed, on_road, arrived, route_progress,
-  nearby vehicles with lane, gap and relative speed, the raw kinematics) that text observations and
-  verifiers read.
+  nearby vehicles with lane, gap and relative speed, the raw kinematics), at full float precision, from
+  reset on (`reset_infos`); text observations round (`driving_text`) and verifiers read them.
+
+Config: the scenario's keys, then `base_config` (what a registration sets), then `config` (what the caller
+sets), merged key by key. A task's ``reset(options={"config": ...})`` applies to that episode only: every
+reset starts from the env's own config. ``reference="highway-fast-v0"`` (or another id of
+`scenarios.REFERENCE_IDS`) runs highway-env's own env with its own defaults instead; see docs/traffic.md.
 
 Background traffic draws aggressive, normal and defensive drivers (`drivers.py`); ``traffic`` picks the mix.
 
@@ -28,64 +33,89 @@ and is flagged ``invalid_reply: True`` in its turn's info, so one agent's nonsen
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # highway-env imports pygame; no display is needed
 
+import gymnasium
 import numpy as np
 from gymnasium import spaces
+from highway_env.envs.common.action import MultiAgentAction
 from pettingzoo import ParallelEnv
 
 from agentrl.adapters import PettingZooParallelEnv
 from agentrl.env import InvalidAction, StepResult
-from agentrl.environments.traffic.scenarios import SCENARIOS, Scenario
+from agentrl.environments.traffic.driving_text import OBSERVATIONS, brief, describe, numbered
+from agentrl.environments.traffic.scenarios import (
+    SCENARIOS,
+    MultiAgentMergeEnv,
+    Progress,
+    Scenario,
+    reference_config,
+)
 from agentrl.policy_contract import ScriptedPolicy
 from agentrl.types import AgentID, Task
 
 NEARBY_RADIUS = 60.0  # [m] vehicles farther away are not described
 MAX_NEARBY = 6
 MAX_MESSAGE_CHARS = 200
+INVALID_ACTION_MODES = ("retry", "idle")
+__all__ = ["DrivingEnv", "DrivingParallelEnv", "brief", "describe", "numbered"]
 
 
 def agent_name(i: int) -> str:
     return f"agent_{i}"
 
 
-def _round(x: float, digits: int = 2) -> float:
-    return round(float(x), digits)
-
-
 class DrivingParallelEnv(ParallelEnv):
     """N controlled vehicles of a highway-env scenario as a PettingZoo parallel env; see the module docstring.
 
-    `config` overrides highway-env config keys (for example ``{"duration": 10, "vehicles_count": 10}``);
-    ``reset(options={"config": {...}})`` overrides them for one episode, as highway-env allows.
+    `config` overrides highway-env config keys (for example ``{"duration": 10, "vehicles_count": 10}``) over
+    `base_config`; ``reset(options={"config": {...}})`` overrides them for that one episode. `traffic` (None:
+    "mild", or highway-env's own in reference mode) and `observation` belong to the project's config and are
+    refused with `reference`.
     """
 
     metadata: ClassVar[dict] = {"name": "agentrl_driving_v0", "render_modes": ["rgb_array"], "is_parallelizable": True}
 
-    def __init__(self, scenario: str = "highway", n_agents: int = 2, traffic: str = "mild",
+    def __init__(self, scenario: str = "highway", n_agents: int = 2, traffic: str | None = None,
                  config: Mapping[str, Any] | None = None, observation: Mapping[str, Any] | None = None,
-                 route_length: float | None = None, render_mode: str | None = None):
+                 route_length: float | None = None, render_mode: str | None = None,
+                 base_config: Mapping[str, Any] | None = None, reference: str | None = None):
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown driving scenario {scenario!r}; choose one of {sorted(SCENARIOS)}.")
         self.scenario: Scenario = SCENARIOS[scenario]
+        self.reference = reference
         self.route_length = float(route_length if route_length is not None else self.scenario.route_length)
-        self.config = self.scenario.build_config(n_agents, traffic, observation, config)
-        self.sim = self.scenario.env_class(config=self.config, render_mode=render_mode)
+        overrides = {**(base_config or {}), **(config or {})}
+        if reference is None:
+            self.config = self.scenario.build_config(n_agents, traffic or "mild", observation, overrides)
+            self.sim = self.scenario.env_class(config=self.config, render_mode=render_mode)
+        else:
+            if traffic is not None or observation is not None:
+                raise ValueError(f"reference={reference!r} runs highway-env's own traffic and observation; leave "
+                                 "traffic and observation unset (config={...} overrides highway-env keys).")
+            self.config = reference_config(scenario, reference, n_agents, overrides)
+            self.sim = gymnasium.make(reference, config=self.config, render_mode=render_mode).unwrapped
+        # Every reset starts from this: highway-env's `configure` keeps a task's options for later episodes.
+        self._sim_config = copy.deepcopy(self.sim.config)
+        self._multi = isinstance(self.sim.action_type, MultiAgentAction)
         self.render_mode = render_mode
+        self.reset_infos: dict[AgentID, dict[str, Any]] = {}
         self.possible_agents = [agent_name(i) for i in range(n_agents)]
         self.agents: list[AgentID] = []
         self._start: dict[AgentID, float] = {}
         self._done: set[AgentID] = set()
         self._last_actions: dict[AgentID, int] = {}
         self.sim.reset(seed=0)  # highway-env defines its spaces once vehicles exist
-        self._obs_spaces = {a: self.sim.observation_space[i] for i, a in enumerate(self.possible_agents)}
+        self._obs_spaces = {a: self.sim.observation_space[i] if self._multi else self.sim.observation_space
+                            for i, a in enumerate(self.possible_agents)}
         self._act_spaces = {a: spaces.Discrete(len(self.action_names(a))) for a in self.possible_agents}
 
     # --- PettingZoo API -------------------------------------------------------------------------------------
@@ -96,7 +126,9 @@ class DrivingParallelEnv(ParallelEnv):
         return self._act_spaces[agent]
 
     def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None):
-        raw, _ = self.sim.reset(seed=seed, options=dict(options) if options else None)
+        self.sim.config = copy.deepcopy(self._sim_config)
+        raw, _ = self.sim.reset(seed=seed, options=copy.deepcopy(dict(options)) if options else None)
+        raw = raw if self._multi else (raw,)
         self.agents = list(self.possible_agents)
         self._done = set()
         self._last_actions = {}
@@ -105,14 +137,16 @@ class DrivingParallelEnv(ParallelEnv):
             vehicle.initial_route = list(getattr(vehicle, "route", None) or [])
             self._start[agent] = self._progress(vehicle).s
         obs = {a: raw[i] for i, a in enumerate(self.possible_agents)}
-        return obs, {a: self.agent_info(a, raw[i]) for i, a in enumerate(self.possible_agents)}
+        self.reset_infos = {a: self.agent_info(a, raw[i]) for i, a in enumerate(self.possible_agents)}
+        return obs, copy.deepcopy(self.reset_infos)
 
     def step(self, actions: Mapping[AgentID, Any]):
         self._check_actions(actions)
         idle = {a: self.action_names(a).index("IDLE") for a in self.possible_agents}
         joint = tuple(int(actions.get(a, idle[a])) if a in self.agents else idle[a] for a in self.possible_agents)
         self._last_actions = dict(zip(self.possible_agents, joint))
-        raw, _, _, sim_truncated, sim_info = self.sim.step(joint)
+        raw, _, _, sim_truncated, sim_info = self.sim.step(joint if self._multi else joint[0])
+        raw = raw if self._multi else (raw,)
         acting = list(self.agents)
         rewards = {a: self._agent_reward(i, joint[i], sim_info) for i, a in enumerate(self.possible_agents)
                    if a in acting}
@@ -133,11 +167,16 @@ class DrivingParallelEnv(ParallelEnv):
     # --- what each agent can do and sees ---------------------------------------------------------------------
     @functools.cache  # noqa: B019 - one env per episode; the cache dies with it
     def action_names(self, agent: AgentID) -> tuple[str, ...]:
-        action_type = self.sim.action_type.agents_action_types[self.possible_agents.index(agent)]
+        action_type = self._action_type(agent)
         return tuple(action_type.actions[i] for i in sorted(action_type.actions))
 
+    def _action_type(self, agent: AgentID) -> Any:
+        if not self._multi:
+            return self.sim.action_type
+        return self.sim.action_type.agents_action_types[self.possible_agents.index(agent)]
+
     def available_actions(self, agent: AgentID) -> list[str]:
-        action_type = self.sim.action_type.agents_action_types[self.possible_agents.index(agent)]
+        action_type = self._action_type(agent)
         names = action_type.actions
         return [names[i] for i in sorted(set(action_type.get_available_actions()))]
 
@@ -152,22 +191,23 @@ class DrivingParallelEnv(ParallelEnv):
         last = self._last_actions.get(agent)
         return {
             "scenario": self.scenario.name,
-            "time": _round(self.sim.time),
+            "reference": self.reference,
+            "time": float(self.sim.time),
             "road": f"{v.lane_index[0]}->{v.lane_index[1]}" if v.lane_index else None,
             "lane": int(v.lane_index[2]) if v.lane_index else None,
             "lanes": len(self.sim.road.network.all_side_lanes(v.lane_index)) if v.lane_index else 0,
-            "position": [_round(v.position[0], 3), _round(v.position[1], 3)],
-            "heading": _round(v.heading, 4),
-            "speed": _round(v.speed, 3),
-            "target_speed": _round(getattr(v, "target_speed", v.speed), 3),
+            "position": [float(v.position[0]), float(v.position[1])],
+            "heading": float(v.heading),
+            "speed": float(v.speed),
+            "target_speed": float(getattr(v, "target_speed", v.speed)),
             "crashed": bool(v.crashed),
             "on_road": bool(v.on_road),
-            "arrived": bool(self._arrived(self.possible_agents.index(agent), fraction)),
-            "route_progress": _round(fraction, 4),
+            "arrived": bool(self._arrived(self.possible_agents.index(agent), progress)),
+            "route_progress": float(fraction),
             "last_action": None if last is None else self.action_names(agent)[last],
             "available_actions": self.available_actions(agent),
             "nearby": self._nearby(v),
-            "kinematics": np.asarray(raw, dtype=np.float64).round(5).tolist(),
+            "kinematics": np.asarray(raw, dtype=np.float64).tolist(),
         }
 
     def _nearby(self, ego: Any) -> list[dict[str, Any]]:
@@ -177,7 +217,7 @@ class DrivingParallelEnv(ParallelEnv):
         offsets = np.array([v.position for v in vehicles], dtype=np.float64) - ego.position
         distances = np.sqrt(offsets[:, 0] * offsets[:, 0] + offsets[:, 1] * offsets[:, 1])
         names = {id(v): a for a, v in zip(self.possible_agents, self.sim.controlled_vehicles)}
-        candidates = [(_round(distances[i]), names.get(id(vehicles[i]), "car"), vehicles[i])
+        candidates = [(float(distances[i]), names.get(id(vehicles[i]), "car"), vehicles[i])
                       for i in np.flatnonzero(distances <= NEARBY_RADIUS) if vehicles[i] is not ego]
         candidates.sort(key=lambda c: (c[0], c[1]))  # stable: ties keep the road's vehicle order
         lane = ego.lane
@@ -198,13 +238,13 @@ class DrivingParallelEnv(ParallelEnv):
             "lane": int(other.lane_index[2]) if same_road else None,
             "road": f"{other.lane_index[0]}->{other.lane_index[1]}" if other.lane_index else None,
             "ahead": along >= 0,
-            "gap": _round(gap), "lateral": _round(lateral), "distance": distance,
-            "relative_speed": _round(float(np.dot(other.velocity, direction)) - ego.speed),
+            "gap": float(gap), "lateral": float(lateral), "distance": distance,
+            "relative_speed": float(np.dot(other.velocity, direction)) - float(ego.speed),
             "crashed": bool(other.crashed),
         }
 
     # --- judging one vehicle as highway-env does -------------------------------------------------------------
-    def _progress(self, vehicle: Any):
+    def _progress(self, vehicle: Any) -> Progress:
         return self.scenario.progress(self.sim, vehicle, self._start.get(self._agent_of(vehicle), 0.0),
                                       self.route_length)
 
@@ -225,19 +265,21 @@ class DrivingParallelEnv(ParallelEnv):
         finally:
             sim.controlled_vehicles = saved
 
-    def _arrived(self, i: int, fraction: float) -> bool:
+    def _arrived(self, i: int, progress: Progress) -> bool:
         vehicle = self.sim.controlled_vehicles[i]
-        if hasattr(self.sim, "has_arrived"):
+        if hasattr(self.sim, "has_arrived"):  # the intersection: highway-env's own rule, 25 m into the exit
             return bool(self.sim.has_arrived(vehicle))
-        return fraction >= 1.0 and not vehicle.crashed
+        if self.reference is not None:  # highway-env's highway has no arrival; its merge ends past the ramp
+            return (self.scenario.name == "merge" and not vehicle.crashed
+                    and bool(vehicle.position[0] > MultiAgentMergeEnv.END_OF_RAMP_X))
+        return progress.reached and not vehicle.crashed
 
     def _agent_terminal(self, i: int) -> bool:
         vehicle = self.sim.controlled_vehicles[i]
         if hasattr(self.sim, "_agent_is_terminal"):
             ended = self.sim._agent_is_terminal(vehicle)
         else:
-            agent = self.possible_agents[i]
-            ended = vehicle.crashed or self._arrived(i, self._progress(vehicle).fraction(self._start[agent]))
+            ended = vehicle.crashed or self._arrived(i, self._progress(vehicle))
         offroad = self.sim.config.get("offroad_terminal") and not vehicle.on_road
         return bool(ended or offroad)
 
@@ -251,68 +293,6 @@ class DrivingParallelEnv(ParallelEnv):
                                  f"({', '.join(self.action_names(agent))}).")
 
 
-# --- text ---------------------------------------------------------------------------------------------------
-def _where(n: Mapping[str, Any], ego_lane: int | None) -> str:
-    if n["lane"] is None:
-        return f"on road {n['road']}, {n['distance']:.0f} m away"
-    if n["lane"] == ego_lane:
-        side = "your lane"
-    else:
-        side = f"lane {n['lane']} ({'left' if n['lane'] < (ego_lane or 0) else 'right'} of you)"
-    return f"{side}, {n['gap']:.1f} m {'ahead' if n['ahead'] else 'behind'}"
-
-
-def numbered(available: Sequence[str], names: Sequence[str] | None) -> str:
-    """``0 LANE_LEFT, 1 IDLE, ...``: the available actions with their numbers (indices into `names`)."""
-    if not names:
-        return ", ".join(available)
-    return ", ".join(f"{names.index(a)} {a}" for a in available)
-
-
-def describe(agent: AgentID, info: Mapping[str, Any], messages: Mapping[AgentID, str] | None = None,
-             names: Sequence[str] | None = None) -> str:
-    """A text observation of one agent's situation, built from its info dict; `names` (the agent's action
-    names in index order) numbers the available actions."""
-    lane = info["lane"]
-    lines = [f"You are {agent} at t={info['time']:.0f} s on the {info['scenario']} road {info['road']}.",
-             (f"Your lane: {lane} of {info['lanes']} (lane 0 is leftmost). Speed: {info['speed']:.1f} m/s "
-             f"(target {info['target_speed']:.1f}). Route progress: {100 * info['route_progress']:.0f}%.")]
-    ahead = [n for n in info["nearby"] if n["lane"] == lane and n["ahead"]]
-    if ahead:
-        closing = -ahead[0]["relative_speed"]
-        lines.append(f"Gap ahead in your lane: {ahead[0]['gap']:.1f} m, closing at {closing:.1f} m/s.")
-    else:
-        lines.append("Gap ahead in your lane: clear.")
-    if info["nearby"]:
-        lines.append("Nearby vehicles:")
-        for n in info["nearby"]:
-            who = n["id"] if n["id"] != "car" else "a car"
-            rel = n["relative_speed"]
-            speed = f"{abs(rel):.1f} m/s {'faster' if rel > 0 else 'slower'}" if abs(rel) >= 0.05 else "same speed"
-            lines.append(f"- {who}: {_where(n, lane)}, {speed}{' (crashed)' if n['crashed'] else ''}.")
-    for sender, text in sorted((messages or {}).items()):
-        lines.append(f"Message from {sender}: {text}")
-    lines.append(f"Available actions: {numbered(info['available_actions'], names)}. "
-                 f"Reply with one action name{' or its number' if names else ''}.")
-    return "\n".join(lines)
-
-
-def brief(agent: AgentID, info: Mapping[str, Any], messages: Mapping[AgentID, str] | None = None,
-          names: Sequence[str] | None = None) -> str:
-    """A short observation for small models (every token of history costs them): road, lane, speed, route
-    progress, the gap ahead, then the numbered actions last, right before the reply."""
-    lane = info["lane"]
-    ahead = [n for n in info["nearby"] if n["lane"] == lane and n["ahead"]]
-    gap = f"{ahead[0]['gap']:.0f} m" if ahead else "clear"
-    said = "".join(f" {s} says: {t}" for s, t in sorted((messages or {}).items()))
-    return (f"road {info['road']} lane {lane} speed {info['speed']:.0f} route {100 * info['route_progress']:.0f}% "
-            f"gap {gap}{said}\nAvailable actions: {numbered(info['available_actions'], names)}.")
-
-
-OBSERVATIONS = {"full": describe, "brief": brief}
-INVALID_ACTION_MODES = ("retry", "idle")
-
-
 _SAY = re.compile(r"^\s*SAY:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 _NUMBER = re.compile(r"^\s*(\d+)(?!\d)")
 
@@ -323,13 +303,16 @@ class DrivingEnv(PettingZooParallelEnv):
     Keyword arguments go to `DrivingParallelEnv`; `messages` turns on the message channel; `observation` picks
     the text (``"full"``: `describe`, ``"brief"``: `brief`); `invalid_action` what an unparseable reply does
     (``"retry"``: re-ask, stopping the episode after `max_invalid` in a row; ``"idle"``: that agent drives
-    IDLE this step and its info says ``invalid_reply: True``).
+    IDLE this step and its info says ``invalid_reply: True``). `base_config`, `config` and `reference` are
+    `DrivingParallelEnv`'s; `reset_infos` holds the last reset's full-precision infos per agent (the
+    contract's reset returns observations only).
     """
 
-    def __init__(self, scenario: str = "highway", n_agents: int = 2, traffic: str = "mild",
+    def __init__(self, scenario: str = "highway", n_agents: int = 2, traffic: str | None = None,
                  config: Mapping[str, Any] | None = None, route_length: float | None = None,
                  messages: bool = False, max_invalid: int = 3, observation: str = "full",
-                 invalid_action: str = "retry"):
+                 invalid_action: str = "retry", base_config: Mapping[str, Any] | None = None,
+                 reference: str | None = None):
         if observation not in OBSERVATIONS:
             raise ValueError(f"observation={observation!r}; choose one of {sorted(OBSERVATIONS)}.")
         if invalid_action not in INVALID_ACTION_MODES:
@@ -339,7 +322,8 @@ class DrivingEnv(PettingZooParallelEnv):
         self.invalid_action = invalid_action
         self._outbox: dict[AgentID, str] = {}
         self._invalid_now: set[AgentID] = set()
-        super().__init__(lambda: DrivingParallelEnv(scenario, n_agents, traffic, config, route_length=route_length),
+        super().__init__(lambda: DrivingParallelEnv(scenario, n_agents, traffic, config, route_length=route_length,
+                                                    base_config=base_config, reference=reference),
                          observe=self._observe, parse_action=self._parse_or_idle, max_invalid=max_invalid)
 
     def _observe(self, agent: AgentID, obs: Any, info: Mapping[str, Any]) -> str:
@@ -375,6 +359,10 @@ class DrivingEnv(PettingZooParallelEnv):
                 raise
             self._invalid_now.add(agent)
             return self.env.action_names(agent).index("IDLE")
+
+    @property
+    def reset_infos(self) -> dict[AgentID, dict[str, Any]]:
+        return self.env.reset_infos
 
     async def reset(self, task: Task, seed: int) -> dict:
         self._outbox = {}
@@ -445,6 +433,13 @@ def intersection_tasks(split: str = "train") -> list:
 def merge_roles_tasks(split: str = "train") -> list:
     """Merge tasks without instructions (traffic/MergeRoles-v0: tiny models learn from the observations)."""
     return driving_tasks("merge", split, prompt=False, name="merge-roles")
+
+
+def reference_tasks(split: str = "train") -> list:
+    """Tasks for the reference modes: four per split, none setting any config (the seed varies the scene)."""
+    if split not in ("train", "test"):
+        raise ValueError(f"driving tasks have splits 'train' and 'test', got {split!r}.")
+    return [Task(id=f"reference-{split}-{i}", split=split) for i in range(4)]
 
 
 def rubric():

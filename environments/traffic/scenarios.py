@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import gymnasium
 import numpy as np
 from highway_env import utils
 from highway_env.envs.common.abstract import AbstractEnv
@@ -128,9 +129,19 @@ class Progress:
     s: float
     goal: float
 
+    @property
+    def reached(self) -> bool:
+        """The goal point is reached: one comparison of positions, so the outcome at the goal itself does not
+        hang on how a subtraction rounds."""
+        return self.s >= self.goal
+
     def fraction(self, start: float) -> float:
         span = self.goal - start
-        return float(np.clip((self.s - start) / span, 0.0, 1.0)) if span > 0 else 1.0
+        if self.reached or span <= 0:
+            return 1.0
+        # Short of the goal, the fraction stays below 1 even where the division rounds up to 1.0, so
+        # route_progress == 1.0 exactly when the goal is reached.
+        return float(np.clip((self.s - start) / span, 0.0, np.nextafter(1.0, 0.0)))
 
 
 def _highway_progress(env: AbstractEnv, vehicle: Any, start_x: float, route_length: float) -> Progress:
@@ -177,6 +188,8 @@ class Scenario:
 
     def build_config(self, n_agents: int, traffic: str, observation: Mapping[str, Any] | None,
                      overrides: Mapping[str, Any] | None) -> dict:
+        """The project's config: this scenario's keys, the traffic level, N agents' actions and kinematics
+        observations, then `overrides` (key by key, as highway-env's `configure` merges)."""
         if traffic not in TRAFFIC_LEVELS:
             raise ValueError(f"traffic must be one of {sorted(TRAFFIC_LEVELS)}, got {traffic!r}.")
         if n_agents < 1:
@@ -196,3 +209,38 @@ SCENARIOS: dict[str, Scenario] = {
                              {"duration": 13, "initial_vehicle_count": 10, "spawn_probability": 0.6},
                              _intersection_progress, gym_id="intersection-v0"),
 }
+
+
+# highway-env's own registered envs that each scenario can run as, unchanged ("reference mode").
+REFERENCE_IDS: dict[str, tuple[str, ...]] = {
+    "highway": ("highway-v0", "highway-fast-v0"),
+    "merge": ("merge-v0",),
+    "intersection": ("intersection-v0", "intersection-multi-agent-v1"),
+}
+
+
+def reference_config(scenario: str, gym_id: str, n_agents: int, overrides: Mapping[str, Any] | None) -> dict:
+    """The config keys to pass to highway-env's `gym_id` so it runs `n_agents` controlled vehicles and
+    nothing else changes: none for one agent on a single-agent env (its own action and observation), the
+    vehicle count on a multi-agent env, and on a single-agent env highway-env's documented multi-agent
+    setting (`MultiAgentAction` / `MultiAgentObservation` around its own default action and observation
+    configs). `overrides` follow, key by key; without them the run is highway-env's own, bit for bit."""
+    if gym_id not in REFERENCE_IDS.get(scenario, ()):
+        raise ValueError(f"reference={gym_id!r} is not a highway-env env of the {scenario!r} scenario; choose one "
+                         f"of {list(REFERENCE_IDS.get(scenario, ()))}.")
+    if n_agents < 1:
+        raise ValueError(f"n_agents must be >= 1, got {n_agents}.")
+    entry = gymnasium.spec(gym_id).entry_point
+    defaults = utils.class_from_path(entry.replace(":", ".")).default_config()
+    config: dict[str, Any] = {}
+    if defaults["action"]["type"] == "MultiAgentAction":
+        config["controlled_vehicles"] = n_agents
+    elif n_agents > 1:
+        if scenario == "merge":
+            raise ValueError(f"highway-env's {gym_id} has a single ego vehicle by construction; use n_agents=1 "
+                             "for its reference mode, or the project's merge (reference=None) for more.")
+        config.update(controlled_vehicles=n_agents,
+                      action={"type": "MultiAgentAction", "action_config": defaults["action"]},
+                      observation={"type": "MultiAgentObservation", "observation_config": defaults["observation"]})
+    config.update(overrides or {})
+    return config

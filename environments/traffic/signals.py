@@ -9,9 +9,12 @@ adds, per light, a JSON-ready info that text and verifiers read:
 - ``queue`` / ``waiting_time`` totals, ``waiting_time_change`` (the drop in waiting time over the step: sumo-rl's
   default reward), ``mean_speed``, and network-wide ``system_*`` figures from sumo-rl.
 
-An action is the index of the green phase to show next (sumo-rl inserts the yellow and enforces min green).
-Episodes last `num_seconds` of simulated time (`delta_time` seconds per decision); SUMO's seed is the
-episode seed, so the same seed and actions give the same run.
+An action is the index of the green phase to show next (sumo-rl inserts the yellow and enforces min green);
+with ``fixed_ts=True`` (sumo-rl's fixed-time mode) the lights follow the net file's programme and actions are
+ignored. Episodes last `num_seconds` of simulated time (`delta_time` seconds per decision; the project's
+default is 200 s, ``reference=True`` keeps sumo-rl's own: 20000 s, or 3600 s from RESCO's begin time); SUMO's
+seed is the episode seed, so the same seed and actions give the same run. Infos are full precision (the
+text rounds) and carry sumo-rl's raw observation vector (``observation``) from reset on.
 
 `SignalEnv` adapts it to agentrl's contract: the text lists the phases and the queue on every lane; a reply
 names a phase ("PHASE 2" or "2").
@@ -66,25 +69,43 @@ def network_files(network: str) -> dict[str, Any]:
     return known[network]
 
 
+def reference_num_seconds(network: str) -> int:
+    """sumo-rl's own episode length for a network: RESCO's functions run one hour from their begin time;
+    `SumoEnvironment` defaults to 20000 s."""
+    return 3600 if "begin_time" in network_files(network) else 20000
+
+
 QUIET_SUMO = "--no-step-log true --duration-log.disable true"  # keep SUMO's progress lines out of test logs
 
 
-def _f(x: Any, digits: int = 3) -> float:
-    return round(float(x), digits)
+def _f(x: Any) -> float:
+    return float(x)
+
+
+def _is_green(state: str) -> bool:
+    """sumo-rl's rule for a green phase: no yellow, and not all red."""
+    return "y" not in state and state.count("r") + state.count("s") != len(state)
 
 
 class SignalParallelEnv(ParallelEnv):
     """sumo-rl's parallel env for one network, with text-ready infos; see the module docstring.
 
-    Extra keyword arguments go to sumo-rl (``delta_time``, ``yellow_time``, ``min_green``, ``reward_fn``...).
+    Extra keyword arguments go to sumo-rl (``delta_time``, ``yellow_time``, ``min_green``, ``reward_fn``,
+    ``fixed_ts``...). `num_seconds` None is the project's 200 s, or with ``reference=True`` sumo-rl's own
+    default for the network (its `SumoEnvironment` default, or its RESCO function's); reference mode changes
+    nothing else (the project sets no other dynamics; SUMO's log flags change no result).
     """
 
     metadata: ClassVar[dict] = {"name": "agentrl_signals_v0", "render_modes": [], "is_parallelizable": True}
 
-    def __init__(self, network: str = "single-intersection", num_seconds: int = 200, **sumo_kwargs: Any):
+    def __init__(self, network: str = "single-intersection", num_seconds: int | None = None,
+                 reference: bool = False, **sumo_kwargs: Any):
         sumo_rl = _import_sumo_rl()
         files = network_files(network)
+        if num_seconds is None:
+            num_seconds = reference_num_seconds(network) if reference else 200
         self.network = network
+        self.reference = reference
         kwargs = {"use_gui": False, "sumo_warnings": False, "num_seconds": num_seconds,
                   "additional_sumo_cmd": QUIET_SUMO, **files, **sumo_kwargs}
         self.sim = sumo_rl.parallel_env(**kwargs)
@@ -107,13 +128,17 @@ class SignalParallelEnv(ParallelEnv):
         obs, _ = self.sim.reset(seed=seed, options=options)
         self.agents = list(self.sim.agents)
         self._last_wait = {a: self._waiting(a) for a in self.possible_agents}
-        return obs, {a: self.light_info(a) for a in obs}
+        return obs, {a: {**self.light_info(a), "observation": obs[a].tolist()} for a in obs}
 
     def step(self, actions: Mapping[AgentID, int]):
-        obs, rewards, terms, truncs, infos = self.sim.step({a: int(x) for a, x in actions.items()})
+        chosen = {a: int(x) for a, x in actions.items()}
+        if self.core.fixed_ts:  # sumo-rl ignores the actions then, but its parallel wrapper wants one per light
+            chosen = {a: chosen.get(a, 0) for a in self.sim.agents}
+        obs, rewards, terms, truncs, infos = self.sim.step(chosen)
         self.agents = [a for a in self.sim.agents if not (terms.get(a) or truncs.get(a))]
         out_infos = {a: {**self.light_info(a), **{k: _f(v) for k, v in infos.get(a, {}).items()
-                                                   if k.startswith("system_")}} for a in rewards}
+                                                   if k.startswith("system_")},
+                         **({"observation": obs[a].tolist()} if a in obs else {})} for a in rewards}
         return (obs, {a: float(r) for a, r in rewards.items()}, {a: bool(t) for a, t in terms.items()},
                 {a: bool(t) for a, t in truncs.items()}, out_infos)
 
@@ -128,11 +153,29 @@ class SignalParallelEnv(ParallelEnv):
         ts = self.core.traffic_signals[agent]
         links = ts.sumo.trafficlight.getControlledLinks(agent)
         out = []
-        for phase in ts.green_phases:
+        for phase in self._green_phases(agent):
             lanes = sorted({links[i][0][0] for i, s in enumerate(phase.state) if s in "Gg" and i < len(links)
                             and links[i]})
             out.append(lanes)
         return out
+
+    def _green_phases(self, agent: AgentID) -> list:
+        """The light's green phases: sumo-rl's list, or in fixed-time mode (where sumo-rl builds none) the green
+        phases of the programme SUMO runs."""
+        ts = self.core.traffic_signals[agent]
+        if not self.core.fixed_ts:
+            return ts.green_phases
+        return [p for p in ts.sumo.trafficlight.getAllProgramLogics(agent)[0].phases if _is_green(p.state)]
+
+    def _green_phase(self, agent: AgentID) -> int:
+        """The green phase shown now or, during a yellow, last (fixed-time mode: counted in the programme)."""
+        ts = self.core.traffic_signals[agent]
+        if not self.core.fixed_ts:
+            return int(ts.green_phase)
+        program = ts.sumo.trafficlight.getAllProgramLogics(agent)[0].phases
+        current = ts.sumo.trafficlight.getPhase(agent)
+        greens = sum(1 for p in program[:current + 1] if _is_green(p.state))
+        return (greens - 1) % max(1, sum(1 for p in program if _is_green(p.state)))
 
     def light_info(self, agent: AgentID) -> dict[str, Any]:
         ts = self.core.traffic_signals[agent]
@@ -140,15 +183,16 @@ class SignalParallelEnv(ParallelEnv):
         lanes = {name: {"queue": int(lane.getLastStepHaltingNumber(name)), "vehicles": int(lane.getLastStepVehicleNumber(name))}
                  for name in ts.lanes}
         for name, wait in zip(ts.lanes, ts.get_accumulated_waiting_time_per_lane()):
-            lanes[name]["waiting"] = _f(wait, 1)
+            lanes[name]["waiting"] = _f(wait)
         waiting = self._waiting(agent)
         change = self._last_wait.get(agent, waiting) - waiting
         self._last_wait[agent] = waiting
         return {
-            "network": self.network, "time": _f(self.core.sim_step, 1), "phase": int(ts.green_phase),
+            "network": self.network, "reference": self.reference, "time": _f(self.core.sim_step),
+            "fixed_ts": bool(self.core.fixed_ts), "phase": self._green_phase(agent),
             "phases": self.phase_lanes(agent), "lanes": lanes,
-            "queue": int(sum(v["queue"] for v in lanes.values())), "waiting_time": _f(waiting, 1),
-            "waiting_time_change": _f(change, 1), "mean_speed": _f(ts.get_average_speed()),
+            "queue": int(sum(v["queue"] for v in lanes.values())), "waiting_time": _f(waiting),
+            "waiting_time_change": _f(change), "mean_speed": _f(ts.get_average_speed()),
         }
 
 
@@ -169,9 +213,9 @@ def describe(agent: AgentID, info: Mapping[str, Any]) -> str:
 class SignalEnv(PettingZooParallelEnv):
     """The sumo-rl networks through agentrl's contract: text in, a phase number out."""
 
-    def __init__(self, network: str = "single-intersection", num_seconds: int = 200, max_invalid: int = 3,
-                 **sumo_kwargs: Any):
-        super().__init__(lambda: SignalParallelEnv(network, num_seconds, **sumo_kwargs),
+    def __init__(self, network: str = "single-intersection", num_seconds: int | None = None, max_invalid: int = 3,
+                 reference: bool = False, **sumo_kwargs: Any):
+        super().__init__(lambda: SignalParallelEnv(network, num_seconds, reference=reference, **sumo_kwargs),
                          observe=lambda agent, obs, info: describe(agent, info), parse_action=self._parse,
                          max_invalid=max_invalid)
 

@@ -82,7 +82,7 @@ async def test_wrapped_run_reproduces_the_simulator_exactly(scenario):
                 assert result.rewards[agent] == raw_reward
                 assert result.terminated[agent] == raw_term
             assert result.truncated[agent] == (raw_trunc and not result.terminated[agent])
-            assert result.infos[agent]["position"] == [round(float(x), 3) for x in raw.controlled_vehicles[i].position]
+            assert result.infos[agent]["position"] == [float(x) for x in raw.controlled_vehicles[i].position]
         obs = {a: [m] if isinstance(m, dict) else m for a, m in result.obs.items()}
     assert steps >= 2
     await env.close()
