@@ -130,10 +130,8 @@ def tools_key(tools: Sequence[Mapping[str, Any]] | None) -> str:
 def tools_message(tools: Sequence[Mapping[str, Any]]) -> Message:
     schemas = "\n".join(json.dumps(t["function"], sort_keys=True) for t in tools)
     return {"role": "system", "content": (
-        "You may call one or more functions. Their signatures are between <tools></tools>:\n"
-        f"<tools>\n{schemas}\n</tools>\n"
-        "To call a function, reply with a JSON object per call between <tool_call></tool_call> tags:\n"
-        '<tool_call>\n{"name": "NAME", "arguments": {...}}\n</tool_call>')}
+        f"Functions you may call:\n<tools>\n{schemas}\n</tools>\n"
+        'To call one, reply <tool_call>{"name": NAME, "arguments": {...}}</tool_call>')}
 
 
 def policy_message(message: Mapping[str, Any]) -> Message:
