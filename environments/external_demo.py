@@ -4,27 +4,24 @@
 step by step, and a program env plays its whole episode in `reset`). A package would call it from its
 ``agentrl.envs`` entry point.
 
-The program (run as ``python -m agentrl.environments.external_demo``) is what a user would write: a loop
-around an OpenAI-compatible chat API, stdlib only, configured by ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``. It
-offers one tool, ``say(word)``; it answers a tool call with the tool's result and a plain reply with a
-reminder, for `ROUNDS` requests, then prints the last reply. The verifier checks that the task's word was said.
+The program, `say_word_agent.py` next to this file, is what a user would write: a loop around an
+OpenAI-compatible chat API that knows nothing of agentrl (stdlib only, configured by ``OPENAI_BASE_URL`` /
+``OPENAI_API_KEY``). It offers one tool, ``say(word)``, answers a tool call with the tool's result and a plain
+reply with a reminder, for three requests, then prints the last reply. The verifier checks that the task's
+word was said.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import urllib.request
+from pathlib import Path
 
 from agentrl.environments.external import ProgramRubric, register_program
 from agentrl.types import Task
 
 ENV_ID = "external/SayWord-v0"
-ROUNDS = 3
+PROGRAM = ["{python}", str(Path(__file__).with_name("say_word_agent.py"))]
 WORDS = ("yes", "no", "ok", "done", "left", "right", "up", "down")
-SAY = {"type": "function", "function": {"name": "say", "description": "Say one word out loud.",
-                                        "parameters": {"type": "object", "properties": {"word": {"type": "string"}},
-                                                       "required": ["word"]}}}
 
 
 def tasks(split: str = "train") -> list[Task]:
@@ -50,34 +47,6 @@ def rubric() -> ProgramRubric:
 
 
 def register(timeout: float = 300.0) -> None:
-    register_program(ENV_ID, ["{python}", "-m", "agentrl.environments.external_demo"], timeout=timeout,
+    register_program(ENV_ID, PROGRAM, timeout=timeout,
                      tasks="agentrl.environments.external_demo:tasks", rubric="agentrl.environments.external_demo:rubric",
                      description="An external OpenAI-API program through the gateway: say the word.", override=True)
-
-
-def chat(messages: list[dict]) -> dict:
-    request = urllib.request.Request(
-        os.environ["OPENAI_BASE_URL"].rstrip("/") + "/chat/completions",
-        data=json.dumps({"model": os.environ.get("AGENTRL_MODEL", "agentrl"), "messages": messages,
-                         "tools": [SAY]}).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {os.environ['OPENAI_API_KEY']}"})
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return json.loads(response.read())["choices"][0]["message"]
-
-
-def main() -> None:
-    task = json.loads(os.environ["AGENTRL_TASK"])
-    messages = [{"role": "system", "content": "You are a helpful agent."}, *task["prompt"]]
-    reply: dict = {}
-    for _ in range(ROUNDS):
-        reply = chat(messages)
-        messages.append(reply)
-        for call in reply.get("tool_calls") or ():
-            messages.append({"role": "tool", "tool_call_id": call["id"], "content": "said"})
-        if not reply.get("tool_calls"):
-            messages.append({"role": "user", "content": "Use the say tool."})
-    print(reply.get("content") or "")
-
-
-if __name__ == "__main__":
-    main()
