@@ -156,8 +156,8 @@ class ProgramEnv:
         except TimeoutError:
             await self._kill()
             return ProgramResult(timed_out=True)
-        finally:
-            code, self._process = (self._process.returncode if self._process else None), None
+        # (cancelled by the episode's time limit: the process stays in `_process` for close() to kill)
+        code, self._process = self._process.returncode, None
         return ProgramResult(exit_code=code, stdout=out.decode(errors="replace"), stderr=err.decode(errors="replace"))
 
     async def _kill(self) -> None:

@@ -4,6 +4,7 @@ segments, error bodies, and the program env's statuses. Seconds, no engine."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import httpx
@@ -171,6 +172,18 @@ async def test_program_failures_become_statuses(case):
     argv, status, words = PROGRAMS[case]
     episode = await play(argv, ScriptedPolicy(replies=["5"]), timeout=2.0)
     assert episode.status is status and words in episode.error and not episode.reward
+
+
+async def test_the_episode_time_limit_kills_the_program(tmp_path):
+    pid_file = tmp_path / "pid"
+    script = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    env = ProgramEnv([sys.executable, "-c", script], timeout=60)
+    policy = ScriptedPolicy(replies=["5"])
+    env.bind_policy(policy)
+    episode = await run_episode(env, policy, Task(id="t", prompt="x"), 0, ProgramRubric(), episode_timeout=1.5)
+    assert episode.status is Status.TIMEOUT
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)  # killed and reaped by close()
 
 
 async def test_a_function_that_raises_is_an_env_error_and_overflow_is_truncated():
