@@ -68,9 +68,8 @@ class Gateway:
             web.delete("/sessions/{key}", self._delete_session)])
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, HOST, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # the real port when 0 asked for any free one
+        await web.TCPSite(self._runner, HOST, self.port).start()
+        self.port = self._runner.addresses[0][1]  # the real port when 0 asked for any free one
         return self.url
 
     async def stop(self) -> None:
