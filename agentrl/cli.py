@@ -6,6 +6,7 @@
     agentrl eval --env ID ...    evaluate a policy on an env's tasks; `agentrl eval compare A B`
     agentrl rescore DIR          recompute rewards of saved episodes
     agentrl sandbox ...          sandbox images and housekeeping
+    agentrl gateway --model M    serve a model behind an OpenAI-compatible API that records episodes
     agentrl swe ...              SWE tasks and images (added by the swe family through the agentrl.cli entry points)
 """
 
@@ -21,7 +22,8 @@ from agentrl.errors import AgentRLError
 
 # Core commands contributed by core subpackages: each module has add_cli(subparsers). Listed by name so
 # an optional subpackage whose extras are missing only loses its own commands.
-_COMMAND_MODULES = ("agentrl.train", "agentrl.distributed.cli", "agentrl.evaluation.cli", "agentrl.sandbox.cli")
+_COMMAND_MODULES = ("agentrl.train", "agentrl.distributed.cli", "agentrl.evaluation.cli", "agentrl.sandbox.cli",
+                    "agentrl.gateway.cli")
 
 # Env families (built-in or third-party) add commands through this entry-point group; each entry names an
 # ``add_cli(subparsers)`` function, so the core never imports a family (see pyproject.toml).
