@@ -127,6 +127,7 @@ class ToolEnv:
         self.announce = announce
         self.snapshot_states = snapshot_states
         self.domain: Any = None
+        self._started = False
         self.listed: list[str] = []
         self.callable: set[str] = set()
         self.transcript: list[Message] = []
@@ -148,7 +149,7 @@ class ToolEnv:
     @property
     def schemas(self) -> list[dict[str, Any]]:
         """The schemas of the tools listed to the model now (all listed ones before the first reset)."""
-        names = self.listed if self.domain is not None else [n for n in self.tools if n not in self.hidden_tools]
+        names = self.listed if self._started else [n for n in self.tools if n not in self.hidden_tools]
         return [self.tools[n].schema for n in names]
 
     def _new_domain(self, task: Task, seed: int) -> Any:
@@ -175,7 +176,7 @@ class ToolEnv:
         for i, turn in enumerate(script or ()):
             self._names((*turn.add_tools, *turn.remove_tools), f"task {task.id!r} user_turns[{i}]")
         self.domain = self._new_domain(task, seed)
-        self.listed, self.callable = initial, {*initial, *hidden}
+        self.listed, self.callable, self._started = initial, {*initial, *hidden}, True
         self._script = list(script) if script is not None else None
         self._user_turn, self._turn_steps, self._turn, self._call_count = 0, 0, 0, 0
         self._turn_limit = self.max_steps_per_user_turn
