@@ -8,9 +8,6 @@
     score the episode with the rubric (before close, so verifiers can use the env's sandbox)
     close the env
 
-An episode the env ends by truncation (every agent truncated in the last step, none terminated) has status
-``truncated``, like one that ran out of `max_turns`.
-
 Whatever goes wrong becomes the episode's `status` with the error text; the function returns an `Episode`
 in every case but cancellation, so one failing episode never takes its siblings down.
 """
@@ -124,8 +121,6 @@ async def _play(env: ContractGuard, policy: Any, task: Task, seed: int, state: _
             raise _Failure(Status.ENV_ERROR, f"step {step} failed: {_describe(e)}") from e
         _record(state, new_turns, result)
         obs = result.obs
-        if not obs and any(result.truncated.values()) and not any(result.terminated.values()):
-            return Status.TRUNCATED  # the env cut the episode short (its own step limit): not a finished one
     return Status.TRUNCATED if obs else Status.OK
 
 

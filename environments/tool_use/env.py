@@ -8,8 +8,8 @@ message each. A reply without any tool call is the final answer to the current u
 follows (scripted in ``task.env_kwargs["user_turns"]`` or asked of `user`, see
 `agentrl.environments.tool_use.users`), and when none is left the episode ends. `max_turns` counts the
 assistant's replies over the whole episode (every env step); `max_steps_per_user_turn` (or a turn's own
-``max_steps``) bounds the replies within one user turn. Reaching either truncates the episode, with
-``stop_reason`` ``"max_turns"`` or ``"user_turn_step_limit"`` in the last turn's info. Malformed calls,
+``max_steps``) bounds the replies within one user turn. Reaching either truncates the episode (the step's
+``truncated`` flag), with ``stop_reason`` ``"max_turns"`` or ``"user_turn_step_limit"`` in the last turn's info. Malformed calls,
 unknown tools and bad arguments are answered with a tool message that explains the problem and counted in the
 turn's info; they never raise.
 
