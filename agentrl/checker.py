@@ -3,7 +3,8 @@
     report = check_env("games/GuessNumber-v0")
     print(report)
 
-Checks, with the env's scripted policy (or a policy that replies with random short text):
+Checks, with the env's scripted policy (told the task when its factory takes ``task``; or a policy that replies
+with random short text):
 - seeded determinism: the same task, seed and scripted policy give the same episode twice;
 - key consistency: observations, rewards, terminations, truncations and infos only name possible agents;
 - dead agents stay dead, and stepping a finished episode raises `EpisodeOverError`;
@@ -62,16 +63,20 @@ async def check_env(env_id: str, *, tasks: list[Task] | None = None, policy_fact
     tasks = tasks or registry.tasks(env_id, "train")[:num_tasks]
     if not tasks:
         raise CheckError(f"{env_id}: no tasks to check with; register tasks=... or pass tasks=[...].")
-    factory = policy_factory or (lambda seed: registry.scripted_policy(env_id, seed) or _babble_policy(seed))
+    def factory(seed: int, task: Task) -> Policy:  # a scripted policy is told its task (see EnvSpec)
+        if policy_factory is not None:
+            return registry.call_policy_factory(policy_factory, seed, task)
+        return registry.scripted_policy(env_id, seed, task) or _babble_policy(seed)
+
     rubric = registry.rubric(env_id)
     passed: list[str] = []
     episodes: list[Episode] = []
 
     for task in tasks:
         for seed in seeds:
-            first = await run_episode(registry.make(env_id), factory(seed), task, seed, rubric,
+            first = await run_episode(registry.make(env_id), factory(seed, task), task, seed, rubric,
                                       max_turns=spec.max_turns)
-            second = await run_episode(registry.make(env_id), factory(seed), task, seed, rubric,
+            second = await run_episode(registry.make(env_id), factory(seed, task), task, seed, rubric,
                                        max_turns=spec.max_turns)
             if first.status.is_failure:
                 raise CheckError(f"{env_id}: episode on task {task.id!r} seed {seed} failed with "
@@ -83,7 +88,7 @@ async def check_env(env_id: str, *, tasks: list[Task] | None = None, policy_fact
     passed += ["scripted episodes run without failures", "same seed gives the same episode",
                "rubric scores episodes without verifier errors"]
 
-    await _check_manual_stepping(env_id, tasks[0], factory(seeds[0]), spec.max_turns, passed)
+    await _check_manual_stepping(env_id, tasks[0], factory(seeds[0], tasks[0]), spec.max_turns, passed)
     _check_jsonl(episodes, passed)
     return CheckReport(env_id, tuple(passed), tuple(episodes))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.metadata
+import inspect
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -40,8 +41,10 @@ class EnvSpec:
     - `entry_point`: the env class or factory (called with `kwargs` merged with `make`'s kwargs).
     - `tasks`: a function ``(split: str) -> list[Task]``.
     - `rubric`: a function ``() -> Rubric`` giving the env's default verifiers.
-    - `scripted_policy`: a function ``(seed: int) -> Policy`` that plays legal moves; `check_env` uses it.
-    - `max_turns`: how many steps `run_episode` allows before truncating.
+    - `scripted_policy`: a function ``(seed: int) -> Policy`` that plays legal moves; `check_env` uses it. If it
+      takes a ``task`` parameter too, ``(seed, task)``, it is told the task it plays.
+    - `max_turns`: how many steps `run_episode` allows before truncating (for every env built by `make`,
+      unless `run_episode` is passed its own `max_turns`).
     """
 
     id: str
@@ -147,11 +150,20 @@ def resolve(entry_point: EntryPoint) -> Any:
 
 
 def make(env_id: str, **kwargs: Any) -> ContractGuard:
-    """Build a registered env, wrapped in `ContractGuard`."""
+    """Build a registered env, wrapped in `ContractGuard`; the guard's `registered_spec` is its `EnvSpec`
+    (`run_episode` takes the registered `max_turns` from it)."""
     s = spec(env_id)
     factory = resolve(s.entry_point)
     env = factory(**{**s.kwargs, **kwargs})
-    return ContractGuard(env, env_id)
+    guard = ContractGuard(env, env_id)
+    guard.registered_spec = s
+    return guard
+
+
+def registered_spec(env: Any) -> EnvSpec | None:
+    """The `EnvSpec` an env was built from by `make`, or None for an env built by hand."""
+    found = vars(env).get("registered_spec") if isinstance(env, ContractGuard) else None
+    return found if isinstance(found, EnvSpec) else None
 
 
 def tasks(env_id: str, split: str = "train") -> list[Task]:
@@ -174,8 +186,18 @@ def rubric(env_id: str) -> Rubric:
     return resolve(s.rubric)()
 
 
-def scripted_policy(env_id: str, seed: int = 0) -> Any:
+def scripted_policy(env_id: str, seed: int = 0, task: Task | None = None) -> Any:
+    """The env's scripted policy for `seed`; told `task` when its factory takes a ``task`` parameter."""
     s = spec(env_id)
     if s.scripted_policy is None:
         return None
-    return resolve(s.scripted_policy)(seed)
+    return call_policy_factory(resolve(s.scripted_policy), seed, task)
+
+
+def call_policy_factory(factory: Callable[..., Any], seed: int, task: Task | None) -> Any:
+    """``factory(seed, task=task)`` when the factory has a ``task`` parameter, else ``factory(seed)``."""
+    try:
+        takes_task = "task" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # builtins and some C callables have no signature
+        takes_task = False
+    return factory(seed, task=task) if takes_task else factory(seed)

@@ -24,8 +24,11 @@ from typing import Any
 from agentrl.env import ContractGuard
 from agentrl.errors import ContextOverflowError
 from agentrl.policy_contract import Policy
+from agentrl.registry import registered_spec
 from agentrl.rubric import ENV_TERM, Rubric
 from agentrl.types import AgentID, Episode, Message, Status, Task, Turn
+
+DEFAULT_MAX_TURNS = 32  # for envs not built by agentrl.make (which carry their registered max_turns)
 
 
 class _Failure(Exception):
@@ -46,7 +49,7 @@ async def run_episode(
     rubric: Rubric | None = None,
     *,
     env_id: str | None = None,
-    max_turns: int = 32,
+    max_turns: int | None = None,
     turn_timeout: float | None = None,
     episode_timeout: float | None = None,
     policy_version: int = 0,
@@ -56,10 +59,14 @@ async def run_episode(
     """Play one episode of `env` on `task` and return it, scored by `rubric`.
 
     `policy` is one policy for every agent or a dict {agent: policy}. `max_turns` bounds env steps
-    (reaching it gives status ``truncated``); `turn_timeout` bounds each model call and `episode_timeout`
+    (reaching it gives status ``truncated``); when not given it is the value registered with the env (for an
+    env from `agentrl.make`), else `DEFAULT_MAX_TURNS`; `turn_timeout` bounds each model call and `episode_timeout`
     the whole episode, both in seconds (status ``timeout``).
     """
     env = env if isinstance(env, ContractGuard) else ContractGuard(env, env_id or type(env).__name__)
+    if max_turns is None:
+        spec = registered_spec(env)
+        max_turns = spec.max_turns if spec is not None else DEFAULT_MAX_TURNS
     env_id = env_id or env.env_id
     rubric = rubric or Rubric()
     started = time.monotonic()
@@ -171,6 +178,8 @@ def _metrics(episode: Episode, seconds: float) -> dict[str, float]:
     prompt = sum(len(t.prompt_ids) for t in episode.turns)
     out = {"turns": float(len(episode.turns)), "wall_s": seconds, "completion_tokens": float(completion),
            "prompt_tokens": float(prompt)}
+    if any("tool_errors" in t.info for t in episode.turns):  # tool envs: failed calls, however they surfaced
+        out["tool_errors"] = float(sum(len(t.info.get("tool_errors") or ()) for t in episode.turns))
     for agent in episode.agents:
         out[f"env_return/{agent}"] = sum((t.rewards.get(ENV_TERM) or 0.0) for t in episode.turns_of(agent))
     return {**episode.metrics, **out}

@@ -10,6 +10,9 @@ They read what `ToolEnv` (and `Tau2Env`) put in each turn's info: ``tool_calls``
 - `tool_call_format` (turn): 1 when every tool call in the reply parsed and named a real tool with good
   arguments, 0 otherwise, None for replies without calls.
 - `no_tool_errors` (outcome): 1 when no call in the episode failed.
+- `per_user_turn(fn)`: a turn reward that scores each user turn from the state snapshotted after it
+  (``info["state"]`` on the reply that ends the turn), so it re-scores from saved records alone;
+  `user_turn_state_match` compares that state with ``reference["user_turn_states"][i]``.
 - `called(name, **args)`: a checklist check (for `agentrl.verifiers.Checklist` items, CM2 style) that passes
   on a turn that made that call, with the call as evidence.
 - `LLMJudge`: a reward asked of any policy with a versioned prompt; verdicts are cached by (version, prompt).
@@ -78,6 +81,36 @@ def tool_call_format(info: Mapping[str, Any]) -> float | None:
 
 def no_tool_errors(turns: Sequence[Turn]) -> float:
     return float(not any(t.info.get("tool_errors") for t in turns))
+
+
+def per_user_turn(fn: Any, name: str | None = None) -> Any:
+    """A turn reward ``(info, reference) -> float | None`` that calls ``fn(state, reference, user_turn)`` on the
+    reply ending each user turn (None on the others). Raises `RewardError` when that reply carries no state
+    snapshot (the env was built with ``snapshot_states=False``, or is not a `ToolEnv`)."""
+
+    def score(info: Mapping[str, Any], reference: Mapping[str, Any]) -> Any:
+        if not info.get("user_turn_end"):
+            return None
+        if "state" not in info:
+            raise RewardError(f"per-user-turn reward {score.__name__!r} needs the state after user turn "
+                              f"{info.get('user_turn')}, but the turn has no info['state'] snapshot; build the "
+                              "ToolEnv with snapshot_states=True (the default).")
+        return fn(info["state"], reference, info.get("user_turn", 0))
+
+    score.__name__ = name or getattr(fn, "__name__", "per_user_turn")
+    return score
+
+
+def _state_after(state: Any, reference: Mapping[str, Any], user_turn: int) -> Score:
+    wanted = reference.get("user_turn_states") or []
+    if user_turn >= len(wanted) or wanted[user_turn] is None:
+        return Score(None)
+    return Score(float(_subset_equal(wanted[user_turn], state)), {"state": state})
+
+
+user_turn_state_match = per_user_turn(_state_after, "user_turn_state_match")
+user_turn_state_match.__doc__ = ("1 when the state after user turn i holds every key/value of "
+                                 "reference['user_turn_states'][i]; None on other replies or without one.")
 
 
 def called(name: str, **arguments: Any):

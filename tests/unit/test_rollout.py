@@ -127,3 +127,25 @@ async def test_rubric_runs_before_close_with_env_access():
     env = Counter()
     ep = await agentrl.run_episode(env, ScriptedPolicy(replies=["x"]), TASK, 0, Rubric(outcome=[peek]))
     assert seen == {"closed_when_scored": False} and env.closed and ep.outcome_rewards["a"]["peek"] == 1.0
+
+
+async def test_check_env_tells_the_scripted_policy_its_task():
+    from agentrl.checker import check_env
+    from agentrl.environments.tool_use import ToolEnv
+
+    def noop() -> str:
+        """Do nothing."""
+        return "ok"
+
+    seen = []
+
+    def scripted(seed, task):
+        seen.append(task.id)
+        return ScriptedPolicy(replies=[f"answer for {task.id}"], seed=seed)
+
+    tasks = [Task(id="first", prompt=["hi"]), Task(id="second", prompt=["hi"])]
+    agentrl.register("tests/Told-v0", lambda: ToolEnv([noop]), tasks=lambda split: tasks, scripted_policy=scripted,
+                     max_turns=2, override=True)
+    report = await check_env("tests/Told-v0")
+    assert {"first", "second"} <= set(seen)
+    assert [ep.turns[0].text for ep in report.episodes[::2]] == ["answer for first", "answer for second"]
