@@ -21,8 +21,7 @@ from typing import Any
 
 import torch
 
-from agentrl.errors import ContextOverflowError
-from agentrl.policy_contract import assistant_turn, new_messages
+from agentrl.policy_contract import assistant_turn
 from agentrl.types import AgentID, Message, Turn
 
 
@@ -48,13 +47,7 @@ class TorchSamplerPolicy:
 
     async def generate(self, agent: AgentID, messages: Sequence[Message], previous: Turn | None = None,
                        seed: int | None = None) -> Turn:
-        shown = new_messages(messages, previous)
-        prompt = self.chat.first(messages) if previous is None or not previous.prompt_ids \
-            else self.chat.extend(previous, shown)
-        room = self.max_model_len - len(prompt)
-        if room < 1:
-            raise ContextOverflowError(f"the prompt of agent {agent!r} has {len(prompt)} tokens; max_model_len is "
-                                       f"{self.max_model_len}.")
+        prompt, room = self.chat.prompt(agent, messages, previous, self.max_model_len)
         generator = torch.Generator().manual_seed(self.seed if seed is None else seed)
         completion, logprobs, finish = self._sample(prompt, min(self.max_tokens, room), generator)
         text = self.tokenizer.decode(completion, skip_special_tokens=True)

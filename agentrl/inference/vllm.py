@@ -87,6 +87,18 @@ class ChatTokens:
             closing = closing[1:]
         return [*previous.prompt_ids, *sampled, *closing, *self.encode(full[len(self.probe_text):])]
 
+    def prompt(self, agent: AgentID, messages: Sequence[Message], previous: Turn | None,
+               max_model_len: int) -> tuple[list[int], int]:
+        """(the turn's prompt ids, tokens left to generate): the history extended token-exactly from `previous`
+        when it has token ids, else rendered afresh. A prompt that fills the context raises ContextOverflowError."""
+        prompt = self.first(messages) if previous is None or not previous.prompt_ids \
+            else self.extend(previous, new_messages(messages, previous))
+        room = max_model_len - len(prompt)
+        if room < 1:
+            raise ContextOverflowError(f"the prompt of agent {agent!r} has {len(prompt)} tokens and the engine's "
+                                       f"max_model_len is {max_model_len}: no room to generate.")
+        return prompt, room
+
 
 class VLLMPolicy:
     """An in-process vLLM engine serving `generate` to many concurrent episodes.
@@ -182,13 +194,7 @@ class VLLMPolicy:
                         sampling: Mapping[str, Any]) -> Turn:
         if self._closed:
             raise PolicyError("this VLLMPolicy was closed; create a new one.")
-        shown = new_messages(messages, previous)
-        prompt = self.chat.first(messages) if previous is None or not previous.prompt_ids \
-            else self.chat.extend(previous, shown)
-        room = self.max_model_len - len(prompt)
-        if room < 1:
-            raise ContextOverflowError(f"the prompt of agent {agent!r} has {len(prompt)} tokens and the engine's "
-                                       f"max_model_len is {self.max_model_len}: no room to generate.")
+        prompt, room = self.chat.prompt(agent, messages, previous, self.max_model_len)
         request_id = uuid.uuid4().hex
         version = self.version
         out = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
