@@ -58,14 +58,66 @@ class LearnerConfig:
     # or shared CPU, 1 avoids threads spinning against the engine's and each other: on a loaded 2-core box a
     # quickstart update took 13-19 s with 2 threads and 0.2-4 s with 1.
     num_threads: int | None = None
+    # Where `agentrl train` puts the learner: "auto" (the GPU when torch sees one, else the CPU), "cpu" or "cuda".
+    # On a GPU its weights then reach a vLLM engine on the same GPU by CUDA IPC (docs/gpu.md).
+    device: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"learner.device must be auto, cpu or cuda, got {self.device!r}.")
         if self.lr <= 0 or self.epochs < 1 or self.mini_batches < 1 or self.micro_batch_size < 1:
             raise ConfigError("learner: lr must be > 0 and epochs, mini_batches, micro_batch_size >= 1.")
         if self.num_threads is not None and (not isinstance(self.num_threads, int) or self.num_threads < 1):
             raise ConfigError(f"learner.num_threads must be a positive integer or null, got {self.num_threads!r}.")
         if self.dtype not in ("float32", "bfloat16", "float16"):
             raise ConfigError(f"learner.dtype must be float32, bfloat16 or float16, got {self.dtype!r}.")
+
+
+class _TokenLogprobs(torch.autograd.Function):
+    """log softmax(logits)[target] without a float32 copy of the logits kept for backward.
+
+    Autograd's `logits.float().logsumexp()` keeps a float32 copy of every logit (and its softmax in backward):
+    at a 152k vocabulary that is 4.6 GiB per 8 x 1k tokens, more than the model's activations. Here each row
+    is upcast on its own, in forward and again in backward; only the (bf16) logits and one float per token
+    are kept."""
+
+    @staticmethod
+    def forward(ctx: Any, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        out = torch.empty(targets.shape, dtype=torch.float32, device=logits.device)
+        lse = torch.empty_like(out)
+        for r in range(logits.shape[0]):
+            row = logits[r].float()
+            lse[r] = torch.logsumexp(row, dim=-1)
+            out[r] = row.gather(-1, targets[r, :, None]).squeeze(-1) - lse[r]
+        ctx.save_for_backward(logits, targets, lse)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        logits, targets, lse = ctx.saved_tensors
+        grad_logits = torch.empty_like(logits)
+        for r in range(logits.shape[0]):
+            g = -torch.exp(logits[r].float() - lse[r, :, None]) * grad[r, :, None]  # d/dlogits of -lse
+            g.scatter_add_(-1, targets[r, :, None], grad[r, :, None])
+            grad_logits[r] = g.to(logits.dtype)
+        return grad_logits, None
+
+
+def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Float32 logprobs of `targets` ([B, T]) under `logits` ([B, T, V], any float dtype), memory-lean."""
+    if logits.dtype == torch.float32:
+        return torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+    return _TokenLogprobs.apply(logits, targets)
+
+
+def learner_device(setting: str) -> str:
+    """The torch device for `LearnerConfig.device` ("auto" picks CUDA when torch sees a GPU)."""
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("learner.device=cuda but torch sees no CUDA device here (a CPU build of torch, or no GPU): "
+                          "set learner.device=cpu, or install the GPU extra (pip install 'agentrl-suite[gpu]').")
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return setting
 
 
 @dataclasses.dataclass(frozen=True)
@@ -287,9 +339,12 @@ class Learner:
                  with_hidden: bool = False) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         ids = part["ids"].to(self.device)
         out = model(input_ids=ids, attention_mask=part["attention"].to(self.device), output_hidden_states=with_hidden)
+        if not with_entropy:
+            chosen = token_logprobs(out.logits[:, :-1], ids[:, 1:])
+            return chosen.cpu(), None, out.hidden_states[-1] if with_hidden else None
         logp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
         chosen = logp.gather(-1, ids[:, 1:, None]).squeeze(-1)
-        entropy = -(logp.exp() * logp).sum(-1).cpu() if with_entropy else None
+        entropy = -(logp.exp() * logp).sum(-1).cpu()
         hidden = out.hidden_states[-1] if with_hidden else None
         return chosen.cpu(), entropy, hidden
 

@@ -30,7 +30,7 @@ from agentrl.training import checkpoints
 from agentrl.training.build import RunParts, learner_args, make_engine, prepare, trained_agents
 from agentrl.training.config import PolicyConfig, TrainConfig
 from agentrl.training.runlog import RunLog, final_line
-from agentrl.training.schedule import EpisodeSpec, Schedule, StepBatch, rollout_metrics
+from agentrl.training.schedule import EpisodeSpec, Schedule, StepBatch, eval_metrics, eval_specs, rollout_metrics
 from agentrl.types import Episode, write_jsonl
 
 __all__ = ["TrainConfig", "train"]
@@ -46,9 +46,9 @@ class Slot:
 
     @classmethod
     def start(cls, cfg: TrainConfig, policy: PolicyConfig, parts: RunParts, resume_from: Path | None) -> Slot:
-        from agentrl.learner import Learner
+        from agentrl.learner import Learner, learner_device
 
-        learner = Learner(*learner_args(cfg, policy, parts.advantage))
+        learner = Learner(*learner_args(cfg, policy, parts.advantage), device=learner_device(cfg.learner.device))
         if resume_from is not None:
             checkpoints.load(learner, resume_from, policy.name)
         model = resume_from / policy.name / "model" if resume_from is not None else learner.model_path
@@ -87,7 +87,10 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
             arena = start_arena(cfg, slots[0].learner, slots[0].engine, parts.tasks, run.with_policy, out, found,
                                 start)
         with RunLog(out, cfg.run, start) as log:
+            step = start
             for step in range(start, cfg.run.steps):
+                if parts.eval_tasks and step % cfg.run.eval_every == 0:
+                    log.eval(step, await evaluate(run, parts, step, out))
                 t0 = time.monotonic()
                 if arena is not None:
                     batch = StepBatch(*await arena.play_step(schedule.tasks_for_step(step), step))
@@ -107,6 +110,8 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
                     save(slots, out, step + 1, league=arena.league.to_dict() if arena is not None else None)
                 if log.done(step + 1, metrics):
                     break
+            if parts.eval_tasks and metrics and not log.interrupted:
+                log.eval(step + 1, await evaluate(run, parts, step + 1, out))
     finally:
         for slot in slots:
             slot.engine.close()
@@ -151,6 +156,20 @@ class Runner:
         return episode.replace(info=info)
 
 
+async def evaluate(run: Runner, parts: RunParts, step: int, out: Path) -> dict[str, float]:
+    """Every held-out task once, played by the current weights at `run.eval_temperature`."""
+    cfg = run.cfg
+
+    def view(engine: Any) -> Any:  # the torch engine has no per-call sampling: it evaluates at its own settings
+        with_sampling = getattr(engine, "with_sampling", None)
+        return with_sampling(temperature=cfg.run.eval_temperature) if with_sampling else engine
+
+    policy = view(run.policy) if not isinstance(run.policy, dict) else {a: view(e) for a, e in run.policy.items()}
+    episodes = await run.with_policy(eval_specs(parts.eval_tasks, step, cfg.run.seed), policy)
+    write_jsonl(out / "eval_episodes.jsonl", episodes)
+    return eval_metrics(episodes, cfg.run.success_term)
+
+
 def learn(slots: list[Slot], episodes: list[Episode]) -> dict[str, float]:
     """Update every policy on its agents' turns, then sync its weights into its engine."""
     metrics: dict[str, float] = {}
@@ -160,6 +179,7 @@ def learn(slots: list[Slot], episodes: list[Episode]) -> dict[str, float]:
         t = time.monotonic()
         slot.engine.update_weights(slot.learner.export_weights(), version=slot.learner.version)
         sync_s += time.monotonic() - t
+        metrics["sync/cuda_ipc"] = float(getattr(slot.engine, "last_sync_path", "") == "cuda-ipc")
         prefix = "" if len(slots) == 1 else f"policy/{slot.config.name}/"
         metrics.update({f"{prefix}{k}": v for k, v in m.items()})
     metrics["time/sync_s"] = sync_s

@@ -151,6 +151,9 @@ def ray_problems(cfg: RayTrainConfig) -> list[str]:
     if cfg.selfplay.enabled:
         problems.append("selfplay (a league of past snapshots) runs in `agentrl train` only; train-ray has no league "
                         "yet: run it with `agentrl train --config ...`, or set selfplay.enabled=false.")
+    if cfg.run.eval_split is not None:
+        problems.append("run.eval_split (held-out evaluation during training) runs in `agentrl train` only so far: "
+                        "set run.eval_split=null and evaluate checkpoints with `agentrl eval --split test`.")
     if d.stale == "downweight" and a.loss.tis_cap is not None and a.loss.tis_cap != d.tis_cap:
         problems.append(f"distributed.stale=downweight uses distributed.tis_cap={d.tis_cap}, but algorithm.loss.tis_cap="
                         f"{a.loss.tis_cap} asks for another cap; set one of them (the same value in both is fine).")

@@ -18,7 +18,7 @@ import torch
 
 from agentrl.algorithms import AdvantageConfig, LossConfig, policy_loss
 from agentrl.errors import ConfigError
-from agentrl.learner import Learner, LearnerConfig, build_samples
+from agentrl.learner import Learner, LearnerConfig, build_samples, token_logprobs
 from agentrl.types import Episode
 
 
@@ -224,7 +224,7 @@ class FSDPLearner(Learner):
         logits = model(input_ids=ids, attention_mask=part["attention"].to(self.device), logits_to_keep=keep).logits
         logits = logits[:, :-1]
         targets = ids[:, start + 1:]
-        chosen = logits.gather(-1, targets[..., None]).squeeze(-1).float() - torch.logsumexp(logits.float(), dim=-1)
+        chosen = token_logprobs(logits, targets)
         head = torch.zeros(ids.shape[0], start, dtype=chosen.dtype, device=chosen.device)
         return torch.cat([head, chosen], dim=1).cpu(), None, None
 

@@ -29,6 +29,7 @@ class RunParts:
     advantage: Any  # the AdvantageConfig bound to the rubric
     policies: tuple[PolicyConfig, ...]
     max_turns: int
+    eval_tasks: list[Task] = dataclasses.field(default_factory=list)  # run.eval_split's tasks (held out)
 
 
 def prepare(cfg: TrainConfig) -> RunParts:
@@ -44,7 +45,12 @@ def prepare(cfg: TrainConfig) -> RunParts:
         from agentrl.selfplay import seats
 
         seats(tuple(registry.make(cfg.env.id, **cfg.env.kwargs).possible_agents))
-    return RunParts(tasks, rubric, advantage_config(cfg, rubric), policies, cfg.rollout.max_turns or spec.max_turns)
+    eval_tasks = registry.tasks(cfg.env.id, cfg.run.eval_split) if cfg.run.eval_split is not None else []
+    if cfg.run.eval_split is not None and not eval_tasks:
+        raise ConfigError(f"run.eval_split={cfg.run.eval_split!r}: {cfg.env.id} has no tasks in that split; name a "
+                          "split the env has (most have 'test') or set run.eval_split=null.")
+    return RunParts(tasks, rubric, advantage_config(cfg, rubric), policies, cfg.rollout.max_turns or spec.max_turns,
+                    eval_tasks)
 
 
 def rubric_for(cfg: TrainConfig) -> Any:

@@ -111,8 +111,11 @@ def load(learner: Any, folder: Path, policy: str = POLICY) -> int:
 
 def trim_logs(out: Path, step: int) -> None:
     """Drop what a killed run wrote after its checkpoint at `step`: the resumed run regenerates it exactly once."""
+    # An evaluation row at `step` is of the weights the resumed run evaluates again before its first step.
     for name, keep in (("episodes.jsonl", lambda row: _episode_step(row) < step),
-                       ("metrics.jsonl", lambda row: row.get("step", 0) <= step)):
+                       ("eval_episodes.jsonl", lambda row: _episode_step(row) < step),
+                       ("metrics.jsonl", lambda row: row.get("step", 0) < step or (
+                           row.get("step", 0) == step and not any(k.startswith("eval/") for k in row)))):
         path = out / name
         if not path.exists():
             continue

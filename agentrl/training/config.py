@@ -111,6 +111,12 @@ class RunConfig:
     tensorboard: bool = True
     resume: bool = True
     log_every: int = 5  # print a progress line every N steps (the bar updates every step)
+    # Held-out evaluation (`agentrl train`): before the first step, every `eval_every` steps and after the last
+    # one, each task of the env's `eval_split` is played once at `eval_temperature` (0: greedy) by the current
+    # weights; eval/* rows in metrics.jsonl, the episodes in eval_episodes.jsonl. None: no evaluation.
+    eval_split: str | None = None
+    eval_every: int = 10
+    eval_temperature: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +157,14 @@ def problems(cfg: TrainConfig) -> list[str]:
         out.append("rollout.tasks_per_step, group_size and max_tokens must be >= 1.")
     if run.steps < 1 or run.save_every < 1 or run.log_every < 1:
         out.append("run.steps, run.save_every and run.log_every must be >= 1.")
+    if run.eval_every < 1 or run.eval_temperature < 0:
+        out.append("run.eval_every must be >= 1 and run.eval_temperature >= 0 (0 is greedy).")
+    if run.eval_split is not None and run.eval_split == cfg.env.split:
+        out.append(f"run.eval_split={run.eval_split!r} is the split the run trains on (env.split), so it is not "
+                   "held out; name another split (most envs have 'test').")
+    if run.eval_split is not None and cfg.selfplay.enabled:
+        out.append("run.eval_split with selfplay: a two-player game has no fixed opponent to evaluate against; "
+                   "set run.eval_split=null (the league's ratings are the evaluation).")
     if a.advantage.weights is not None:
         out.append("algorithm.advantage.weights comes from the env's rubric; change a term's weight with "
                    "env.reward_weights (e.g. env.reward_weights.success=2.0).")

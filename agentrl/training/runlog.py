@@ -63,6 +63,17 @@ class RunLog:
         if step % self.run.log_every == 0 or step == self.start + 1:
             self.bar.write(self.line(step, metrics))
 
+    def eval(self, step: int, metrics: dict[str, float]) -> None:
+        """A held-out evaluation of the weights after `step` updates: a metrics.jsonl row and a line."""
+        self.file.write(json.dumps({"step": step, **metrics}) + "\n")
+        self.file.flush()
+        if self.tb is not None:
+            for k, v in metrics.items():
+                self.tb.add_scalar(k, v, step)
+        self.bar.write(f"eval after {step:4d} updates  success {metrics['eval/success']:.3f}  "
+                       f"reward {metrics['eval/reward']:.3f}  turns {metrics['eval/turns']:.2f}  "
+                       f"failed {int(metrics['eval/failed'])}  ({int(metrics['eval/episodes'])} held-out episodes)")
+
     def done(self, step: int, metrics: dict[str, float]) -> bool:
         """Whether the run should stop after `step`: the success goal reached, or Ctrl-C."""
         goal = self.run.stop_at_success

@@ -63,6 +63,11 @@ def specs_for(tasks: Sequence[Task], step: int, group_size: int, run_seed: int, 
             for t in tasks for k in range(group_size)]
 
 
+def eval_specs(tasks: Sequence[Task], step: int, run_seed: int) -> list[EpisodeSpec]:
+    """One sample of every held-out task, seeded apart from training episodes (tag "eval")."""
+    return specs_for(tasks, step, 1, run_seed, "eval")
+
+
 @dataclasses.dataclass(frozen=True)
 class StepBatch:
     """A step's episodes: everything generated (all saved), what the learners train on, sampling metrics."""
@@ -141,3 +146,10 @@ def rollout_metrics(episodes: Sequence[Episode], success_term: str, policies: Se
             mine = [r for e in ok for a, r in e.reward.items() if a in p.agents]
             out[f"rollout/reward/{p.name}"] = sum(mine) / max(len(mine), 1)
     return out
+
+
+def eval_metrics(episodes: Sequence[Episode], success_term: str) -> dict[str, float]:
+    """`rollout_metrics` of a held-out evaluation, under eval/ (reward, success, failed, turns, episodes)."""
+    keep = ("reward", "success", "failed", "turns", "episodes")
+    return {f"eval/{k}": v for k, v in ((k.split("/", 1)[1], v) for k, v in rollout_metrics(episodes, success_term).items())
+            if k in keep}

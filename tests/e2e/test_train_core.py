@@ -77,3 +77,22 @@ def test_a_changed_policy_map_on_resume_is_explained(tmp_path):
     run(tmp_path, "run.steps=1")
     with pytest.raises(ConfigError, match=r"policy map changed.*run.resume=false"):
         run(tmp_path, "run.steps=2", "policies=[{name: echoer, agents: [agent]}]")
+
+
+def test_held_out_evaluation_runs_every_n_steps_and_after_the_last_and_once_across_a_resume(tmp_path):
+    evaluated = ["run.eval_split=test", "run.eval_every=2", "run.save_every=2"]
+    run(tmp_path, "run.steps=3", *evaluated)
+    shutil.rmtree(tmp_path / "checkpoints" / "step-000003")  # killed after step 3, before its checkpoint
+    run(tmp_path, "run.steps=3", *evaluated)
+    evals = [m for m in rows(tmp_path / "metrics.jsonl") if "eval/success" in m]
+    assert [m["step"] for m in evals] == [0, 2, 3]
+    held_out = {t.id for t in agentrl.registry.tasks("games/Echo-v0", "test")}
+    episodes = rows(tmp_path / "eval_episodes.jsonl")
+    assert sorted(e["info"]["step"] for e in episodes) == [s for s in (0, 2, 3) for _ in held_out]
+    assert {e["task"]["id"] for e in episodes} == held_out
+    assert all(m["eval/episodes"] == len(held_out) for m in evals)
+
+
+def test_evaluating_on_the_training_split_is_refused():
+    with pytest.raises(ConfigError, match="not held out"):
+        load_config(TrainConfig, None, ["run.eval_split=train"])

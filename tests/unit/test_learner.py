@@ -113,3 +113,19 @@ def test_ppo_value_head_learns_returns_and_is_required_for_gae(model_dir):
     eps = [episode("a", 2.0, [turn([1, 2], [3])]), episode("b", -1.0, [turn([5, 6], [4])])]  # distinct states
     losses = [learner.update(eps)["loss/value"] for _ in range(30)]
     assert losses[-1] < 0.2 * losses[0], losses
+
+
+def test_token_logprobs_match_autograd_log_softmax_in_value_and_gradient():
+    from agentrl.learner import token_logprobs
+
+    torch.manual_seed(0)
+    logits = torch.randn(3, 7, 50, dtype=torch.bfloat16, requires_grad=True)
+    targets, weights = torch.randint(0, 50, (3, 7)), torch.randn(3, 7)
+    ours = token_logprobs(logits, targets)
+    (ours * weights).sum().backward()
+    ours_grad, logits.grad = logits.grad.clone(), None
+    reference = torch.log_softmax(logits.float(), -1).gather(-1, targets[..., None]).squeeze(-1)
+    (reference * weights).sum().backward()
+    assert ours.dtype == torch.float32
+    assert torch.allclose(ours, reference, atol=1e-5)
+    assert torch.allclose(ours_grad.float(), logits.grad.float(), atol=1e-2)  # both rounded to bf16 once
