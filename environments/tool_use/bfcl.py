@@ -100,7 +100,8 @@ def bfcl_entries(category: str) -> dict[str, tuple[dict[str, Any], list[list[str
 def bfcl_entry(category: str, task_id: str) -> tuple[dict[str, Any], list[list[str]]]:
     found = bfcl_entries(category).get(task_id)
     if found is None:
-        raise BfclError(f"BFCL {category} has no task {task_id!r}; list them with agentrl.tasks('bfcl/...', split).")
+        raise BfclError(f"BFCL {category} has no task {task_id!r}; list them with "
+                        "agentrl.registry.tasks('bfcl/...', split).")
     return found
 
 
