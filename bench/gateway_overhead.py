@@ -1,6 +1,6 @@
 """Gateway overhead: the same multi-turn workload direct through `VLLMPolicy.generate` and through the gateway.
 
-    python bench/gateway_overhead.py [--episodes 16] [--turns 4] [--max-tokens 32] [--rounds 3]
+    python bench/gateway_overhead.py [--model tiny] [--episodes 16] [--turns 4] [--max-tokens 32] [--rounds 3]
 
 Phase "direct": `episodes` concurrent conversations of `turns` turns, each turn `policy.generate(agent,
 messages, previous)` as `run_episode` calls it. Phase "gateway": the same conversations, each an
@@ -161,7 +161,8 @@ async def timed(run) -> tuple[int, float]:
 
 
 async def bench(args: argparse.Namespace) -> None:
-    engine = VLLMPolicy(str(build_tiny_model()), max_tokens=args.max_tokens, max_model_len=1024, seed=0)
+    model = str(build_tiny_model()) if args.model == "tiny" else args.model
+    engine = VLLMPolicy(model, max_tokens=args.max_tokens, max_model_len=1024, seed=0)
     policy = Counted(engine)
     try:
         async with Gateway(policy) as gateway:
@@ -194,6 +195,7 @@ async def bench(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="tiny", help="'tiny' (the 0.34 M-parameter test model) or a model folder")
     parser.add_argument("--episodes", type=int, default=16)
     parser.add_argument("--turns", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=32)
