@@ -1,5 +1,6 @@
 """`run_episode`: the one rollout loop, for single-agent, turn-taking and simultaneous envs.
 
+    bind the policy to an env that runs its own agent program (`env.bind_policy(policy)`, where it has one)
     obs = reset(task, seed)
     while some agent is to act and turns remain:
         show each acting agent its observation
@@ -61,7 +62,9 @@ async def run_episode(
     `policy` is one policy for every agent or a dict {agent: policy}. `max_turns` bounds env steps
     (reaching it gives status ``truncated``); when not given it is the value registered with the env (for an
     env from `agentrl.make`), else `DEFAULT_MAX_TURNS`; `turn_timeout` bounds each model call and `episode_timeout`
-    the whole episode, both in seconds (status ``timeout``).
+    the whole episode, both in seconds (status ``timeout``). An env with a ``bind_policy(policy)`` method (one
+    that runs an agent program, whose requests are the turns: `agentrl.environments.external`) is given `policy`
+    before its reset, so every entry point (train, train-ray, eval, check_env) plays it with the same policy.
     """
     env = env if isinstance(env, ContractGuard) else ContractGuard(env, env_id or type(env).__name__)
     if max_turns is None:
@@ -101,6 +104,9 @@ class _EpisodeState:
 async def _play(env: ContractGuard, policy: Any, task: Task, seed: int, state: _EpisodeState, max_turns: int,
                 turn_timeout: float | None, policy_version: int) -> Status:
     try:
+        bind = getattr(env, "bind_policy", None)  # an env whose program makes the model calls (ProgramEnv)
+        if bind is not None:
+            bind(policy)
         obs = await env.reset(task, seed)
     except Exception as e:
         raise _Failure(Status.ENV_ERROR, f"reset failed: {_describe(e)}") from e

@@ -143,9 +143,6 @@ class Runner:
         r = self.cfg.rollout
         versions = {s.config.name: s.engine.version for s in self.slots}
         env = registry.make(self.cfg.env.id, **self.cfg.env.kwargs)
-        bind = getattr(env, "bind_policy", None)  # an env that runs its own agent program samples from `policy`
-        if bind is not None:
-            bind(policy)
         episode = await run_episode(env, policy, spec.task, spec.seed, self.parts.rubric,
                                     max_turns=self.parts.max_turns, turn_timeout=r.turn_timeout,
                                     episode_timeout=r.episode_timeout, policy_version=min(versions.values()),

@@ -1,6 +1,6 @@
 """Gateway overhead: the same multi-turn workload direct through `VLLMPolicy.generate` and through the gateway.
 
-    python bench/gateway_overhead.py [--episodes 16] [--turns 4] [--max-tokens 32] [--rounds 3]
+    python bench/gateway_overhead.py [--model tiny] [--episodes 16] [--turns 4] [--max-tokens 32] [--rounds 3]
 
 Phase "direct": `episodes` concurrent conversations of `turns` turns, each turn `policy.generate(agent,
 messages, previous)` as `run_episode` calls it. Phase "gateway": the same conversations, each an
@@ -8,24 +8,45 @@ messages, previous)` as `run_episode` calls it. Phase "gateway": the same conver
 checks, history matching, tool-call parsing, recording). `--clients process` runs the clients in a separate
 process, as `ProgramEnv` runs programs (it is imported and waiting before the clock starts); `--clients inline`
 runs them on the gateway's own event loop, so their CPU time (and the GIL) competes with the server's. On the
-tiny model, alternating phases per round; prints completion tokens/s of both and the median of per-round
-ratios (goal: >= 0.95).
+tiny model, alternating which phase goes first per round; prints completion tokens/s of both and the median of
+per-round ratios (goal: >= 0.95), and per round the CPU milliseconds per turn of each phase (this process, its
+engine core and the client process) and the peak number of turns in flight in the engine (the gateway passes
+concurrent requests to the engine concurrently, so it batches them as the direct phase does). Each episode's
+session and client are built before the clock starts, as a program builds its client once.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
 import time
 
 import openai
+import psutil
 
 from agentrl.gateway import Gateway
 from agentrl.inference import VLLMPolicy
 from agentrl.models import build_tiny_model
+
+
+class Counted:
+    """The policy, counting how many `generate` calls are in flight at once: the engine can only batch the
+    turns that reach it together, so a gateway that serialised requests would show a peak of 1."""
+
+    def __init__(self, policy):
+        self.policy, self.in_flight, self.peak = policy, 0, 0
+
+    async def generate(self, agent, messages, previous=None):
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            return await self.policy.generate(agent, messages, previous)
+        finally:
+            self.in_flight -= 1
 
 
 def prompt(e: int, t: int) -> dict:
@@ -45,10 +66,22 @@ async def direct(policy, episodes: int, turns: int) -> int:
     return sum(await asyncio.gather(*(one(e) for e in range(episodes))))
 
 
-async def through_gateway(gateway: Gateway, episodes: int, turns: int) -> int:
-    async def one(e: int) -> int:
+def clients(gateway: Gateway, episodes: int) -> list:
+    """One session and one client per episode, built before the clock starts: a program builds its client once
+    (the `openai` client loads the CA bundle for its SSL context, about 60 ms of CPU each), and the direct
+    phase is not charged for starting its episodes either."""
+    out = []
+    for _ in range(episodes):
         session = gateway.open_session()
-        client = openai.AsyncOpenAI(base_url=gateway.base_url(session), api_key=session.key)
+        out.append((session, openai.AsyncOpenAI(base_url=gateway.base_url(session), api_key=session.key)))
+    return out
+
+
+async def through_gateway(gateway: Gateway, episodes: int, turns: int, built: list | None = None) -> int:
+    built = built or clients(gateway, episodes)
+
+    async def one(e: int) -> int:
+        session, client = built[e]
         messages = []
         for t in range(turns):
             messages.append(prompt(e, t))
@@ -63,12 +96,14 @@ async def through_gateway(gateway: Gateway, episodes: int, turns: int) -> int:
 
 
 CLIENT = r"""
-import asyncio, json, sys
+import asyncio, json, sys, time
 import openai
+import psutil
 urls, turns = json.loads(sys.argv[1]), int(sys.argv[2])
 
-async def one(e, url):
-    client = openai.AsyncOpenAI(base_url=url, api_key="unused")
+clients = [openai.AsyncOpenAI(base_url=u, api_key="unused") for u in urls]  # built before "ready", once each
+
+async def one(e, client):
     messages = []
     for t in range(turns):
         messages.append({"role": "user", "content": f"Count from {(e + t) % 10}. Say the next number."})
@@ -76,16 +111,18 @@ async def one(e, url):
         messages.append(reply.model_dump(exclude_none=True))
 
 async def main():
-    await asyncio.gather(*(one(e, u) for e, u in enumerate(urls)))
+    await asyncio.gather(*(one(e, c) for e, c in enumerate(clients)))
 
 sys.stdout.write("ready\n"); sys.stdout.flush()
 sys.stdin.readline()
+started = time.process_time()
 asyncio.run(main())
+sys.stdout.write(f"{time.process_time() - started}\n")
 """
 
 
-async def through_process(gateway: Gateway, episodes: int, turns: int) -> tuple[int, float]:
-    """(completion tokens, seconds from "go" to the client process's exit)."""
+async def through_process(gateway: Gateway, episodes: int, turns: int) -> tuple[int, float, float]:
+    """(completion tokens, seconds from "go" to the client process's exit, the client's CPU seconds after "go")."""
     sessions = [gateway.open_session() for _ in range(episodes)]
     urls = json.dumps([gateway.base_url(s) for s in sessions])
     process = await asyncio.create_subprocess_exec(sys.executable, "-c", CLIENT, urls, str(turns),
@@ -94,13 +131,27 @@ async def through_process(gateway: Gateway, episodes: int, turns: int) -> tuple[
     started = time.monotonic()
     process.stdin.write(b"go\n")
     await process.stdin.drain()
+    client_cpu = float((await process.stdout.read()).decode().split()[-1])
     code = await process.wait()
     seconds = time.monotonic() - started
     assert code == 0, f"client process exited with {code}"
     for s in sessions:
         gateway.close_session(s)
         assert s.segments == 1 and len(s.turns) == turns
-    return sum(len(t.completion_ids) for s in sessions for t in s.turns), seconds
+    return sum(len(t.completion_ids) for s in sessions for t in s.turns), seconds, client_cpu
+
+
+def tree_cpu() -> float:
+    """CPU seconds used so far by this process and its live children (the engine core): on a loaded machine
+    wall time swings between rounds, CPU per turn much less. A client process reports its own."""
+    me = psutil.Process()
+    t = me.cpu_times()
+    total = t.user + t.system
+    for child in me.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            c = child.cpu_times()
+            total += c.user + c.system
+    return total
 
 
 async def timed(run) -> tuple[int, float]:
@@ -110,32 +161,41 @@ async def timed(run) -> tuple[int, float]:
 
 
 async def bench(args: argparse.Namespace) -> None:
-    policy = VLLMPolicy(str(build_tiny_model()), max_tokens=args.max_tokens, max_model_len=1024, seed=0)
+    model = str(build_tiny_model()) if args.model == "tiny" else args.model
+    engine = VLLMPolicy(model, max_tokens=args.max_tokens, max_model_len=1024, seed=0)
+    policy = Counted(engine)
     try:
         async with Gateway(policy) as gateway:
             await direct(policy, 4, 2)  # warm-up: compile, fill caches
             await through_gateway(gateway, 4, 2)
             ratios = []
             for r in range(args.rounds):
-                rates = {}
-                tokens, seconds = await timed(lambda: direct(policy, args.episodes, args.turns))
-                rates["direct"] = tokens / seconds
-                if args.clients == "process":
-                    tokens, seconds = await through_process(gateway, args.episodes, args.turns)
-                else:
-                    tokens, seconds = await timed(lambda: through_gateway(gateway, args.episodes, args.turns))
-                rates["gateway"] = tokens / seconds
+                rates, peaks, cpu = {}, {}, {}
+                for phase in ("direct", "gateway") if r % 2 == 0 else ("gateway", "direct"):  # neither always first
+                    cpu_before, client_cpu = tree_cpu(), 0.0
+                    if phase == "direct":
+                        tokens, seconds = await timed(lambda: direct(policy, args.episodes, args.turns))
+                    elif args.clients == "process":
+                        tokens, seconds, client_cpu = await through_process(gateway, args.episodes, args.turns)
+                    else:
+                        built = clients(gateway, args.episodes)
+                        tokens, seconds = await timed(
+                            lambda built=built: through_gateway(gateway, args.episodes, args.turns, built))
+                    rates[phase], peaks[phase], policy.peak = tokens / seconds, policy.peak, 0
+                    cpu[phase] = 1000 * (tree_cpu() - cpu_before + client_cpu) / (args.episodes * args.turns)
                 ratios.append(rates["gateway"] / rates["direct"])
                 print(f"round {r}: direct {rates['direct']:.0f} tok/s, gateway {rates['gateway']:.0f} tok/s, "
-                      f"ratio {ratios[-1]:.3f}", flush=True)
+                      f"ratio {ratios[-1]:.3f}; CPU ms per turn: direct {cpu['direct']:.1f}, gateway {cpu['gateway']:.1f}; "
+                      f"peak turns in flight: direct {peaks['direct']}, gateway {peaks['gateway']}", flush=True)
             print(f"gateway/direct tokens/s ({args.clients} clients), median of {args.rounds} rounds: "
                   f"{statistics.median(ratios):.3f}")
     finally:
-        policy.close()
+        engine.close()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="tiny", help="'tiny' (the 0.34 M-parameter test model) or a model folder")
     parser.add_argument("--episodes", type=int, default=16)
     parser.add_argument("--turns", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=32)

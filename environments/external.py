@@ -4,7 +4,7 @@
                      rubric=lambda: ProgramRubric(outcome=[solved]))
 
 Each episode (`ProgramEnv.reset`) starts a private `agentrl.gateway.Gateway` on 127.0.0.1 with one session,
-backed by the policy the trainer or evaluator binds (`bind_policy`), and runs the program to its end:
+backed by the policy `run_episode` binds (`bind_policy`), and runs the program to its end:
 
 - a subprocess (`program` is an argv list) with ``OPENAI_BASE_URL`` (the session's base URL),
   ``OPENAI_API_KEY`` (the session key), ``AGENTRL_MODEL`` (the served model name), ``AGENTRL_TASK`` (the
@@ -22,9 +22,9 @@ function's return value). How the program ended becomes the status, never an exc
 - it failed (non-zero exit, an exception) or never called the model: ``env_error``;
 - the policy failed on a request: ``policy_error``; otherwise ``ok``.
 
-The hook the trainer calls: ``env.bind_policy(policy)`` before `run_episode` (agentrl/train.py `Runner.one`
-calls it on every env that has it), with the policy (or ``{agent: policy}``) that plays the episode. Every
-turn carries the `policy_version` of the weights that sampled it.
+The hook: `run_episode` calls ``env.bind_policy(policy)`` before reset, with the policy (or ``{agent: policy}``)
+that plays the episode, so `agentrl train`, `train-ray` and `eval` all bind it the same way. Every turn
+carries the `policy_version` of the weights that sampled it.
 """
 
 from __future__ import annotations
@@ -97,8 +97,8 @@ class ProgramEnv:
         from agentrl.gateway import Gateway
 
         if self.policy is None:
-            raise ConfigError("ProgramEnv has no policy: call env.bind_policy(policy) before the episode (the "
-                              "trainer does; with run_episode directly, bind the policy you pass it).")
+            raise ConfigError("ProgramEnv has no policy: run it with agentrl.run_episode (which binds the policy "
+                              "it is given), or call env.bind_policy(policy) before reset.")
         await self._stop_gateway()
         self.gateway = Gateway(self.policy, model=self.model, agent=AGENT)
         await self.gateway.start()
@@ -215,9 +215,10 @@ class ProgramRubric(Rubric):
 
 def register_program(env_id: str, program: Sequence[str] | str | Callable[..., Any], *, tasks: Any,
                      rubric: Any = None, timeout: float = 300.0, description: str = "", override: bool = False,
-                     **kwargs: Any) -> Any:
-    """Register an external program as an env; `rubric` is a function returning a `ProgramRubric`; `kwargs` go
-    to `ProgramEnv` (env, cwd, model)."""
-    return register(env_id, ProgramEnv, tasks=tasks, rubric=rubric or ProgramRubric,
+                     scripted_policy: Any = None, **kwargs: Any) -> Any:
+    """Register an external program as an env; `rubric` is a function returning a `ProgramRubric`;
+    `scripted_policy` a ``(seed) -> Policy`` factory that answers the program's requests (for `agentrl eval
+    --policy scripted`); `kwargs` go to `ProgramEnv` (env, cwd, model)."""
+    return register(env_id, ProgramEnv, tasks=tasks, rubric=rubric or ProgramRubric, scripted_policy=scripted_policy,
                     kwargs={"program": program, "timeout": timeout, **kwargs}, max_turns=1, override=override,
                     description=description or f"external program {program!r} through the gateway")

@@ -14,13 +14,16 @@ word was said.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from agentrl.environments.external import ProgramRubric, register_program
+from agentrl.policy_contract import ScriptedPolicy
 from agentrl.types import Task
 
 ENV_ID = "external/SayWord-v0"
 PROGRAM = ["{python}", str(Path(__file__).with_name("say_word_agent.py"))]
+_ASK = re.compile(r"Say the word (\w+)")
 WORDS = ("yes", "no", "ok", "done", "left", "right", "up", "down")
 
 
@@ -46,7 +49,19 @@ def rubric() -> ProgramRubric:
     return ProgramRubric(outcome=[said_word])
 
 
+def scripted(seed: int = 0) -> ScriptedPolicy:
+    """Calls ``say`` with the word the task asks for (read from the conversation), in the tool-call format the
+    gateway parses: the episode the program plays with it scores 1."""
+    def script(agent, messages, rng) -> str:
+        asked = [found for m in messages if m["role"] == "user" and (found := _ASK.search(m.get("content") or ""))]
+        word = asked[-1].group(1) if asked else "nothing"
+        return f'<tool_call>{{"name": "say", "arguments": {{"word": "{word}"}}}}</tool_call>'
+
+    return ScriptedPolicy(script, seed=seed)
+
+
 def register(timeout: float = 300.0) -> None:
     register_program(ENV_ID, PROGRAM, timeout=timeout,
                      tasks="agentrl.environments.external_demo:tasks", rubric="agentrl.environments.external_demo:rubric",
+                     scripted_policy="agentrl.environments.external_demo:scripted",
                      description="An external OpenAI-API program through the gateway: say the word.", override=True)
