@@ -186,7 +186,9 @@ async def _start(page: Any, seed: int | str, mode: str) -> None:
 
 # Tasks whose page keeps state across the official env's re-seed that a fresh load would not have; they
 # reload every episode (the isolation test finds them: a re-seeded page must read as a freshly loaded one).
-RELOAD_TASKS: frozenset[str] = frozenset()
+# Found by bench/miniwob_sweep.py --isolation: jQuery UI datepickers keep the month last shown.
+RELOAD_TASKS: frozenset[str] = frozenset({"book-flight", "book-flight-nodelay", "choose-date", "choose-date-easy",
+                                          "choose-date-medium"})
 # Undo what an episode can leave on the page outside the task's own problem: focus, selection, scroll.
 _TIDY_JS = "() => { if (document.activeElement && document.activeElement.blur) document.activeElement.blur(); " \
            "const s = window.getSelection && window.getSelection(); if (s) s.removeAllRanges(); window.scrollTo(0, 0); }"
@@ -252,6 +254,7 @@ class MiniWoBEnv:
         self._task_name = ""
         self._instruction = ""
         self._page: Any = None  # the page this env loaded last, which a reset of the same task may re-seed
+        self._saved_settings: dict[str, Any] | None = None
         self._closed = False
 
     async def reset(self, task: Task, seed: int) -> dict[str, str]:
@@ -260,7 +263,9 @@ class MiniWoBEnv:
         browser = await self._ensure_browser()
         if self._server is None:
             self._server = PageServer()
-        for key, value in BROWSER_SETTINGS.items():  # a shared browser may come without them
+        if self._saved_settings is None:  # a shared browser comes with its own; close() puts them back
+            self._saved_settings = {key: getattr(browser, key) for key in BROWSER_SETTINGS}
+        for key, value in BROWSER_SETTINGS.items():
             setattr(browser, key, value)
         virtual = self.config.clock == "virtual"
         page = browser.page
@@ -308,6 +313,9 @@ class MiniWoBEnv:
             return
         self._closed = True
         try:
+            if not self._own_browser and self._browser is not None and self._saved_settings is not None:
+                for key, value in self._saved_settings.items():
+                    setattr(self._browser, key, value)
             if self._own_browser and self._browser is not None:
                 browser_pool().release(self._browser, **BROWSER_SETTINGS)
                 self._browser = None
