@@ -46,6 +46,7 @@ class Outcome:
     raw_reward: float
     done: bool
     steps: tuple[Step, ...] = ()
+    reward: float = 0.0  # the time-discounted reward (ours by page time, the official env's by wall clock)
 
     def same(self, other: Outcome) -> bool:
         return (self.utterance, self.raw_reward, self.done) == (other.utterance, other.raw_reward, other.done)
@@ -114,7 +115,8 @@ async def play_ours(env: Any, task: str, seed: int, policy: Policy, max_turns: i
         if result.terminated[AGENT]:
             break
         obs = result.obs[AGENT]
-    return Outcome(utterance, float(info["miniwob_raw_reward"]), bool(info["miniwob_done"]), tuple(steps))
+    return Outcome(utterance, float(info["miniwob_raw_reward"]), bool(info["miniwob_done"]), tuple(steps),
+                   float(info.get("miniwob_reward", 0.0)))
 
 
 # -- the official side ------------------------------------------------------------------------------------
@@ -189,14 +191,14 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any
 def play_official(env: Any, seed: int, steps: Sequence[Step]) -> Outcome:
     obs, _ = env.reset(seed=seed)
     utterance = obs["utterance"]
-    raw, done = 0.0, False
+    raw, done, reward = 0.0, False, 0.0
     for step in steps:
         for action in official_actions(env, step, obs["dom_elements"]):
-            obs, _, done, _, info = env.step(action)
+            obs, reward, done, _, info = env.step(action)
             raw = float(info["raw_reward"])
             if done:
-                return Outcome(utterance, raw, True, tuple(steps))
-    return Outcome(utterance, raw, done, tuple(steps))
+                return Outcome(utterance, raw, True, tuple(steps), float(reward))
+    return Outcome(utterance, raw, done, tuple(steps), float(reward))
 
 
 def explain(ours: Outcome, theirs: Outcome) -> str:
