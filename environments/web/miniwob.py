@@ -125,10 +125,6 @@ class PageServer:
 _HIDE_HUD_CSS = "#reward-display, #click-canvas { display: none !important; }"
 # Spans with a click handler (click-link's links) carry no role; the walk is told to treat them as controls.
 CLICKABLE_SELECTOR = ".alink"
-# The browser settings MiniWoB pages need: boxes for coordinate actions, script click handlers and SVG shapes
-# as controls (a browser from the pool is made with them; a shared one gets them set before each reset).
-BROWSER_SETTINGS: Mapping[str, Any] = {"extra_selector": CLICKABLE_SELECTOR, "boxes": True, "handlers": True,
-                                       "svg": True}
 _PARK = (1000, 700)  # where the mouse waits between episodes: inside the viewport, far from the task area
 _VIRTUAL_EPOCH_S = 1_700_000_000  # a fixed page clock start (seconds), so every episode sees the same dates
 _READY_POLL_S, _READY_ATTEMPTS = 0.05, 100
@@ -138,6 +134,14 @@ _REWARD_JS = "() => ({done: WOB_DONE_GLOBAL, reward: WOB_REWARD_GLOBAL, raw_rewa
              "reason: WOB_REWARD_REASON === null || WOB_REWARD_REASON === undefined ? null : " \
              "String(WOB_REWARD_REASON), max_time_ms: core.EPISODE_MAX_TIME, now_ms: Date.now(), " \
              "start_ms: core.ept0})"
+
+
+# The browser settings MiniWoB pages need: boxes for coordinate actions, script click handlers and SVG shapes
+# as controls (a browser from the pool is made with them; a shared one gets them set before each reset).
+BROWSER_SETTINGS: Mapping[str, Any] = {"extra_selector": CLICKABLE_SELECTOR, "boxes": True, "handlers": True,
+                                       "svg": True}
+# ... and, set on the browser for each episode, the reward globals read in the same round trip as each walk
+_EPISODE_SETTINGS: Mapping[str, Any] = {**BROWSER_SETTINGS, "observe_extra": _REWARD_JS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,8 +179,11 @@ async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual
 
 
 async def _start(page: Any, seed: int | str, mode: str) -> None:
-    if await page.evaluate(_START_JS, [seed, mode]):  # most pages are ready at once: no polling round trip
-        return
+    if not await page.evaluate(_START_JS, [seed, mode]):  # most pages are ready at once: no polling round trip
+        await _wait_ready(page)
+
+
+async def _wait_ready(page: Any) -> None:
     for _ in range(_READY_ATTEMPTS):
         if await page.evaluate("() => WOB_TASK_READY"):
             return
@@ -197,10 +204,10 @@ _TIDY_JS = "() => { if (document.activeElement && document.activeElement.blur) d
 async def reseed_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> None:
     """Begin the next episode on an already loaded task page (the official env's reset)."""
     await page.mouse.move(_PARK[0], _PARK[1])
-    await page.evaluate(_TIDY_JS)
     if virtual_clock:
         await page.clock.set_system_time(_VIRTUAL_EPOCH_S + 1)
-    await _start(page, seed, mode)
+    if not await page.evaluate(f"(a) => {{ ({_TIDY_JS})(); return ({_START_JS})(a); }}", [seed, mode]):
+        await _wait_ready(page)
 
 
 async def read_state(page: Any) -> MiniWoBState:
@@ -264,8 +271,8 @@ class MiniWoBEnv:
         if self._server is None:
             self._server = PageServer()
         if self._saved_settings is None:  # a shared browser comes with its own; close() puts them back
-            self._saved_settings = {key: getattr(browser, key) for key in BROWSER_SETTINGS}
-        for key, value in BROWSER_SETTINGS.items():
+            self._saved_settings = {key: getattr(browser, key) for key in _EPISODE_SETTINGS}
+        for key, value in _EPISODE_SETTINGS.items():
             setattr(browser, key, value)
         virtual = self.config.clock == "virtual"
         page = browser.page
@@ -297,7 +304,9 @@ class MiniWoBEnv:
         else:
             obs = await browser.act(action)
             valid = obs.error is None
-        state = await read_state(browser.page)
+        # the walk of the observation just made read the reward globals too (one round trip less per step)
+        state = MiniWoBState.from_page(browser.last_extra) if obs is not None and browser.last_extra \
+            else await read_state(browser.page)
         ended = state.done or (not isinstance(action, BadAction) and action.ends_episode)
         info = {**state.as_info(), "valid_action": valid, "elapsed_ms": state.elapsed_ms}
         return StepResult(

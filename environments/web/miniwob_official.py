@@ -131,7 +131,22 @@ def _ref_for(item: PageItem, elements: Sequence[dict]) -> int | None:
             and abs(e["width"][0] - w) <= 1 and abs(e["height"][0] - h) <= 1]
     named = [e for e in same if item.name and e["text"] == item.name]
     pick = named or same
-    return int(max(pick, key=lambda e: e["ref"])["ref"]) if pick else None
+    if not pick:
+        return None
+    ref = int(max(pick, key=lambda e: e["ref"])["ref"])
+    # our click is a real mouse click at the center, which lands on the innermost element there (jQuery UI's
+    # tab is an <li> whose <a> has the handler): the official DOM click goes to that descendant
+    parent = {int(e["ref"]): int(e["parent"]) for e in elements}
+
+    def inside(r: int) -> bool:
+        while r in parent and r != ref:
+            r = parent[r]
+        return r == ref
+
+    cx, cy = x + w / 2, y + h / 2
+    under = [e for e in elements if e["ref"] > 0 and inside(int(e["ref"]))
+             and e["left"][0] <= cx <= e["left"][0] + e["width"][0] and e["top"][0] <= cy <= e["top"][0] + e["height"][0]]
+    return int(max(under, key=lambda e: e["ref"])["ref"]) if under else ref
 
 
 def _center(item: PageItem) -> tuple[float, float]:
