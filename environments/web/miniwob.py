@@ -285,7 +285,9 @@ class MiniWoBEnv:
             self._page = browser.page
             await start_episode(browser.page, page_seed, self.config.data_mode, virtual)
         self._task_name = name
-        self._instruction = await browser.page.evaluate("() => core.getUtterance()")
+        # the natural-language (-nl-turk) tasks keep their fields next to the sentence; the sentence is the utterance
+        self._instruction = await browser.page.evaluate(
+            "() => { const u = core.getUtterance(); return typeof u === 'string' ? u : String(u.utterance); }")
         return {AGENT: self._render(await browser.observe(), first=True)}
 
     async def step(self, actions: Mapping[str, str]) -> StepResult:
