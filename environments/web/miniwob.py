@@ -6,9 +6,11 @@ Contract:
   ``Math.seedrandom(seed)``, ``core.setDataMode(mode)``, ``core.startEpisodeReal()``, then wait for
   ``WOB_TASK_READY``. The same seed gives the same problem as the official env.
 - Observation: the task's instruction (MiniWoB's utterance, ``core.getUtterance()``) and the page rendered as
-  text with stable element ids; actions are the web family's text actions (`click(3)`, `type(4, "text")`,
-  `select(5, "option")`, `press("Enter")`, `scroll("down")`, `back()`, `stop()`). A malformed action or an
-  unknown id gets an observation that says what was wrong; it never raises.
+  text with stable element ids and viewport boxes (``[3] button "OK" box=[x,y,w,h]``); actions are the web
+  family's pointer grammar (`POINTER_ACTION_HELP`: click/dblclick/hover/drag by id or by coordinates, type,
+  select, press with chords, scroll; docs/web.md). A click on an element that another one covers falls back to
+  the official env's DOM click. A malformed action or an unknown id gets an observation that says what was
+  wrong; it never raises.
 - Reward: read from the page's own globals after every action (``WOB_REWARD_GLOBAL``: MiniWoB's time-discounted
   reward, ``WOB_RAW_REWARD_GLOBAL``: the raw one, ``WOB_DONE_GLOBAL``, ``WOB_REWARD_REASON``); never recomputed
   here. The env's step reward is the discounted one (the official env's default); both go into `infos` and the
@@ -16,7 +18,7 @@ Contract:
 - Time: MiniWoB discounts a positive reward by the elapsed fraction of ``core.EPISODE_MAX_TIME`` (10 s on most
   tasks) and ends the episode with -1 when it runs out. An LLM's thinking time depends on the hardware, so by
   default the page runs on a virtual clock (Playwright's clock): every agent reply costs `ms_per_action`
-  milliseconds of page time, then the action runs. Rewards are then deterministic and hardware-independent, and
+  milliseconds of page time (200 by default), then the action runs. Rewards are then deterministic and hardware-independent, and
   the page still computes them with its own code. ``clock="real"`` keeps wall-clock time, as the official env does.
 - Resources: the env holds one Chromium process (from the event loop's `BrowserPool`, or a browser passed in)
   and one local HTTP server on 127.0.0.1 for the task pages, reuses both across its episodes with a fresh
@@ -34,7 +36,7 @@ import pathlib
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from agentrl.env import StepResult
 from agentrl.environments.web.browser import browser_pool
@@ -84,6 +86,14 @@ def task_names() -> list[str]:
 # -- the page server -----------------------------------------------------------------------------------------------
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    # MiniWoB's pages are UTF-8 (unicode-test's buttons read "ÖK") but declare no charset; without one in the
+    # header Chromium decodes them as windows-1252
+    extensions_map: ClassVar[dict[str, str]] = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",
+                      ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+                      ".json": "application/json; charset=utf-8", ".txt": "text/plain; charset=utf-8",
+                      ".svg": "image/svg+xml; charset=utf-8"}
+
     def log_message(self, *args: Any) -> None:  # one line per request would drown the test output
         pass
 
@@ -115,14 +125,23 @@ class PageServer:
 _HIDE_HUD_CSS = "#reward-display, #click-canvas { display: none !important; }"
 # Spans with a click handler (click-link's links) carry no role; the walk is told to treat them as controls.
 CLICKABLE_SELECTOR = ".alink"
+_PARK = (1000, 700)  # where the mouse waits between episodes: inside the viewport, far from the task area
 _VIRTUAL_EPOCH_S = 1_700_000_000  # a fixed page clock start (seconds), so every episode sees the same dates
 _READY_POLL_S, _READY_ATTEMPTS = 0.05, 100
 _START_JS = "([seed, mode]) => { core.endEpisode(0); Math.seedrandom(seed); core.setDataMode(mode); " \
-            "core.startEpisodeReal(); }"
+            "core.startEpisodeReal(); return !!WOB_TASK_READY; }"
 _REWARD_JS = "() => ({done: WOB_DONE_GLOBAL, reward: WOB_REWARD_GLOBAL, raw_reward: WOB_RAW_REWARD_GLOBAL, " \
              "reason: WOB_REWARD_REASON === null || WOB_REWARD_REASON === undefined ? null : " \
              "String(WOB_REWARD_REASON), max_time_ms: core.EPISODE_MAX_TIME, now_ms: Date.now(), " \
              "start_ms: core.ept0})"
+
+
+# The browser settings MiniWoB pages need: boxes for coordinate actions, script click handlers and SVG shapes
+# as controls (a browser from the pool is made with them; a shared one gets them set before each reset).
+BROWSER_SETTINGS: Mapping[str, Any] = {"extra_selector": CLICKABLE_SELECTOR, "boxes": True, "handlers": True,
+                                       "svg": True}
+# ... and, set on the browser for each episode, the reward globals read in the same round trip as each walk
+_EPISODE_SETTINGS: Mapping[str, Any] = {**BROWSER_SETTINGS, "observe_extra": _REWARD_JS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,12 +175,39 @@ async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual
         await page.clock.install(time=_VIRTUAL_EPOCH_S)
         await page.clock.pause_at(_VIRTUAL_EPOCH_S + 1)
     await page.add_style_tag(content=_HIDE_HUD_CSS)
-    await page.evaluate(_START_JS, [seed, mode])
+    await _start(page, seed, mode)
+
+
+async def _start(page: Any, seed: int | str, mode: str) -> None:
+    if not await page.evaluate(_START_JS, [seed, mode]):  # most pages are ready at once: no polling round trip
+        await _wait_ready(page)
+
+
+async def _wait_ready(page: Any) -> None:
     for _ in range(_READY_ATTEMPTS):
         if await page.evaluate("() => WOB_TASK_READY"):
             return
         await asyncio.sleep(_READY_POLL_S)
     raise MiniWoBError(f"the MiniWoB page {page.url} did not become ready (WOB_TASK_READY stayed false).")
+
+
+# Tasks whose page keeps state across the official env's re-seed that a fresh load would not have; they
+# reload every episode (the isolation test finds them: a re-seeded page must read as a freshly loaded one).
+# Found by bench/miniwob_sweep.py --isolation: jQuery UI datepickers keep the month last shown.
+RELOAD_TASKS: frozenset[str] = frozenset({"book-flight", "book-flight-nodelay", "choose-date", "choose-date-easy",
+                                          "choose-date-medium"})
+# Undo what an episode can leave on the page outside the task's own problem: focus, selection, scroll.
+_TIDY_JS = "() => { if (document.activeElement && document.activeElement.blur) document.activeElement.blur(); " \
+           "const s = window.getSelection && window.getSelection(); if (s) s.removeAllRanges(); window.scrollTo(0, 0); }"
+
+
+async def reseed_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> None:
+    """Begin the next episode on an already loaded task page (the official env's reset)."""
+    await page.mouse.move(_PARK[0], _PARK[1])
+    if virtual_clock:
+        await page.clock.set_system_time(_VIRTUAL_EPOCH_S + 1)
+    if not await page.evaluate(f"(a) => {{ ({_TIDY_JS})(); return ({_START_JS})(a); }}", [seed, mode]):
+        await _wait_ready(page)
 
 
 async def read_state(page: Any) -> MiniWoBState:
@@ -174,14 +220,18 @@ async def read_state(page: Any) -> MiniWoBState:
 
 @dataclasses.dataclass(frozen=True)
 class MiniWoBConfig:
-    """How episodes run. `ms_per_action`: page time each agent reply costs on the virtual clock.
+    """How episodes run. `ms_per_action`: page time each agent reply costs on the virtual clock (the default,
+    200 ms, lets 50 replies fit MiniWoB's usual 10 s limit, so `max_turns` and not the clock bounds an episode).
     `clock`: "virtual" (deterministic, the default) or "real" (wall-clock, as the official env).
-    `data_mode`: MiniWoB's ``core.setDataMode`` ("train" or "test"). `max_page_chars` bounds the page text."""
+    `data_mode`: MiniWoB's ``core.setDataMode`` ("train" or "test"). `max_page_chars` bounds the page text.
+    `reseed`: a reset of the task already loaded re-seeds that page (as the official env does) instead of a
+    fresh context and page load; tasks in `RELOAD_TASKS` always reload."""
 
-    ms_per_action: int = 1000
+    ms_per_action: int = 200
     clock: str = "virtual"
     data_mode: str = "train"
     max_page_chars: int = 6000
+    reseed: bool = True
 
     def __post_init__(self) -> None:
         if self.clock not in ("virtual", "real"):
@@ -210,6 +260,8 @@ class MiniWoBEnv:
         self._server: PageServer | None = None
         self._task_name = ""
         self._instruction = ""
+        self._page: Any = None  # the page this env loaded last, which a reset of the same task may re-seed
+        self._saved_settings: dict[str, Any] | None = None
         self._closed = False
 
     async def reset(self, task: Task, seed: int) -> dict[str, str]:
@@ -218,11 +270,24 @@ class MiniWoBEnv:
         browser = await self._ensure_browser()
         if self._server is None:
             self._server = PageServer()
-        browser.extra_selector = CLICKABLE_SELECTOR  # a shared browser may come without it
-        await browser.reset(self._server.url(name), allowed_origin=self._server.origin)
-        await start_episode(browser.page, page_seed, self.config.data_mode, self.config.clock == "virtual")
+        if self._saved_settings is None:  # a shared browser comes with its own; close() puts them back
+            self._saved_settings = {key: getattr(browser, key) for key in _EPISODE_SETTINGS}
+        for key, value in _EPISODE_SETTINGS.items():
+            setattr(browser, key, value)
+        virtual = self.config.clock == "virtual"
+        page = browser.page
+        if (self.config.reseed and name not in RELOAD_TASKS and page is not None and page is self._page
+                and self._task_name == name and not page.is_closed()):
+            # the official env's reset: the loaded page starts a new episode with the new seed
+            await reseed_episode(page, page_seed, self.config.data_mode, virtual)
+        else:
+            await browser.reset(self._server.url(name), allowed_origin=self._server.origin)
+            self._page = browser.page
+            await start_episode(browser.page, page_seed, self.config.data_mode, virtual)
         self._task_name = name
-        self._instruction = await browser.page.evaluate("() => core.getUtterance()")
+        # the natural-language (-nl-turk) tasks keep their fields next to the sentence; the sentence is the utterance
+        self._instruction = await browser.page.evaluate(
+            "() => { const u = core.getUtterance(); return typeof u === 'string' ? u : String(u.utterance); }")
         return {AGENT: self._render(await browser.observe(), first=True)}
 
     async def step(self, actions: Mapping[str, str]) -> StepResult:
@@ -241,7 +306,9 @@ class MiniWoBEnv:
         else:
             obs = await browser.act(action)
             valid = obs.error is None
-        state = await read_state(browser.page)
+        # the walk of the observation just made read the reward globals too (one round trip less per step)
+        state = MiniWoBState.from_page(browser.last_extra) if obs is not None and browser.last_extra \
+            else await read_state(browser.page)
         ended = state.done or (not isinstance(action, BadAction) and action.ends_episode)
         info = {**state.as_info(), "valid_action": valid, "elapsed_ms": state.elapsed_ms}
         return StepResult(
@@ -257,8 +324,11 @@ class MiniWoBEnv:
             return
         self._closed = True
         try:
+            if not self._own_browser and self._browser is not None and self._saved_settings is not None:
+                for key, value in self._saved_settings.items():
+                    setattr(self._browser, key, value)
             if self._own_browser and self._browser is not None:
-                browser_pool().release(self._browser, extra_selector=CLICKABLE_SELECTOR)
+                browser_pool().release(self._browser, **BROWSER_SETTINGS)
                 self._browser = None
         finally:
             if self._server is not None:
@@ -269,13 +339,13 @@ class MiniWoBEnv:
         if self._closed:
             raise MiniWoBError("reset() after close(); make a new env.")
         if self._browser is None:
-            self._browser = await browser_pool().acquire(extra_selector=CLICKABLE_SELECTOR)
+            self._browser = await browser_pool().acquire(**BROWSER_SETTINGS)
         return self._browser
 
     def _render(self, obs: Any, first: bool) -> str:
         # Our own header instead of Observation.render(): the page url carries the server's random port,
         # which would make two runs of the same seed differ.
-        from agentrl.environments.web.browser import ACTION_HELP
+        from agentrl.environments.web.actions import POINTER_ACTION_HELP
 
         lines = [f"MiniWoB++ task: {self._task_name}", f"Instruction: {self._instruction}"]
         if obs.error:
@@ -285,7 +355,7 @@ class MiniWoBEnv:
             text = text[:self.config.max_page_chars] + "\n... (page cut)"
         lines += ["----", text]
         if first:
-            lines += ["----", ACTION_HELP]
+            lines += ["----", POINTER_ACTION_HELP]
         return "\n".join(lines)
 
 
@@ -334,7 +404,8 @@ def rubric() -> Rubric:
 
 @dataclasses.dataclass(frozen=True)
 class PageItem:
-    """One line of a rendered page: an element (id set) or plain text (id None)."""
+    """One line of a rendered page: an element (id set) or plain text (id None). `text` is the line without
+    its ``box=[...]`` suffix; `box` is (x, y, width, height) in viewport pixels, the frame of click_xy(x, y)."""
 
     text: str
     id: int | None = None
@@ -343,10 +414,21 @@ class PageItem:
     value: str | None = None
     checked: bool | None = None
     label: str = ""  # for an element: its name, or the text line next to it when the name is empty or generic
+    box: tuple[int, int, int, int] | None = None
+    options: tuple[str, ...] = ()
+
+    @property
+    def center(self) -> tuple[int, int] | None:
+        """The middle of the box (where click_xy would hit this item), or None without a box."""
+        if self.box is None:
+            return None
+        x, y, w, h = self.box
+        return x + w // 2, y + h // 2
 
 
 _ELEMENT_LINE = re.compile(r'^\[(\d+)\] (\S+) ("(?:[^"\\]|\\.)*")(?: value=("(?:[^"\\]|\\.)*"))?'
-                           r'(?: options=(\[.*\]))?(?: (checked|unchecked))?$')
+                           r'(?: options=(\[(?:"(?:[^"\\]|\\.)*"(?:, )?)*\]))?(?: (checked|unchecked))?(?: box=\[(-?\d+),(-?\d+),(\d+),(\d+)\])?$')
+_TEXT_BOX = re.compile(r' box=\[(-?\d+),(-?\d+),(\d+),(\d+)\]$')
 
 
 def parse_page(text: str) -> list[PageItem]:
@@ -357,11 +439,16 @@ def parse_page(text: str) -> list[PageItem]:
     for line in text.splitlines():
         m = _ELEMENT_LINE.match(line)
         if not m:
-            items.append(PageItem(line))
+            tb = _TEXT_BOX.search(line)
+            items.append(PageItem(line[:tb.start()], box=tuple(int(v) for v in tb.groups())) if tb else PageItem(line))
             continue
         value = json.loads(m.group(4)) if m.group(4) else None
         checked = None if m.group(6) is None else m.group(6) == "checked"
-        items.append(PageItem(line, int(m.group(1)), m.group(2), json.loads(m.group(3)), value, checked))
+        box = tuple(int(v) for v in m.group(7, 8, 9, 10)) if m.group(7) is not None else None
+        options = tuple(json.loads(m.group(5))) if m.group(5) else ()
+        shown = line[:line.rindex(" box=[")] if box is not None else line
+        items.append(PageItem(shown, int(m.group(1)), m.group(2), json.loads(m.group(3)), value, checked,
+                              box=box, options=options))
     return [dataclasses.replace(it, label=_label(items, i)) if it.id is not None else it
             for i, it in enumerate(items)]
 
