@@ -184,3 +184,90 @@ SOLVERS: dict[str, Solver] = {
 
 EXCLUDED: dict[str, str] = {}
 """Tasks of this half with no honest oracle from the observation, and why."""
+
+
+def _collapsible(content: str) -> str:
+    _, items = _items(content)
+    tabs = [i for i, it in enumerate(items) if it.role == "tab"]
+    section = next((i for i in tabs if items[i].name.startswith("Section")), None)
+    open_ = section is not None and section + 1 < len(items) and items[section + 1].role != "tab"
+    return _submit(items) if open_ else _click(items[section] if section is not None else None)
+
+
+def _collapsible_2(content: str) -> str:
+    instruction, items = _items(content)
+    target = quoted_strings(instruction)[-1]
+    link = next((it for it in items if it.role == "clickable" and it.name == target), None)
+    if link:
+        return _click(link)
+    tabs = [i for i, it in enumerate(items) if it.role == "tab"]
+    opened = next((k for k, i in enumerate(tabs) if i + 1 < len(items) and items[i + 1].role != "tab"), None)
+    nxt = 0 if opened is None else opened + 1
+    return _click(items[tabs[nxt]]) if nxt < len(tabs) else "stop()"
+
+
+def _menu_2(content: str) -> str:
+    instruction, items = _items(content)
+    target = quoted_strings(instruction)[-1]
+    item = next((it for it in items if it.role == "menuitem" and it.name == target), None)
+    playback = _named(items, "Playback", "menuitem")
+    if item is None and playback is not None and target in ("Prev", "Stop", "Play", "Next"):
+        item = playback  # the media controls sit in the Playback submenu
+    return _click(item or _named(items, "Menu", "button"))
+
+
+def _menu(content: str) -> str:
+    instruction, items = _items(content)
+    deepest = None  # click the deepest item of the path on show: a parent opens its submenu, the leaf ends it
+    for name in instruction.removeprefix("Select ").split(">"):
+        item = next((it for it in items if it.role == "menuitem" and it.name == name), None)
+        if item is None:
+            break
+        deepest = item
+    return _click(deepest)
+
+
+SOLVERS.update({"click-collapsible": _collapsible, "click-collapsible-nodelay": _collapsible,
+                "click-collapsible-2": _collapsible_2, "click-collapsible-2-nodelay": _collapsible_2,
+                "click-menu-2": _menu_2, "click-menu": _menu})
+
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"]
+_MONTH_LINE = re.compile(r"^(" + "|".join(_MONTHS) + r") (\d{4})$")
+
+
+def _month_shown(items: Sequence[PageItem]) -> tuple[int, int] | None:
+    """(year, month 1-12) of the calendar on show (a jQuery UI datepicker's title), or None when it is closed."""
+    for it in items:
+        m = _MONTH_LINE.match(it.text.strip()) if it.id is None else None
+        if m:
+            return int(m.group(2)), _MONTHS.index(m.group(1)) + 1
+    return None
+
+
+def _pick_day(items: Sequence[PageItem], field: PageItem, mdy: str) -> str | None:
+    """The next step of picking the date `mdy` (mm/dd/yyyy) in the datepicker of `field`; None once it holds it."""
+    if field.value == mdy:
+        return None
+    month, day, year = (int(v) for v in mdy.split("/"))
+    shown = _month_shown(items)
+    if shown is None:
+        return _click(field)  # opens the calendar
+    if shown != (year, month):
+        step = "Prev" if shown > (year, month) else "Next"
+        return _click(next((it for it in items if it.id is not None and it.name == step), None))
+    return _click(next((it for it in items if it.role == "link" and it.name == str(day)), None))
+
+
+def choose_date(content: str) -> str:
+    instruction, items = _items(content)
+    m = re.search(r"Select (\d\d/\d\d/\d{4}) as the date", instruction)
+    field = next((it for it in items if it.role == "textbox"), None)
+    if not m or field is None:
+        return "stop()"
+    return _pick_day(items, field, m.group(1)) or _submit(items)
+
+
+SOLVERS.update({"choose-date": choose_date, "choose-date-easy": choose_date, "choose-date-medium": choose_date,
+                "choose-date-nodelay": choose_date})
