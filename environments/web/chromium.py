@@ -256,7 +256,8 @@ class ChromiumBrowser:
         if self.handlers:
             await self._context.add_init_script(HANDLER_MARK_JS)
         self._page = await self._context.new_page()
-        await self._page.goto(url, wait_until="load")
+        # a first load may fetch a page's libraries; on a loaded machine that takes longer than one action
+        await self._page.goto(url, wait_until="load", timeout=max(self.timeout_ms, _LOAD_TIMEOUT_MS))
         return await self.observe()
 
     async def _route(self, route: Any) -> None:
@@ -320,6 +321,9 @@ class ChromiumBrowser:
                 (x1, y1, _), (x2, y2, _) = await self._point(loc), await self._point(to)
             else:
                 x1, y1, x2, y2 = action.xy
+            # a mouse down inside a text selection left by an earlier drag would start dragging that text (and
+            # swallow the mouse up), so each drag starts with no selection
+            await page.evaluate("() => { const s = window.getSelection(); if (s) s.removeAllRanges(); }")
             await page.mouse.move(x1, y1)
             await page.mouse.down()
             await page.mouse.move(x2, y2, steps=_DRAG_STEPS)
@@ -392,6 +396,7 @@ class ChromiumBrowser:
                 f"{json.dumps([label for _, label in options], ensure_ascii=False)}")
 
 
+_LOAD_TIMEOUT_MS = 30_000
 _DRAG_STEPS = 8  # intermediate mouse moves of a drag, so drag libraries see motion between down and up
 # The element's center, or else the first of a few inner points, that a hit test reaches (the element or
 # something inside it); null for an element without a box.
