@@ -22,6 +22,6 @@ def register_envs() -> None:
              description="The same shop through the script-free text browser (high-throughput training).")
     register("web/MiniWoB-v0", "agentrl.environments.web.miniwob:MiniWoBEnv",
              tasks="agentrl.environments.web.miniwob:tasks", rubric="agentrl.environments.web.miniwob:rubric",
-             scripted_policy="agentrl.environments.web.miniwob:scripted_policy", max_turns=16,
+             scripted_policy="agentrl.environments.web.miniwob:scripted_policy", max_turns=40,
              description="MiniWoB++ task pages in headless Chromium; MiniWoB's own raw and time-discounted "
-                         "reward (virtual clock: 1 s per reply).")
+                         "reward (virtual clock: 200 ms per reply).")

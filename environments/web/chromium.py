@@ -31,6 +31,7 @@ from agentrl.environments.web.actions import Action, BadAction, act_and_observe,
 from agentrl.environments.web.loopback import check_goto, is_loopback_url, origin_of
 from agentrl.environments.web.page import (
     BLOCK_TAGS,
+    HANDLER_MARK_JS,
     INTERACTIVE_ROLES,
     SKIP_TAGS,
     TEXT_INPUTS,
@@ -107,14 +108,18 @@ class ChromiumBrowser:
     """Real headless Chromium (Debian's binary) driven by Playwright over CDP. See the module docstring.
 
     `screenshot=True` adds a PNG to every observation. `extra_selector` (CSS) marks more elements as
-    interactive, such as MiniWoB's clickable spans. `timeout_s` bounds each action.
+    interactive, such as MiniWoB's clickable spans. `timeout_s` bounds each action. The walk options (off by
+    default, so a plain site reads as in the text browser; MiniWoB turns them on): `boxes` adds each element's
+    and text line's viewport box (``box=[x,y,w,h]``), `handlers` makes elements with script click handlers
+    or a pointer cursor controls, `svg` makes SVG shapes controls. `handlers` takes effect at the next reset.
     """
 
     def __init__(self, *, screenshot: bool = False, extra_selector: str = "", timeout_s: float = 5.0,
                  allow_file_urls: bool = False, viewport: tuple[int, int] = (1024, 768),
-                 executable: str = CHROMIUM):
+                 executable: str = CHROMIUM, boxes: bool = False, handlers: bool = False, svg: bool = False):
         self.screenshot = screenshot
         self.extra_selector = extra_selector
+        self.boxes, self.handlers, self.svg = boxes, handlers, svg
         self.timeout_ms = int(timeout_s * 1000)
         self.allow_file_urls = allow_file_urls
         self.viewport = {"width": viewport[0], "height": viewport[1]}
@@ -248,6 +253,8 @@ class ChromiumBrowser:
         self._context = await self._browser.new_context(viewport=self.viewport, service_workers="block")
         self._context.set_default_timeout(self.timeout_ms)
         await self._context.route("**/*", self._route)
+        if self.handlers:
+            await self._context.add_init_script(HANDLER_MARK_JS)
         self._page = await self._context.new_page()
         await self._page.goto(url, wait_until="load")
         return await self.observe()
@@ -265,7 +272,7 @@ class ChromiumBrowser:
         if self._page is None:
             raise BrowserError("observe() before reset(); call reset(url) first.")
         args = [sorted(SKIP_TAGS), sorted(BLOCK_TAGS), sorted(INTERACTIVE_ROLES), sorted(TEXT_INPUTS),
-                self.extra_selector]
+                self.extra_selector, {"boxes": self.boxes, "handlers": self.handlers, "svg": self.svg}]
         for attempt in range(5):
             try:
                 await self._settle()
@@ -298,30 +305,79 @@ class ChromiumBrowser:
     async def _perform(self, action: Action) -> str | None:
         page = self._page
         loc = page.locator(f'[data-agentrl-id="{action.target}"]') if action.target is not None else None
-        if action.kind == "click":
-            await loc.click(timeout=self.timeout_ms)
-        elif action.kind == "type":
-            await loc.fill(action.text or "", timeout=self.timeout_ms)
-        elif action.kind == "select":
+        kind = action.kind
+        if kind in ("click", "dblclick"):
+            await self._click(loc, action, clicks=2 if kind == "dblclick" else 1)
+        elif kind in ("click_xy", "dblclick_xy"):
+            await page.mouse.click(*action.xy, click_count=2 if kind == "dblclick_xy" else 1)
+        elif kind == "hover":
+            await page.mouse.move(*(await self._point(loc))[:2])
+        elif kind == "hover_xy":
+            await page.mouse.move(*action.xy)
+        elif kind in ("drag", "drag_xy"):
+            if kind == "drag":
+                to = page.locator(f'[data-agentrl-id="{action.to}"]')
+                (x1, y1, _), (x2, y2, _) = await self._point(loc), await self._point(to)
+            else:
+                x1, y1, x2, y2 = action.xy
+            await page.mouse.move(x1, y1)
+            await page.mouse.down()
+            await page.mouse.move(x2, y2, steps=_DRAG_STEPS)
+            await page.mouse.up()
+        elif kind == "type":
+            if loc is not None:
+                await self._click(loc, action, clicks=1)
+                # replace what the field holds, as fill() would, but with real keystrokes the page can hear
+                await loc.evaluate("el => { if (el.select) el.select(); else if (el.isContentEditable) "
+                                   "document.execCommand('selectAll'); }")
+                if not action.text:
+                    await page.keyboard.press("Backspace")
+            if action.text:
+                await page.keyboard.type(action.text)
+        elif kind == "select":
             return await self._select(loc, action)
-        elif action.kind == "press":
+        elif kind == "press":
             # a locator press (unlike page.keyboard) waits for a navigation it starts, such as a form submit
             focused = page.locator("*:focus")
             if await focused.count():
                 await focused.first.press(key_name(action.text or ""), timeout=self.timeout_ms)
             else:
                 await page.keyboard.press(key_name(action.text or ""))
-        elif action.kind == "scroll":
-            await page.mouse.wheel(0, 600 if action.text == "down" else -600)
-        elif action.kind == "back":
+        elif kind == "scroll":
+            dy = 600 if action.text == "down" else -600
+            if loc is not None:
+                await loc.evaluate("(el, dy) => el.scrollBy(0, Math.sign(dy) * Math.max(40, el.clientHeight * 0.8))",
+                                   dy)
+            else:
+                await page.mouse.wheel(0, dy)
+        elif kind == "back":
             if await page.go_back(wait_until="load") is None:
                 return "back() did nothing: this is the first page of the episode"
-        elif action.kind == "goto":
+        elif kind == "goto":
             target, error = check_goto(action.text or "", page.url, self.allowed_origin)
             if error:
                 return error
             await page.goto(target, wait_until="load")
         return None
+
+    async def _point(self, loc: Any) -> tuple[float, float, bool]:
+        """Where a real mouse would hit an element, scrolled into view: (x, y, whether that point reaches the
+        element itself rather than something covering it)."""
+        found = await loc.evaluate(_POINT_JS)
+        if found is None:
+            raise BrowserError("the element has no size on the page (nothing to point at)")
+        return found["x"], found["y"], found["hit"]
+
+    async def _click(self, loc: Any, action: Action, clicks: int) -> None:
+        """A real mouse click at a point that reaches the element; when another element covers it
+        everywhere (or it has no size), the DOM click the official MiniWoB++ env uses (element.click() and
+        focus; mousedown, mouseup and click events for SVG), so whatever that env can click is clickable."""
+        found = await loc.evaluate(_POINT_JS)
+        if found is not None and found["hit"]:
+            await self._page.mouse.click(found["x"], found["y"], click_count=clicks)
+            return
+        for _ in range(clicks):
+            await loc.evaluate(_DOM_CLICK_JS)
 
     async def _select(self, loc: Any, action: Action) -> str | None:
         options = await loc.evaluate("el => el.tagName === 'SELECT' ? Array.from(el.options).map(o => "
@@ -336,9 +392,31 @@ class ChromiumBrowser:
                 f"{json.dumps([label for _, label in options], ensure_ascii=False)}")
 
 
+_DRAG_STEPS = 8  # intermediate mouse moves of a drag, so drag libraries see motion between down and up
+# The element's center, or else the first of a few inner points, that a hit test reaches (the element or
+# something inside it); null for an element without a box.
+_POINT_JS = """el => {
+  el.scrollIntoView({block: "nearest", inline: "nearest"});
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 && r.height === 0) return null;
+  const pts = [[0.5, 0.5], [0.2, 0.5], [0.8, 0.5], [0.5, 0.2], [0.5, 0.8], [0.1, 0.1], [0.9, 0.9]];
+  for (const [fx, fy] of pts) {
+    const x = r.left + r.width * fx, y = r.top + r.height * fy;
+    const hit = document.elementFromPoint(x, y);
+    if (hit && (hit === el || el.contains(hit))) return {x, y, hit: true};
+  }
+  return {x: r.left + r.width / 2, y: r.top + r.height / 2, hit: false};
+}"""
+_DOM_CLICK_JS = """el => {
+  if (el instanceof SVGElement) { for (const t of ["mousedown", "mouseup", "click"]) el.dispatchEvent(new Event(t)); }
+  else { el.click(); if (el.focus) el.focus(); }
+}"""
+
+
 def _elements_from_js(raw: Sequence[Mapping[str, Any]]) -> tuple[Element, ...]:
     return tuple(Element(id=int(d["id"]), role=d["role"], name=d["name"], value=d["value"],
-                         options=tuple(d["options"]), checked=d["checked"]) for d in raw)
+                         options=tuple(d["options"]), checked=d["checked"],
+                         box=tuple(d["box"]) if d.get("box") else None) for d in raw)
 
 
 class BrowserPool:

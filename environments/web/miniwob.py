@@ -6,9 +6,11 @@ Contract:
   ``Math.seedrandom(seed)``, ``core.setDataMode(mode)``, ``core.startEpisodeReal()``, then wait for
   ``WOB_TASK_READY``. The same seed gives the same problem as the official env.
 - Observation: the task's instruction (MiniWoB's utterance, ``core.getUtterance()``) and the page rendered as
-  text with stable element ids; actions are the web family's text actions (`click(3)`, `type(4, "text")`,
-  `select(5, "option")`, `press("Enter")`, `scroll("down")`, `back()`, `stop()`). A malformed action or an
-  unknown id gets an observation that says what was wrong; it never raises.
+  text with stable element ids and viewport boxes (``[3] button "OK" box=[x,y,w,h]``); actions are the web
+  family's pointer grammar (`POINTER_ACTION_HELP`: click/dblclick/hover/drag by id or by coordinates, type,
+  select, press with chords, scroll; docs/web.md). A click on an element that another one covers falls back to
+  the official env's DOM click. A malformed action or an unknown id gets an observation that says what was
+  wrong; it never raises.
 - Reward: read from the page's own globals after every action (``WOB_REWARD_GLOBAL``: MiniWoB's time-discounted
   reward, ``WOB_RAW_REWARD_GLOBAL``: the raw one, ``WOB_DONE_GLOBAL``, ``WOB_REWARD_REASON``); never recomputed
   here. The env's step reward is the discounted one (the official env's default); both go into `infos` and the
@@ -16,7 +18,7 @@ Contract:
 - Time: MiniWoB discounts a positive reward by the elapsed fraction of ``core.EPISODE_MAX_TIME`` (10 s on most
   tasks) and ends the episode with -1 when it runs out. An LLM's thinking time depends on the hardware, so by
   default the page runs on a virtual clock (Playwright's clock): every agent reply costs `ms_per_action`
-  milliseconds of page time, then the action runs. Rewards are then deterministic and hardware-independent, and
+  milliseconds of page time (200 by default), then the action runs. Rewards are then deterministic and hardware-independent, and
   the page still computes them with its own code. ``clock="real"`` keeps wall-clock time, as the official env does.
 - Resources: the env holds one Chromium process (from the event loop's `BrowserPool`, or a browser passed in)
   and one local HTTP server on 127.0.0.1 for the task pages, reuses both across its episodes with a fresh
@@ -34,7 +36,7 @@ import pathlib
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from agentrl.env import StepResult
 from agentrl.environments.web.browser import browser_pool
@@ -84,6 +86,14 @@ def task_names() -> list[str]:
 # -- the page server -----------------------------------------------------------------------------------------------
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    # MiniWoB's pages are UTF-8 (unicode-test's buttons read "ÖK") but declare no charset; without one in the
+    # header Chromium decodes them as windows-1252
+    extensions_map: ClassVar[dict[str, str]] = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",
+                      ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+                      ".json": "application/json; charset=utf-8", ".txt": "text/plain; charset=utf-8",
+                      ".svg": "image/svg+xml; charset=utf-8"}
+
     def log_message(self, *args: Any) -> None:  # one line per request would drown the test output
         pass
 
@@ -115,6 +125,10 @@ class PageServer:
 _HIDE_HUD_CSS = "#reward-display, #click-canvas { display: none !important; }"
 # Spans with a click handler (click-link's links) carry no role; the walk is told to treat them as controls.
 CLICKABLE_SELECTOR = ".alink"
+# The browser settings MiniWoB pages need: boxes for coordinate actions, script click handlers and SVG shapes
+# as controls (a browser from the pool is made with them; a shared one gets them set before each reset).
+BROWSER_SETTINGS: Mapping[str, Any] = {"extra_selector": CLICKABLE_SELECTOR, "boxes": True, "handlers": True,
+                                       "svg": True}
 _VIRTUAL_EPOCH_S = 1_700_000_000  # a fixed page clock start (seconds), so every episode sees the same dates
 _READY_POLL_S, _READY_ATTEMPTS = 0.05, 100
 _START_JS = "([seed, mode]) => { core.endEpisode(0); Math.seedrandom(seed); core.setDataMode(mode); " \
@@ -174,11 +188,12 @@ async def read_state(page: Any) -> MiniWoBState:
 
 @dataclasses.dataclass(frozen=True)
 class MiniWoBConfig:
-    """How episodes run. `ms_per_action`: page time each agent reply costs on the virtual clock.
+    """How episodes run. `ms_per_action`: page time each agent reply costs on the virtual clock (the default,
+    200 ms, lets 50 replies fit MiniWoB's usual 10 s limit, so `max_turns` and not the clock bounds an episode).
     `clock`: "virtual" (deterministic, the default) or "real" (wall-clock, as the official env).
     `data_mode`: MiniWoB's ``core.setDataMode`` ("train" or "test"). `max_page_chars` bounds the page text."""
 
-    ms_per_action: int = 1000
+    ms_per_action: int = 200
     clock: str = "virtual"
     data_mode: str = "train"
     max_page_chars: int = 6000
@@ -218,7 +233,8 @@ class MiniWoBEnv:
         browser = await self._ensure_browser()
         if self._server is None:
             self._server = PageServer()
-        browser.extra_selector = CLICKABLE_SELECTOR  # a shared browser may come without it
+        for key, value in BROWSER_SETTINGS.items():  # a shared browser may come without them
+            setattr(browser, key, value)
         await browser.reset(self._server.url(name), allowed_origin=self._server.origin)
         await start_episode(browser.page, page_seed, self.config.data_mode, self.config.clock == "virtual")
         self._task_name = name
@@ -258,7 +274,7 @@ class MiniWoBEnv:
         self._closed = True
         try:
             if self._own_browser and self._browser is not None:
-                browser_pool().release(self._browser, extra_selector=CLICKABLE_SELECTOR)
+                browser_pool().release(self._browser, **BROWSER_SETTINGS)
                 self._browser = None
         finally:
             if self._server is not None:
@@ -269,13 +285,13 @@ class MiniWoBEnv:
         if self._closed:
             raise MiniWoBError("reset() after close(); make a new env.")
         if self._browser is None:
-            self._browser = await browser_pool().acquire(extra_selector=CLICKABLE_SELECTOR)
+            self._browser = await browser_pool().acquire(**BROWSER_SETTINGS)
         return self._browser
 
     def _render(self, obs: Any, first: bool) -> str:
         # Our own header instead of Observation.render(): the page url carries the server's random port,
         # which would make two runs of the same seed differ.
-        from agentrl.environments.web.browser import ACTION_HELP
+        from agentrl.environments.web.actions import POINTER_ACTION_HELP
 
         lines = [f"MiniWoB++ task: {self._task_name}", f"Instruction: {self._instruction}"]
         if obs.error:
@@ -285,7 +301,7 @@ class MiniWoBEnv:
             text = text[:self.config.max_page_chars] + "\n... (page cut)"
         lines += ["----", text]
         if first:
-            lines += ["----", ACTION_HELP]
+            lines += ["----", POINTER_ACTION_HELP]
         return "\n".join(lines)
 
 
@@ -334,7 +350,8 @@ def rubric() -> Rubric:
 
 @dataclasses.dataclass(frozen=True)
 class PageItem:
-    """One line of a rendered page: an element (id set) or plain text (id None)."""
+    """One line of a rendered page: an element (id set) or plain text (id None). `text` is the line without
+    its ``box=[...]`` suffix; `box` is (x, y, width, height) in viewport pixels, the frame of click_xy(x, y)."""
 
     text: str
     id: int | None = None
@@ -343,10 +360,21 @@ class PageItem:
     value: str | None = None
     checked: bool | None = None
     label: str = ""  # for an element: its name, or the text line next to it when the name is empty or generic
+    box: tuple[int, int, int, int] | None = None
+    options: tuple[str, ...] = ()
+
+    @property
+    def center(self) -> tuple[int, int] | None:
+        """The middle of the box (where click_xy would hit this item), or None without a box."""
+        if self.box is None:
+            return None
+        x, y, w, h = self.box
+        return x + w // 2, y + h // 2
 
 
 _ELEMENT_LINE = re.compile(r'^\[(\d+)\] (\S+) ("(?:[^"\\]|\\.)*")(?: value=("(?:[^"\\]|\\.)*"))?'
-                           r'(?: options=(\[.*\]))?(?: (checked|unchecked))?$')
+                           r'(?: options=(\[(?:"(?:[^"\\]|\\.)*"(?:, )?)*\]))?(?: (checked|unchecked))?(?: box=\[(-?\d+),(-?\d+),(\d+),(\d+)\])?$')
+_TEXT_BOX = re.compile(r' box=\[(-?\d+),(-?\d+),(\d+),(\d+)\]$')
 
 
 def parse_page(text: str) -> list[PageItem]:
@@ -357,11 +385,16 @@ def parse_page(text: str) -> list[PageItem]:
     for line in text.splitlines():
         m = _ELEMENT_LINE.match(line)
         if not m:
-            items.append(PageItem(line))
+            tb = _TEXT_BOX.search(line)
+            items.append(PageItem(line[:tb.start()], box=tuple(int(v) for v in tb.groups())) if tb else PageItem(line))
             continue
         value = json.loads(m.group(4)) if m.group(4) else None
         checked = None if m.group(6) is None else m.group(6) == "checked"
-        items.append(PageItem(line, int(m.group(1)), m.group(2), json.loads(m.group(3)), value, checked))
+        box = tuple(int(v) for v in m.group(7, 8, 9, 10)) if m.group(7) is not None else None
+        options = tuple(json.loads(m.group(5))) if m.group(5) else ()
+        shown = line[:line.rindex(" box=[")] if box is not None else line
+        items.append(PageItem(shown, int(m.group(1)), m.group(2), json.loads(m.group(3)), value, checked,
+                              box=box, options=options))
     return [dataclasses.replace(it, label=_label(items, i)) if it.id is not None else it
             for i, it in enumerate(items)]
 

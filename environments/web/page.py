@@ -35,6 +35,7 @@ class Element:
     value: str | None = None
     options: tuple[str, ...] = ()
     checked: bool | None = None
+    box: tuple[int, int, int, int] | None = None  # x, y, width, height in viewport pixels, when asked for
 
     def line(self) -> str:
         parts = [f"[{self.id}] {self.role} {json.dumps(self.name, ensure_ascii=False)}"]
@@ -44,6 +45,8 @@ class Element:
             parts.append("options=" + json.dumps(list(self.options), ensure_ascii=False))
         if self.checked is not None:
             parts.append("checked" if self.checked else "unchecked")
+        if self.box is not None:
+            parts.append("box=" + json.dumps(list(self.box), separators=(",", ":")))
         return " ".join(parts)
 
 
@@ -129,14 +132,37 @@ def collapse(text: str) -> str:
 
 
 # The same walk in the page (Chromium's backend). Returns {lines, elements, title}; tags every element with
-# data-agentrl-id.
+# data-agentrl-id. `opts` (all off for plain sites, so a script-free page reads the same as in the text browser):
+# boxes: every element and text line gets its viewport box; handlers: elements with JavaScript click handlers
+# (marked by HANDLER_MARK_JS, jQuery delegation, onclick properties) or a pointer cursor are controls too;
+# svg: the shapes inside <svg> are controls (role = the shape's tag).
 WALK_JS = r"""
-([skip, block, roles, textInputs, extra]) => {
+([skip, block, roles, textInputs, extra, opts]) => {
+  opts = opts || {};
   skip = new Set(skip); block = new Set(block); roles = new Set(roles); textInputs = new Set(textInputs);
-  const lines = []; const elements = []; let buf = [];
-  const flush = () => { const t = buf.join(" ").split(/\s+/).filter(Boolean).join(" "); if (t) lines.push(t); buf = []; };
+  if (opts.svg) skip.delete("svg");
+  const lines = []; const elements = []; let buf = []; let bufNodes = [];
+  const R = v => Math.round(v);
+  const boxOf = rects => {
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const r of rects) { if (r.width === 0 && r.height === 0) continue;
+      x0 = Math.min(x0, r.left); y0 = Math.min(y0, r.top); x1 = Math.max(x1, r.right); y1 = Math.max(y1, r.bottom); }
+    return x0 === Infinity ? null : [R(x0), R(y0), R(x1 - x0), R(y1 - y0)];
+  };
+  const textBox = nodes => {
+    const rects = [];
+    for (const n of nodes) { const rg = document.createRange(); rg.selectNodeContents(n); rects.push(rg.getBoundingClientRect()); }
+    return boxOf(rects);
+  };
+  const flush = () => {
+    const t = buf.join(" ").split(/\s+/).filter(Boolean).join(" ");
+    if (t) { let line = t; if (opts.boxes) { const b = textBox(bufNodes); if (b) line += " box=" + JSON.stringify(b); } lines.push(line); }
+    buf = []; bufNodes = [];
+  };
   const collapse = s => (s || "").split(/\s+/).filter(Boolean).join(" ");
   document.querySelectorAll("[data-agentrl-id]").forEach(e => e.removeAttribute("data-agentrl-id"));
+  const SHAPES = new Set(["rect", "circle", "ellipse", "polygon", "polyline", "path", "line", "text", "image"]);
+  const inSvg = el => el instanceof SVGElement && el.tagName.toLowerCase() !== "svg";
   const hidden = el => {
     if (el.hasAttribute("hidden") || el.getAttribute("aria-hidden") === "true") return true;
     if (el.tagName === "INPUT" && (el.getAttribute("type") || "").toLowerCase() === "hidden") return true;
@@ -145,17 +171,45 @@ WALK_JS = r"""
     if (el.checkVisibility && !el.checkVisibility({visibilityProperty: true})) return true;
     return false;
   };
-  const interactive = el => {
+  const hard = el => {
     const tag = el.tagName.toLowerCase();
     if (tag === "a") return el.hasAttribute("href");
     if (["button", "input", "select", "textarea"].includes(tag)) return true;
     if (roles.has((el.getAttribute("role") || "").trim().toLowerCase())) return true;
     if (el.hasAttribute("onclick")) return true;
+    if (opts.svg && inSvg(el) && SHAPES.has(tag)) return true;
     return !!(extra && el.matches(extra));
   };
+  // elements that act on a click only through script (or look clickable): controls when opts.handlers
+  const soft = new Set();
+  if (opts.handlers && document.body) {
+    const kinds = ["click", "mousedown", "mouseup", "dblclick", "pointerdown", "pointerup"];
+    const jq = window.jQuery && window.jQuery._data;
+    const hosts = [document, document.body, ...document.querySelectorAll("*")];
+    for (const el of hosts) {
+      let direct = el !== document && el !== document.body && el !== document.documentElement && !!el.__agentrlClick;
+      if (jq) {
+        const ev = window.jQuery._data(el, "events");
+        if (ev) { let onlyDelegated = true;
+          for (const k of kinds) for (const h of (ev[k] || [])) {
+            if (h.selector) { try { el.querySelectorAll(h.selector).forEach(t => soft.add(t)); } catch (e) {} }
+            else onlyDelegated = false;
+          }
+          if (onlyDelegated && direct && !el.__agentrlNative) direct = false;
+        }
+      }
+      if (el === document || el === document.body || el === document.documentElement) continue;
+      if (direct || typeof el.onclick === "function" || typeof el.onmousedown === "function") soft.add(el);
+      else if (el.parentElement && el.parentElement !== document.body && getComputedStyle(el).cursor === "pointer"
+               && getComputedStyle(el.parentElement).cursor !== "pointer") soft.add(el);
+    }
+  }
+  const interactive = el => hard(el) || soft.has(el);
+  const hasControlInside = el => { for (const d of el.querySelectorAll("*")) if (interactive(d)) return true; return false; };
   const role = el => {
     const tag = el.tagName.toLowerCase(); const r = (el.getAttribute("role") || "").trim().toLowerCase();
     if (roles.has(r)) return r;
+    if (opts.svg && inSvg(el) && SHAPES.has(tag)) return tag;
     if (tag === "a") return "link"; if (tag === "button") return "button";
     if (tag === "select") return "combobox"; if (tag === "textarea") return "textbox";
     if (tag === "input") {
@@ -171,31 +225,52 @@ WALK_JS = r"""
     for (const l of document.querySelectorAll("label[for]")) if (l.getAttribute("for") === el.id) return collapse(l.textContent);
     return "";
   };
-  const describe = el => {
+  const describe = (el, ownText) => {
     const tag = el.tagName.toLowerCase(); const r = role(el);
     const isInput = tag === "input" || tag === "select" || tag === "textarea";
     let name = collapse(el.getAttribute("aria-label"));
     if (!name && tag === "input" && r === "button") name = collapse(el.getAttribute("value")) || "Submit";
-    if (!name && !isInput) name = collapse(el.textContent);
+    if (!name && !isInput) name = ownText === undefined ? collapse(el.textContent) : collapse(ownText);
+    if (!name && opts.svg && inSvg(el) && tag !== "text") name = collapse(el.getAttribute("fill") || getComputedStyle(el).fill);
     if (!name) name = labelFor(el);
     if (!name) name = collapse(el.getAttribute("placeholder")) || collapse(el.getAttribute("title")) || collapse(el.getAttribute("name"));
-    const d = {role: r, name: name, value: null, options: [], checked: null};
+    // an icon-only control (a star, a trash can) is known by its id or classes on script-driven pages
+    if (!name && opts.handlers && !hard(el)) name = collapse(el.id) || collapse(typeof el.className === "string" ? el.className : "");
+    const d = {role: r, name: name, value: null, options: [], checked: null, box: null};
     if (tag === "select") {
       d.options = Array.from(el.options).map(o => collapse(o.textContent));
       const s = el.options[el.selectedIndex]; d.value = s ? collapse(s.textContent) : "";
     } else if (tag === "textarea" || (tag === "input" && r === "textbox")) { d.value = el.value; }
     else if (r === "checkbox" || r === "radio") { d.checked = !!el.checked; }
+    if (opts.boxes) d.box = boxOf([el.getBoundingClientRect()]);
     return d;
   };
+  const emit = (node, ownText) => {
+    const d = describe(node, ownText); const id = elements.length + 1;
+    node.setAttribute("data-agentrl-id", String(id));
+    d.id = id; elements.push(d); flush(); lines.push("\u0000" + id);
+  };
   const walk = node => {
-    if (node.nodeType === 3) { buf.push(node.textContent); return; }
+    if (node.nodeType === 3) { buf.push(node.textContent); bufNodes.push(node); return; }
     if (node.nodeType !== 1) return;
     const tag = node.tagName.toLowerCase();
     if (skip.has(tag) || hidden(node)) return;
     if (interactive(node)) {
-      const d = describe(node); const id = elements.length + 1;
-      node.setAttribute("data-agentrl-id", String(id));
-      d.id = id; elements.push(d); flush(); lines.push("\u0000" + id); return;
+      // a script-clickable container (a tree folder holding its items) keeps its own text as its name and
+      // its inner controls and blocks as lines of their own
+      if (!hard(node) && hasControlInside(node)) {
+        const own = [], rest = [];
+        for (const c of node.childNodes) {
+          const plain = c.nodeType === 3 || (c.nodeType === 1 && !block.has(c.tagName.toLowerCase())
+                                              && !interactive(c) && !hasControlInside(c));
+          (plain && rest.length === 0 ? own : rest).push(c);
+        }
+        emit(node, own.map(c => c.textContent).join(" "));
+        for (const c of rest) walk(c);
+        flush();
+        return;
+      }
+      emit(node); return;
     }
     const isBlock = block.has(tag) || tag === "td" || tag === "th";
     if (isBlock) flush();
@@ -206,6 +281,22 @@ WALK_JS = r"""
   flush();
   return {lines, elements, title: document.title || ""};
 }
+"""
+
+# Installed before any page script runs (when handlers are looked for): remembers which elements got a
+# pointer listener, since a listener leaves no trace in the DOM.
+HANDLER_MARK_JS = r"""
+(() => {
+  const kinds = new Set(["click", "mousedown", "mouseup", "dblclick", "pointerdown", "pointerup"]);
+  const add = EventTarget.prototype.addEventListener;
+  EventTarget.prototype.addEventListener = function (type, listener, options) {
+    if (kinds.has(type) && this instanceof Element) {
+      this.__agentrlClick = true;
+      if (!(window.jQuery && listener && String(listener).includes("jQuery"))) this.__agentrlNative = true;
+    }
+    return add.call(this, type, listener, options);
+  };
+})();
 """
 
 

@@ -261,6 +261,16 @@ def _descendants(node: _Node) -> list[_Node]:
     return out
 
 
+_POINTER_KINDS = frozenset({"dblclick", "hover", "drag", "click_xy", "dblclick_xy", "hover_xy", "drag_xy"})
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
+
+
+def _meta_charset(raw: bytes) -> str | None:
+    """The charset a page declares in a <meta> tag (looked for in its first 2 KB, as browsers do)."""
+    m = _META_CHARSET.search(raw[:2048])
+    return m.group(1).decode("ascii") if m else None
+
+
 class _LoopbackRedirects(urllib.request.HTTPRedirectHandler):
     """Follows redirects only on loopback: a site cannot send the text browser elsewhere."""
 
@@ -325,6 +335,13 @@ class TextBrowser:
         page = self._page
         assert page is not None
         control = page.controls.get(action.target) if action.target is not None else None
+        if action.kind in _POINTER_KINDS:
+            return (f"{action.kind}(...) needs a mouse, which the script-free text browser has no use for; "
+                    "use click(id), type(id, \"text\") or select(id, \"option\")")
+        if action.kind == "type" and control is None:
+            if self._focus is None or self._focus.role != "textbox":
+                return 'type("text") types into the focused field; write type(id, "text") to pick the field'
+            control = self._focus
         if action.kind == "click":
             return await self._click(control)
         if action.kind == "type":
@@ -415,5 +432,8 @@ class TextBrowser:
         with self._opener.open(req, timeout=self.timeout_s) as resp:
             final = resp.geturl()
             raw = resp.read(self.max_bytes)
-            charset = resp.headers.get_content_charset() or "utf-8"
-        return final, raw.decode(charset, errors="replace")
+            charset = resp.headers.get_content_charset() or _meta_charset(raw) or "utf-8"
+        try:
+            return final, raw.decode(charset, errors="replace")
+        except LookupError:  # a charset name Python does not know: UTF-8, as browsers fall back to
+            return final, raw.decode("utf-8", errors="replace")

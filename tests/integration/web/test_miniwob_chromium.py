@@ -16,7 +16,7 @@ from agentrl.types import Task
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
-MS = 1000  # the env's default page time per reply
+MS = mw.MiniWoBConfig().ms_per_action  # the env's default page time per reply
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -91,12 +91,13 @@ async def test_wrong_actions_score_minwobs_own_negative_or_zero(env):
 
 
 async def test_bad_replies_are_reported_and_the_page_times_out_on_its_own(env):
-    _, r = await play(env, "click-button", 3, ["I would click something", "click(99)"] + ["nonsense"] * 20)
+    limit = 10_000 // MS  # replies that fit click-button's 10 s of page time
+    _, r = await play(env, "click-button", 3, ["I would click something", "click(99)"] + ["nonsense"] * (limit + 5))
     first, second = r[0], r[1]
     assert not first.infos["agent"]["valid_action"] and "no action found" in first.obs["agent"]
     assert not second.infos["agent"]["valid_action"] and "[99]" in second.obs["agent"]
-    # 10 s of page time at 1 s per reply: MiniWoB's own timer ends the episode with -1, reason "timed out"
-    assert len(r) == 10 and r[-1].terminated["agent"]
+    # 10 s of page time at MS per reply: MiniWoB's own timer ends the episode with -1, reason "timed out"
+    assert len(r) == limit and r[-1].terminated["agent"]
     assert r[-1].infos["agent"]["miniwob_reason"] == "timed out" and r[-1].rewards["agent"] == -1.0
 
 
