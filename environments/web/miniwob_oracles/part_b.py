@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from agentrl.environments.web.miniwob_oracles import part_b_email
 from agentrl.environments.web.miniwob_oracles.part_b_common import (
     fill_fields,
     js,
@@ -45,7 +46,8 @@ def enter_date(content: str) -> str:
     if not m:
         return "stop()"
     month, day, year = m.groups()
-    return fill_fields(items, [f"{year}-{month}-{day}"])  # a date input takes and shows ISO dates
+    # keystrokes go into the date input's month/day/year segments; its value reads back as an ISO date
+    return _type_until(items, f"{month}{day}{year}", f"{year}-{month}-{day}")
 
 
 def enter_time(content: str) -> str:
@@ -54,8 +56,16 @@ def enter_time(content: str) -> str:
     if not m:
         return "stop()"
     hour, minute = int(m.group(1)) % 12, m.group(2)
-    hour += 12 if m.group(3) == "PM" else 0
-    return fill_fields(items, [f"{hour:02d}:{minute}"])
+    value = f"{hour + (12 if m.group(3) == 'PM' else 0):02d}:{minute}"
+    return _type_until(items, f"{int(m.group(1)):02d}{minute}{m.group(3)}", value)
+
+
+def _type_until(items: Sequence[PageItem], keys: str, value: str) -> str:
+    """Type `keys` into the (date or time) field until it reads back `value`, then submit."""
+    field = next((it for it in items if it.role == "textbox"), None)
+    if field is None:
+        return "stop()"
+    return f"type({field.id}, {js(keys)})" if field.value != value else submit_action(items)
 
 
 def enter_text_dynamic(content: str) -> str:
@@ -220,8 +230,13 @@ def sign_agreement(content: str) -> str:
     return "stop()"
 
 
+_EMAIL_TASKS = ("email-inbox", "email-inbox-delete", "email-inbox-forward", "email-inbox-forward-nl",
+                "email-inbox-forward-nl-turk", "email-inbox-important", "email-inbox-nl-turk", "email-inbox-noscroll",
+                "email-inbox-reply", "email-inbox-star-reply")
+
 SOLVERS: dict[str, Callable[[str], str]] = {
-    "enter-date": enter_date,
+    **dict.fromkeys(_EMAIL_TASKS, part_b_email.solve),
+
     "enter-text-dynamic": enter_text_dynamic,
     "enter-time": enter_time,
     "find-word": find_word,
