@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from agentrl.environments.web.miniwob_oracles import part_b_email
+from agentrl.environments.web.miniwob_oracles import part_b_email, part_b_pages
 from agentrl.environments.web.miniwob_oracles.part_b_common import (
     fill_fields,
     js,
@@ -236,6 +236,15 @@ _EMAIL_TASKS = ("email-inbox", "email-inbox-delete", "email-inbox-forward", "ema
 
 SOLVERS: dict[str, Callable[[str], str]] = {
     **dict.fromkeys(_EMAIL_TASKS, part_b_email.solve),
+    "multi-layouts": part_b_pages.multi_layouts,
+    "multi-orderings": part_b_pages.multi_layouts,
+    "navigate-tree": part_b_pages.navigate_tree,
+    "phone-book": part_b_pages.phone_book,
+    "search-engine": part_b_pages.search_engine,
+    "social-media": part_b_pages.social_media,
+    "social-media-all": part_b_pages.social_media_all,
+    "social-media-some": part_b_pages.social_media_all,
+    "terminal": part_b_pages.terminal,
 
     "enter-text-dynamic": enter_text_dynamic,
     "enter-time": enter_time,
