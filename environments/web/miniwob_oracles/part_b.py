@@ -234,7 +234,100 @@ _EMAIL_TASKS = ("email-inbox", "email-inbox-delete", "email-inbox-forward", "ema
                 "email-inbox-forward-nl-turk", "email-inbox-important", "email-inbox-nl-turk", "email-inbox-noscroll",
                 "email-inbox-reply", "email-inbox-star-reply")
 
+def unicode_test(content: str) -> str:
+    instruction, items = _parts(content)
+    quoted = quoted_strings(instruction)
+    return _click(_button(items, quoted[0])) if quoted else "stop()"
+
+
+def identify_shape(content: str) -> str:
+    _, items = _parts(content)
+    shape = next((it for it in items if it.role in ("circle", "rect", "polygon", "text")), None)
+    if shape is None:
+        return "stop()"
+    if shape.role == "text":
+        answer = "Number" if shape.name.strip().isdigit() else "Letter"
+    else:
+        answer = {"circle": "Circle", "rect": "Rectangle", "polygon": "Triangle"}[shape.role]
+    return _click(_button(items, answer))
+
+
+def grid_coordinate(content: str) -> str:
+    """Axis tick labels give pixel positions of x and y values; click the grid point nearest the wanted one."""
+    instruction, items = _parts(content)
+    m = re.search(r"\((-?\d+),(-?\d+)\)", instruction)
+    points = [it for it in items if it.role == "circle" and it.center]
+    ticks = [it for it in items if it.id is None and it.box and re.fullmatch(r"-?\d+", it.text.strip())]
+    if not m or not points or not ticks:
+        return "stop()"
+    x, y = int(m.group(1)), int(m.group(2))
+    # x ticks sit in one row (same top), y ticks in one column (same left); "0" is the shared origin
+    rows: dict[int, list[PageItem]] = {}
+    for t in ticks:
+        rows.setdefault(t.box[1], []).append(t)
+    x_row = max(rows.values(), key=len)
+    y_col = [t for t in ticks if t not in x_row]
+    origin = next((t for t in ticks if t.text.strip() == "0"), None)
+    px = next((t.center[0] for t in x_row if int(t.text) == x), origin.center[0] if origin and x == 0 else None)
+    py = next((t.center[1] for t in y_col if int(t.text) == y), None)
+    if py is None and y == 0:
+        py = x_row[0].center[1]
+    if px is None or py is None:
+        return "stop()"
+    best = min(points, key=lambda p: (p.center[0] - px) ** 2 + (p.center[1] - py) ** 2)
+    return _click(best)
+
+
+# a binary search tree over 0..9 in which every guess is a different node, so the last guess and the page's
+# "higher/lower than N" feedback alone say where the search stands
+_GUESS_TREE = {5: (2, 8), 2: (0, 3), 0: (None, 1), 3: (None, 4), 8: (6, 9), 6: (None, 7)}
+
+
+def guess_number(content: str) -> str:
+    _, items = _parts(content)
+    field = next((it for it in items if it.role == "textbox"), None)
+    if field is None:
+        return "stop()"
+    feedback = next((re.search(r"The number is (higher|lower) than (\d+)", t) for t in texts(items)
+                     if t.startswith("The number is")), None)
+    guess = 5
+    if feedback:
+        last = int(feedback.group(2))
+        lower, higher = _GUESS_TREE.get(last, (None, None))
+        guess = higher if feedback.group(1) == "higher" else lower
+        if guess is None:  # a leaf: the only number left next to it
+            guess = last + 1 if feedback.group(1) == "higher" else last - 1
+    if field.value != str(guess):
+        return f"type({field.id}, {js(str(guess))})"
+    return submit_action(items)
+
+
+def use_autocomplete(content: str) -> str:
+    instruction, items = _parts(content)
+    quoted = quoted_strings(instruction)
+    field = next((it for it in items if it.role == "textbox"), None)
+    if not quoted or field is None:
+        return "stop()"
+    start, end = quoted[0].strip(), quoted[1].strip() if len(quoted) > 1 else ""
+    value = field.value or ""
+    if value.startswith(start) and value.endswith(end) and value != start:
+        return submit_action(items)
+    suggestion = next((it for it in items if it.role == "clickable" and it.name.startswith(start)
+                       and it.name.endswith(end)), None)
+    if suggestion is not None:
+        return _click(suggestion)
+    if value == start:  # the suggestion list opens after the widget's delay: let page time pass
+        return "scroll(up)"
+    return f"type({field.id}, {js(start)})"
+
+
 SOLVERS: dict[str, Callable[[str], str]] = {
+    "grid-coordinate": grid_coordinate,
+    "guess-number": guess_number,
+    "identify-shape": identify_shape,
+    "unicode-test": unicode_test,
+    "use-autocomplete": use_autocomplete,
+    "use-autocomplete-nodelay": use_autocomplete,
     **dict.fromkeys(_EMAIL_TASKS, part_b_email.solve),
     "multi-layouts": part_b_pages.multi_layouts,
     "multi-orderings": part_b_pages.multi_layouts,
