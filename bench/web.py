@@ -5,8 +5,13 @@
 2. Chromium context reset: a fresh context + the start page + the first observation, p50/p95 (text browser
    reset alongside for scale).
 Prints the ratio text/chromium. One Chromium process serves every Chromium episode (as one env actor does).
+3. MiniWoB++ episodes/s, ours vs the official `miniwob` gymnasium env in the same run: the same tasks and seeds,
+   the oracle's actions (ours decided by the oracle each turn, replayed in the official env). Timed: reset +
+   every step of each episode; official env construction (one chromedriver per task) and each env's first
+   load of a task's page are not timed, as our browser launch is not.
 
-Usage: .venv/bin/python bench/web.py [--episodes N] [--resets N]
+Usage: .venv/bin/python bench/web.py [--episodes N] [--resets N] [--miniwob-tasks a,b] [--miniwob-seeds N]
+       [--skip-shop]
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import asyncio
 import statistics
 import time
 
+from agentrl.environments.web import miniwob as mw
+from agentrl.environments.web import miniwob_official as mo
 from agentrl.environments.web.browser import ChromiumBrowser, TextBrowser
 from agentrl.environments.web.shop import AGENT, ShopEnv, scripted_policy, tasks
 
@@ -58,11 +65,53 @@ async def reset_times(env: ShopEnv, n: int) -> list[float]:
     return out
 
 
+async def miniwob_side_by_side(names: list[str], seeds: int) -> None:
+    browser = ChromiumBrowser()
+    env = mw.MiniWoBEnv(browser=browser)
+    ours_s = theirs_s = 0.0
+    episodes = agree = 0
+    try:
+        await mo.play_ours(env, names[0], 0, mo.oracle_policy)  # warm: browser launch
+        for name in names:
+            official = await asyncio.to_thread(mo.make_official, name)
+            try:
+                # both envs load the task's page once untimed (ours then re-seeds it, the official env always does)
+                await asyncio.to_thread(official.reset, seed=0)
+                await env.reset(mw.Task(id="warm", env_kwargs={"task": name, "seed": 0}), 0)
+                for seed in range(seeds):
+                    start = time.perf_counter()
+                    ours = await mo.play_ours(env, name, seed, mo.oracle_policy)
+                    ours_s += time.perf_counter() - start
+                    start = time.perf_counter()
+                    theirs = await asyncio.to_thread(mo.play_official, official, seed, ours.steps)
+                    theirs_s += time.perf_counter() - start
+                    episodes += 1
+                    agree += ours.same(theirs)
+                    if not ours.same(theirs):
+                        print(f"  differs: {name} seed {seed}: {mo.explain(ours, theirs)}")
+            finally:
+                await asyncio.to_thread(official.close)
+    finally:
+        await env.close()
+        await browser.close()
+    print(f"MiniWoB++, oracle episodes on {len(names)} tasks x seeds 0-{seeds - 1} ({episodes} episodes each, "
+          f"{agree} with the same utterance, raw reward and done)")
+    print(f"  episodes/s  ours (web/MiniWoB-v0)  {episodes / ours_s:7.2f}  ({ours_s:.1f} s)")
+    print(f"  episodes/s  official miniwob env   {episodes / theirs_s:7.2f}  ({theirs_s:.1f} s)")
+    print(f"  ratio ours/official: {theirs_s / ours_s:.2f}x")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--episodes", type=int, default=10, help="scripted episodes per backend")
     parser.add_argument("--resets", type=int, default=30, help="context resets to time per backend")
+    parser.add_argument("--miniwob-tasks", default=",".join(mw.BASIC_TASKS), help="comma-separated task names")
+    parser.add_argument("--miniwob-seeds", type=int, default=5)
+    parser.add_argument("--skip-shop", action="store_true")
     args = parser.parse_args()
+    await miniwob_side_by_side([t for t in args.miniwob_tasks.split(",") if t], args.miniwob_seeds)
+    if args.skip_shop:
+        return
 
     chromium = ChromiumBrowser()
     start = time.perf_counter()

@@ -120,6 +120,10 @@ class ChromiumBrowser:
         self.screenshot = screenshot
         self.extra_selector = extra_selector
         self.boxes, self.handlers, self.svg = boxes, handlers, svg
+        # `observe_extra`: a JS function source evaluated with each walk, in the same round trip; its result
+        # is `last_extra` (MiniWoB reads its reward globals this way after every action)
+        self.observe_extra = ""
+        self.last_extra: Any = None
         self.timeout_ms = int(timeout_s * 1000)
         self.allow_file_urls = allow_file_urls
         self.viewport = {"width": viewport[0], "height": viewport[1]}
@@ -256,7 +260,8 @@ class ChromiumBrowser:
         if self.handlers:
             await self._context.add_init_script(HANDLER_MARK_JS)
         self._page = await self._context.new_page()
-        await self._page.goto(url, wait_until="load")
+        # a first load may fetch a page's libraries; on a loaded machine that takes longer than one action
+        await self._page.goto(url, wait_until="load", timeout=max(self.timeout_ms, _LOAD_TIMEOUT_MS))
         return await self.observe()
 
     async def _route(self, route: Any) -> None:
@@ -276,7 +281,11 @@ class ChromiumBrowser:
         for attempt in range(5):
             try:
                 await self._settle()
-                raw = await self._page.evaluate(WALK_JS, args)
+                if self.observe_extra:
+                    both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra])
+                    raw, self.last_extra = both["walk"], both["extra"]
+                else:
+                    raw = await self._page.evaluate(WALK_JS, args)
                 break
             except Exception as e:  # "execution context was destroyed": a navigation started; look again
                 if attempt == 4:
@@ -304,7 +313,7 @@ class ChromiumBrowser:
 
     async def _perform(self, action: Action) -> str | None:
         page = self._page
-        loc = page.locator(f'[data-agentrl-id="{action.target}"]') if action.target is not None else None
+        loc = _ById(page, action.target) if action.target is not None else None
         kind = action.kind
         if kind in ("click", "dblclick"):
             await self._click(loc, action, clicks=2 if kind == "dblclick" else 1)
@@ -316,10 +325,13 @@ class ChromiumBrowser:
             await page.mouse.move(*action.xy)
         elif kind in ("drag", "drag_xy"):
             if kind == "drag":
-                to = page.locator(f'[data-agentrl-id="{action.to}"]')
+                to = _ById(page, action.to)
                 (x1, y1, _), (x2, y2, _) = await self._point(loc), await self._point(to)
             else:
                 x1, y1, x2, y2 = action.xy
+            # a mouse down inside a text selection left by an earlier drag would start dragging that text (and
+            # swallow the mouse up), so each drag starts with no selection
+            await page.evaluate("() => { const s = window.getSelection(); if (s) s.removeAllRanges(); }")
             await page.mouse.move(x1, y1)
             await page.mouse.down()
             await page.mouse.move(x2, y2, steps=_DRAG_STEPS)
@@ -386,12 +398,34 @@ class ChromiumBrowser:
             return f"[{action.target}] is not a select box; use click({action.target}) or type(...)"
         for value, label in options:
             if action.text in (label, value) or (action.text or "").lower() == label.lower():
-                await loc.select_option(value=value, timeout=self.timeout_ms)
+                await loc.locator().select_option(value=value, timeout=self.timeout_ms)
                 return None
         return (f"[{action.target}] has no option {action.text!r}; options are "
                 f"{json.dumps([label for _, label in options], ensure_ascii=False)}")
 
 
+_WALK_AND_EXTRA_JS = f"([args, extra]) => ({{walk: ({WALK_JS.strip()})(args), extra: (0, eval)(extra)()}})"
+
+
+class _ById:
+    """An element of the last observation, reached in one page.evaluate (a Playwright locator costs several
+    round trips per call, which dominated a MiniWoB step)."""
+
+    _CALL = ("([id, src, arg]) => { const el = document.querySelector(`[data-agentrl-id=\"${id}\"]`); "
+             "if (!el) throw new Error(`element [${id}] is no longer on the page; look again`); "
+             "return (0, eval)(src)(el, arg); }")
+
+    def __init__(self, page: Any, id: int):
+        self.page, self.id = page, id
+
+    async def evaluate(self, js: str, arg: Any = None) -> Any:
+        return await self.page.evaluate(self._CALL, [self.id, js, arg])
+
+    def locator(self) -> Any:
+        return self.page.locator(f'[data-agentrl-id="{self.id}"]')
+
+
+_LOAD_TIMEOUT_MS = 30_000
 _DRAG_STEPS = 8  # intermediate mouse moves of a drag, so drag libraries see motion between down and up
 # The element's center, or else the first of a few inner points, that a hit test reaches (the element or
 # something inside it); null for an element without a box.

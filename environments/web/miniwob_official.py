@@ -1,0 +1,228 @@
+"""Side by side with the official `miniwob` gymnasium env (Selenium + chromedriver): play an episode in our
+`MiniWoBEnv`, replay the same actions in the official env, and compare what both pages report.
+
+Used by the conformance test (tests/integration/web/test_miniwob_official.py), the full sweep
+(bench/miniwob_sweep.py) and the speed bench (bench/web.py). Each of our actions becomes official actions:
+an element action becomes CLICK_ELEMENT / FOCUS_ELEMENT_AND_TYPE_TEXT on the official element with the same
+box (the same Chromium lays the page out the same way), a pointer action the official coordinate actions at the
+same pixels, a key press PRESS_KEY. The official env discounts by wall-clock time, ours by page time, so raw
+rewards, utterances and whether the page ended the episode are compared, not discounted rewards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from agentrl.environments.web.actions import Action, key_name, parse_action
+from agentrl.environments.web.miniwob import AGENT, MiniWoBError, PageItem, observation_parts, parse_page, solve
+from agentrl.types import Task
+
+CHROMEDRIVER = os.environ.get("MINIWOB_CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROME = os.environ.get("MINIWOB_CHROME_BINARY", "/usr/bin/chromium")
+_EXTRA_KEYS = ("C-a", "C-c", "C-v", "C-x", "C-z", "S-<Tab>", "<Escape>", "<Home>", "<End>")
+_SPECIAL = {"Enter": "<Enter>", "PageUp": "<PageUp>", "PageDown": "<PageDown>", "Backspace": "<Backspace>",
+            "Delete": "<Delete>", "Tab": "<Tab>", " ": "<Space>", "Space": "<Space>", "ArrowUp": "<ArrowUp>",
+            "ArrowRight": "<ArrowRight>", "ArrowDown": "<ArrowDown>", "ArrowLeft": "<ArrowLeft>",
+            "Escape": "<Escape>", "Home": "<Home>", "End": "<End>"}
+_MODS = {"Control": "C-", "Shift": "S-", "Alt": "A-", "Meta": "M-"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One of our actions with what the official env needs to find its targets: their boxes and names."""
+
+    action: Action
+    targets: tuple[PageItem, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What a page reported at the end of an episode."""
+
+    utterance: str
+    raw_reward: float
+    done: bool
+    steps: tuple[Step, ...] = ()
+    reward: float = 0.0  # the time-discounted reward (ours by page time, the official env's by wall clock)
+
+    def same(self, other: Outcome) -> bool:
+        return (self.utterance, self.raw_reward, self.done) == (other.utterance, other.raw_reward, other.done)
+
+
+def official_key(key: str) -> str:
+    """A Playwright key or chord ("Control+a", "Enter") in the official env's syntax ("C-a", "<Enter>")."""
+    *mods, last = key_name(key).split("+") if key_name(key) != "+" else ["+"]
+    return "".join(_MODS.get(m, "") for m in mods) + _SPECIAL.get(last, last.lower() if mods else last)
+
+
+def make_official(task: str) -> Any:
+    """An official env for one task (headless Debian chromium via chromedriver, screenshots off)."""
+    if not os.path.exists(CHROMEDRIVER):
+        raise MiniWoBError(f"chromedriver is missing at {CHROMEDRIVER}: run launch/setup_web.sh (chromium-driver)")
+    os.environ.setdefault("MINIWOB_CHROME_BINARY", CHROME)
+    os.environ.setdefault("MINIWOB_CHROMEDRIVER", CHROMEDRIVER)
+    import gymnasium
+    import miniwob
+    from miniwob.action import ActionSpaceConfig
+
+    gymnasium.register_envs(miniwob)
+    config = ActionSpaceConfig.get_preset("all_supported")
+    config = dataclasses.replace(config, allowed_keys=tuple(config.allowed_keys) + _EXTRA_KEYS)
+    env = gymnasium.make(f"miniwob/{task}-v1", render_mode=None, action_space_config=config)
+    env.unwrapped.set_record_screenshots(False)
+    return env
+
+
+# -- our side ---------------------------------------------------------------------------------------------
+
+Policy = Callable[[str, int], str]  # (latest observation, turn index) -> reply
+
+
+def oracle_policy(obs: str, turn: int) -> str:
+    return solve(obs)
+
+
+def wrong_policy(obs: str, turn: int) -> str:
+    """One deliberately wrong action, then give up: a click on another element than the oracle's, or the
+    oracle's field typed with the wrong text, or a click in an empty corner."""
+    if turn > 0:
+        return "stop()"
+    right = parse_action(solve(obs))
+    items = [it for it in parse_page(observation_parts(obs)[2]) if it.id is not None]
+    if isinstance(right, Action) and right.kind == "type" and right.target is not None:
+        return f'type({right.target}, "zzz wrong")'
+    target = right.target if isinstance(right, Action) else None
+    other = next((it for it in reversed(items) if it.id != target), None)
+    return f"click({other.id})" if other is not None else "click_xy(150, 200)"
+
+
+async def play_ours(env: Any, task: str, seed: int, policy: Policy, max_turns: int = 40) -> Outcome:
+    obs = (await env.reset(Task(id=f"{task}/seed{seed}", env_kwargs={"task": task, "seed": seed}), seed))[AGENT]
+    utterance = observation_parts(obs)[1]
+    steps: list[Step] = []
+    info: dict[str, Any] = {"miniwob_raw_reward": 0.0, "miniwob_done": False}
+    for turn in range(max_turns):
+        reply = policy(obs, turn)
+        action = parse_action(reply)
+        if isinstance(action, Action) and not action.ends_episode:
+            by_id = {it.id: it for it in parse_page(observation_parts(obs)[2]) if it.id is not None}
+            steps.append(Step(action, tuple(by_id[i] for i in action.ids if i in by_id)))
+        result = await env.step({AGENT: reply})
+        info = result.infos[AGENT]
+        if result.terminated[AGENT]:
+            break
+        obs = result.obs[AGENT]
+    return Outcome(utterance, float(info["miniwob_raw_reward"]), bool(info["miniwob_done"]), tuple(steps),
+                   float(info.get("miniwob_reward", 0.0)))
+
+
+# -- the official side ------------------------------------------------------------------------------------
+
+def _ref_for(item: PageItem, elements: Sequence[dict]) -> int | None:
+    """The official element with the same box (the innermost one, refs grow with depth), preferring one whose
+    text matches the name."""
+    if item.box is None:
+        return None
+    x, y, w, h = item.box
+    same = [e for e in elements if abs(e["left"][0] - x) <= 1 and abs(e["top"][0] - y) <= 1
+            and abs(e["width"][0] - w) <= 1 and abs(e["height"][0] - h) <= 1]
+    named = [e for e in same if item.name and e["text"] == item.name]
+    pick = named or same
+    if not pick:
+        return None
+    ref = int(max(pick, key=lambda e: e["ref"])["ref"])
+    # our click is a real mouse click at the center, which lands on the innermost element there (jQuery UI's
+    # tab is an <li> whose <a> has the handler): the official DOM click goes to that descendant
+    parent = {int(e["ref"]): int(e["parent"]) for e in elements}
+
+    def inside(r: int) -> bool:
+        while r in parent and r != ref:
+            r = parent[r]
+        return r == ref
+
+    cx, cy = x + w / 2, y + h / 2
+    under = [e for e in elements if e["ref"] > 0 and inside(int(e["ref"]))
+             and e["left"][0] <= cx <= e["left"][0] + e["width"][0] and e["top"][0] <= cy <= e["top"][0] + e["height"][0]]
+    return int(max(under, key=lambda e: e["ref"])["ref"]) if under else ref
+
+
+def _center(item: PageItem) -> tuple[float, float]:
+    assert item.center is not None, "a pointer action's target has a box"
+    return tuple(float(v) for v in item.center)  # type: ignore[return-value]
+
+
+def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any]:
+    """Our step as official actions on the page the official env shows now."""
+    import numpy as np
+    from miniwob.action import ActionTypes as T
+
+    u = env.unwrapped
+    make = u.create_action
+    a = step.action
+
+    def xy(kind: Any, x: float, y: float) -> Any:
+        return make(kind, coords=np.array([x, y], dtype=np.float32))
+
+    def target_ref(i: int) -> int | None:
+        return _ref_for(step.targets[i], elements) if i < len(step.targets) else None
+
+    if a.kind in ("click", "type", "select") and a.target is not None:
+        ref = target_ref(0)
+        if ref is None:  # no official element with that box: the same pixels
+            out = [xy(T.CLICK_COORDS, *_center(step.targets[0]))]
+        else:
+            out = [make(T.CLICK_ELEMENT, ref=ref)]
+        if a.kind in ("type", "select") and a.text:
+            out = [make(T.FOCUS_ELEMENT_AND_TYPE_TEXT, ref=ref, text=a.text)] if ref is not None \
+                else [*out, make(T.TYPE_TEXT, text=a.text)]
+        return out
+    if a.kind == "type":
+        return [make(T.TYPE_TEXT, text=a.text or "")]
+    if a.kind == "press":
+        return [make(T.PRESS_KEY, key=u.action_space_config.allowed_keys.index(official_key(a.text or "")))]
+    if a.kind in ("dblclick", "hover"):
+        kind = T.DBLCLICK_COORDS if a.kind == "dblclick" else T.MOVE_COORDS
+        return [xy(kind, *_center(step.targets[0]))]
+    if a.kind == "click_xy":
+        return [xy(T.CLICK_COORDS, *a.xy)]
+    if a.kind == "dblclick_xy":
+        return [xy(T.DBLCLICK_COORDS, *a.xy)]
+    if a.kind == "hover_xy":
+        return [xy(T.MOVE_COORDS, *a.xy)]
+    if a.kind in ("drag", "drag_xy"):
+        (x1, y1), (x2, y2) = (_center(step.targets[0]), _center(step.targets[1])) if a.kind == "drag" \
+            else (a.xy[:2], a.xy[2:])
+        return [xy(T.MOUSEDOWN_COORDS, x1, y1), xy(T.MOVE_COORDS, x2, y2), xy(T.MOUSEUP_COORDS, x2, y2)]
+    if a.kind == "scroll":
+        kind = T.SCROLL_DOWN_COORDS if a.text == "down" else T.SCROLL_UP_COORDS
+        where = _center(step.targets[0]) if step.targets else (80.0, 105.0)
+        return [xy(kind, *where)]
+    raise MiniWoBError(f"{a} has no official counterpart")
+
+
+def play_official(env: Any, seed: int, steps: Sequence[Step]) -> Outcome:
+    obs, _ = env.reset(seed=seed)
+    utterance = obs["utterance"]
+    raw, done, reward = 0.0, False, 0.0
+    for step in steps:
+        for action in official_actions(env, step, obs["dom_elements"]):
+            obs, reward, done, _, info = env.step(action)
+            raw = float(info["raw_reward"])
+            if done:
+                return Outcome(utterance, raw, True, tuple(steps), float(reward))
+    return Outcome(utterance, raw, done, tuple(steps), float(reward))
+
+
+def explain(ours: Outcome, theirs: Outcome) -> str:
+    parts = []
+    if ours.utterance != theirs.utterance:
+        parts.append(f"utterance ours {ours.utterance!r} vs official {theirs.utterance!r}")
+    if ours.raw_reward != theirs.raw_reward:
+        parts.append(f"raw reward ours {ours.raw_reward} vs official {theirs.raw_reward}")
+    if ours.done != theirs.done:
+        parts.append(f"done ours {ours.done} vs official {theirs.done}")
+    return "; ".join(parts) or "same"
+

@@ -1,0 +1,54 @@
+"""Conformance with the official `miniwob` gymnasium env (Selenium + Debian's chromedriver), the bar for
+web/MiniWoB-v0: for a fixed sample of tasks that have oracles, x 3 seeds, the oracle's actions and a wrong
+action give the same utterance, raw reward and "the page ended the episode" in both envs.
+
+The sample is drawn (with a fixed seed) from `TASKS`, so it grows with the oracle packages; the actions are
+replayed in the official env by `miniwob_official` (same element by box, same pixels, same keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+import pytest_asyncio
+
+from agentrl.environments.web import miniwob as mw
+from agentrl.environments.web import miniwob_official as mo
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+SAMPLE_SIZE, SEEDS = 20, (0, 1, 2)
+SAMPLE = sorted(random.Random(17).sample(sorted(mw.TASKS), k=min(SAMPLE_SIZE, len(mw.TASKS))))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def env(chromium):
+    e = mw.MiniWoBEnv(browser=chromium)
+    yield e
+    await e.close()
+
+
+def test_the_sample_covers_the_tasks_with_oracles():
+    assert len(SAMPLE) == min(SAMPLE_SIZE, len(mw.TASKS)) and len(SAMPLE) >= len(mw.BASIC_TASKS)
+    assert set(SAMPLE) <= set(mw.TASKS)
+
+
+@pytest.mark.parametrize("task", SAMPLE)
+async def test_oracle_and_wrong_action_match_the_official_env(env, task):
+    official = await asyncio.to_thread(mo.make_official, task)
+    mismatches, solved = [], 0
+    try:
+        for seed in SEEDS:
+            for policy in (mo.oracle_policy, mo.wrong_policy):
+                ours = await mo.play_ours(env, task, seed, policy)
+                theirs = await asyncio.to_thread(mo.play_official, official, seed, ours.steps)
+                if not ours.same(theirs):
+                    mismatches.append((seed, policy.__name__, mo.explain(ours, theirs),
+                                       [str(s.action) for s in ours.steps]))
+                solved += policy is mo.oracle_policy and ours.raw_reward == 1.0
+    finally:
+        await asyncio.to_thread(official.close)
+    assert mismatches == []
+    assert solved == len(SEEDS), f"the oracle solved {solved} of {len(SEEDS)} seeds of {task}"
