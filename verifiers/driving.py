@@ -18,7 +18,6 @@ over episodes with `outcome_metrics` (crash rate, all-arrived rate, ...). Log-on
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
