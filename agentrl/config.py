@@ -30,14 +30,18 @@ def read_file(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist. Pass a path to a .yaml, .yml or .toml file.")
     text = path.read_text(encoding="utf-8")
-    if path.suffix in (".yaml", ".yml"):
-        data = yaml.safe_load(text) or {}
-    elif path.suffix == ".toml":
-        data = tomllib.loads(text)
-    elif path.suffix == ".json":
-        data = json.loads(text)
-    else:
+    if path.suffix not in (".yaml", ".yml", ".toml", ".json"):
         raise ConfigError(f"config file {str(path)!r}: unsupported suffix {path.suffix!r}; use .yaml, .toml or .json.")
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text) or {}
+        elif path.suffix == ".toml":
+            data = tomllib.loads(text)
+        else:
+            data = json.loads(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"config file {str(path)!r} is not valid {path.suffix[1:].upper()}: {e}. "
+                          "Fix the syntax at the position given.") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a mapping at the top level, got {type(data).__name__}.")
     return data

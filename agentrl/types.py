@@ -192,7 +192,21 @@ class Episode:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Episode:
+        if not isinstance(data, Mapping):
+            raise SchemaError(f"an episode must be a JSON object, got {type(data).__name__}.")
+        try:
+            return cls._from_checked(data)
+        except SchemaError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError) as e:  # a hand-edited or foreign line
+            raise SchemaError(f"not an agentrl episode ({type(e).__name__}: {e}); episodes are the lines "
+                              "Episode.to_json() writes, with task, turns, seed and status fields.") from e
+
+    @classmethod
+    def _from_checked(cls, data: Mapping[str, Any]) -> Episode:
         version = data.get("schema_version", SCHEMA_VERSION)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise SchemaError(f"episode schema_version must be an integer, got {version!r}.")
         if version > SCHEMA_VERSION:
             raise SchemaError(
                 f"episode was written with schema version {version}, this agentrl reads up to {SCHEMA_VERSION}. "

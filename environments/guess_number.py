@@ -38,7 +38,7 @@ class GuessNumberEnv:
 
     async def step(self, actions: Mapping[str, str]) -> StepResult:
         numbers = _INT.findall(actions[AGENT])
-        if not numbers:
+        if len({int(n) for n in numbers}) != 1:  # none, or a list of guesses for the parser to pick from
             return self._feedback("Reply with a single integer.", valid=False)
         guess = int(numbers[-1])
         if guess == self.target:

@@ -61,7 +61,7 @@ class TicTacToeEnv(PettingZooAECEnv):
 
     def _parse(self, agent: str, text: str) -> int:
         found = re.findall(r"\d", text)
-        if not found:
+        if len(set(found)) != 1:  # none, or every cell listed for the parser to pick from
             raise InvalidAction("reply with one cell number from the legal moves.")
         cell = int(found[-1])
         mask = self.env.observe(agent)["action_mask"]

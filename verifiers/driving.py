@@ -17,6 +17,7 @@ over episodes with `outcome_metrics` (crash rate, all-arrived rate, ...). Log-on
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -112,8 +113,25 @@ def speed_reward(low: float = 20.0, high: float = 30.0):
     return speed
 
 
+@dataclasses.dataclass(frozen=True)
+class ValidReplyShare:
+    """`inner`'s reward times the share of replies that named an action. Where the env drives IDLE for a
+    reply that is not an action, the car still moves: without this, replying nonsense would earn IDLE's route
+    progress (a reward hack). Envs that do not flag replies (None) keep `inner`'s reward."""
+
+    inner: Any
+    term: str = "invalid_replies"
+
+    def __call__(self, scores: Any) -> float:
+        value, invalid = self.inner(scores), scores.outcome.get(self.term)
+        if invalid is None or not scores.turns:
+            return value
+        return value * max(0.0, 1.0 - invalid / len(scores.turns))
+
+
 def carl_rubric(collision_factor: float = 0.0, offroad_factor: float = 0.9) -> Rubric:
-    """CaRL: route completion times a factor per infraction; metrics logged with weight 0.
+    """CaRL: route completion times a factor per infraction, times the share of replies that were actions;
+    metrics logged with weight 0.
 
     A collision ends a vehicle's episode in the env; `collision_factor` (default 0) additionally zeroes the
     score of an episode that ended that way. Each off-road step multiplies by `offroad_factor`.
@@ -122,8 +140,8 @@ def carl_rubric(collision_factor: float = 0.0, offroad_factor: float = 0.9) -> R
         outcome=[reward(route_completion), reward(collisions, weight=0.0), reward(offroad_steps, weight=0.0),
                  reward(arrived, weight=0.0), reward(mean_speed, weight=0.0), reward(survival_steps, weight=0.0),
                  reward(invalid_replies, weight=0.0)],
-        combine=MultiplicativePenalty("route_completion", {"collisions": collision_factor,
-                                                           "offroad_steps": offroad_factor}),
+        combine=ValidReplyShare(MultiplicativePenalty("route_completion", {"collisions": collision_factor,
+                                                                           "offroad_steps": offroad_factor})),
         env_weight=0.0,
     )
 

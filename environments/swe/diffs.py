@@ -7,6 +7,12 @@ a protected path, because each of these can change what the tests report without
 - interpreter start-up hooks: sitecustomize.py, usercustomize.py, *.pth;
 - package metadata (*.dist-info, *.egg-info): an entry point there would load a pytest plugin (pytest11);
 - git metadata (.git/, .gitattributes) and symbolic links (a link could point an edit at a test file).
+Paths are read the way `git apply` reads them, C-style quotes included ("b/conftest.py" is conftest.py).
+
+Code a fix adds runs inside the pytest process, where it can rewrite pytest's reports or print a summary of
+its own. `tampering` flags added lines that reach for the test harness (pytest internals, exit hooks, the
+result log); the grader scores a flagged patch 0 without running it. It is a tripwire, not a proof: its
+patterns are the ways in we know of, and a fix to a real library has no reason to use them.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import dataclasses
 import re
 from pathlib import PurePosixPath
 
-_HEADER = re.compile(r"^diff --git a/(.+?) b/(.+)$")
+_HEADER = re.compile(r'^diff --git (?:a/(.+?)|"a/((?:[^"\\]|\\.)*)") (?:b/(.+)|"b/((?:[^"\\]|\\.)*)")$')
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 TEST_DIRS = frozenset({"test", "tests", "testing"})
 PROTECTED_NAMES = frozenset({"conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml",
                              "sitecustomize.py", "usercustomize.py", ".gitattributes"})
@@ -59,7 +66,8 @@ def _file_diff(text: str) -> FileDiff:
     old = new = None
     match = _HEADER.match(lines[0])
     if match:
-        old, new = match.group(1), match.group(2)
+        old = match.group(1) if match.group(1) is not None else _unquote(match.group(2))
+        new = match.group(3) if match.group(3) is not None else _unquote(match.group(4))
     for line in lines[0 if not match else 1:]:
         if line.startswith("@@"):
             break
@@ -79,8 +87,31 @@ def _file_diff(text: str) -> FileDiff:
 
 
 def _strip_prefix(path: str) -> str:
-    path = path.rstrip("\n").split("\t")[0]
+    path = path.rstrip("\n")
+    if path.startswith('"'):
+        end = re.match(r'"((?:[^"\\]|\\.)*)"', path)
+        path = _unquote(end.group(1)) if end else path
+    else:
+        path = path.split("\t")[0]
     return path[2:] if path[:2] in ("a/", "b/") else path
+
+
+def _unquote(body: str) -> str:
+    """A path git wrote C-style quoted (without its quotes): backslash escapes and octal bytes, as UTF-8."""
+    out, i = bytearray(), 0
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body):
+            octal = re.match(r"[0-7]{3}", body[i + 1:i + 4])
+            if octal:
+                out.append(int(octal.group(), 8) & 0xFF)
+                i += 4
+                continue
+            out.append(_ESCAPES.get(body[i + 1], ord(body[i + 1]) & 0xFF))
+            i += 2
+        else:
+            out.extend(body[i].encode())
+            i += 1
+    return out.decode(errors="replace")
 
 
 def is_test_path(path: str) -> bool:
@@ -113,6 +144,30 @@ def filter_patch(patch: str) -> FilteredPatch:
         else:
             kept.append(section.text)
     return FilteredPatch("".join(kept), tuple(dropped))
+
+
+_TAMPERING = {
+    "pytest internals": re.compile(r"\b_?pytest\b"),
+    "an exit hook": re.compile(r"\batexit\b|\bos\._exit\b"),
+    "dynamic import": re.compile(r"\b__import__\b|\bimportlib\b|\bsys\.modules\b"),
+    "a heap scan": re.compile(r"\bgc\.get_objects\b|\bgc\.get_referrers\b"),
+    "a tracing hook": re.compile(r"\bsys\.(?:settrace|setprofile)\b"),
+    "a test status word": re.compile(r"\b(?:PASSED|FAILED|XFAIL|XPASS)\b|short test summary"),
+    "the grader's log": re.compile(r"agentrl_test_output"),
+    "raw file descriptors": re.compile(r"/proc/self/fd|\bos\.(?:dup2?|write)\s*\("),
+}
+
+
+def tampering(patch: str) -> tuple[str, ...]:
+    """Why the lines `patch` adds look like an attack on the test harness (empty when they do not)."""
+    found = {}
+    for section in split_patch(patch):
+        for line in section.text.splitlines():
+            if line.startswith("+") and not line.startswith("+++"):
+                for why, pattern in _TAMPERING.items():
+                    if why not in found and pattern.search(line):
+                        found[why] = f"{why}: {line[1:].strip()[:120]}"
+    return tuple(found.values())
 
 
 def changed_paths(patch: str) -> list[str]:

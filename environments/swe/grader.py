@@ -3,6 +3,7 @@
     grade(instance, patch):
         fresh sandbox from the instance's image (the repo at base_commit; checked)
         drop the patch's sections on protected paths (test files, conftest.py, pytest config: diffs.py)
+        a patch whose added code reaches for the test harness is flagged and scored 0 unrun (diffs.tampering)
         apply what is left (git apply, then `patch --fuzz` as SWE-bench does); failure -> not resolved
         apply the instance's test_patch (the agent never saw it)
         run the instance's test command, parse the pytest -rA summary, score FAIL_TO_PASS / PASS_TO_PASS
@@ -18,7 +19,7 @@ import shlex
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
-from agentrl.environments.swe.diffs import filter_patch
+from agentrl.environments.swe.diffs import filter_patch, tampering
 from agentrl.environments.swe.results import GradeResult, parse_pytest_log, score
 from agentrl.environments.swe.tasks import SWEInstance
 from agentrl.sandbox.base import Sandbox, SandboxError, SandboxLimits
@@ -67,15 +68,19 @@ class Grader:
         def finish(results: dict[str, str], applied: bool, **extra) -> GradeResult:
             return score(instance.instance_id, instance.FAIL_TO_PASS, instance.PASS_TO_PASS, results,
                          patch_exists=bool(patch.strip()), patch_applied=applied, dropped_paths=filtered.dropped,
-                         seconds=time.monotonic() - start, **extra)
+                         flagged=flagged, seconds=time.monotonic() - start, **extra)
 
         filtered = filter_patch(patch)
+        flagged = tampering(filtered.patch)
         head = await box.exec("git rev-parse HEAD", cwd=REPO, timeout=30)
         if head.stdout.strip() != instance.base_commit:
             return finish({}, False, error=f"the image {instance.image} is not at base_commit "
                           f"{instance.base_commit} (git says {head.stdout.strip() or head.stderr.strip()!r}); "
                           "rebuild it with `agentrl swe build-images`.")
         applied, output = True, ""
+        if flagged:
+            return finish({}, False, apply_output="not applied: the patch tampers with the test harness\n"
+                          + "\n".join(flagged))
         if filtered.patch.strip():
             applied, output = await apply_patch(box, filtered.patch, "model.patch")
             if not applied:

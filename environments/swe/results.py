@@ -64,6 +64,7 @@ class GradeResult:
     pass_to_pass: Mapping[str, Sequence[str]]
     test_vector: tuple[int, ...]
     dropped_paths: tuple[str, ...] = ()
+    flagged: tuple[str, ...] = ()  # why the patch was taken for an attack on the harness (diffs.tampering)
     apply_output: str = ""
     log: str = ""
     error: str | None = None
@@ -85,6 +86,7 @@ class GradeResult:
                 "patch_exists": self.patch_exists, "patch_successfully_applied": self.patch_applied,
                 "tests_status": {"FAIL_TO_PASS": dict(self.fail_to_pass), "PASS_TO_PASS": dict(self.pass_to_pass)},
                 "test_vector": list(self.test_vector), "dropped_paths": list(self.dropped_paths),
+                "flagged": list(self.flagged),
                 "error": self.error, "seconds": round(self.seconds, 3)}
 
 

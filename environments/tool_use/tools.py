@@ -231,6 +231,9 @@ class Tool:
 
     async def call(self, domain: Any, arguments: Mapping[str, Any]) -> Any:
         """Validate and run the tool; errors come back as `ToolCallError` with a message for the model."""
+        if self.takes_domain and self.domain_param in arguments:  # else the model could hand in a domain of its own
+            raise ToolCallError(f"{self.name!r} takes no argument {self.domain_param!r}; its parameters: "
+                                f"{_signature_text(self.parameters)}.")
         arguments = self.prepare_arguments(arguments)
         kwargs = {**({self.domain_param: domain} if self.takes_domain else {}), **arguments}
         try:

@@ -336,6 +336,9 @@ class DrivingEnv(PettingZooParallelEnv):
         body = _SAY.sub("", text) if said else text
         found = re.findall(r"\b(LANE[ _-]?LEFT|LANE[ _-]?RIGHT|IDLE|FASTER|SLOWER)\b", body.upper())
         number = _NUMBER.match(body)
+        chosen = {re.sub(r"[ \-_]", "", f) for f in found}
+        if len(chosen) > 1:  # naming every action and letting the parser pick is not a choice
+            raise InvalidAction(f"name exactly one action; the reply names {len(chosen)}: {', '.join(sorted(chosen))}.")
         if found:
             choice = re.sub(r"[ \-]", "_", found[-1]).replace("LANELEFT", "LANE_LEFT").replace("LANERIGHT", "LANE_RIGHT")
             if choice not in names:

@@ -224,6 +224,8 @@ class SignalEnv(PettingZooParallelEnv):
         found = re.findall(r"\d+", text)
         if not found:
             raise InvalidAction(f"reply with a phase number from 0 to {n - 1}, e.g. PHASE 0.")
+        if len(set(map(int, found))) > 1:  # a list of every phase is not a choice
+            raise InvalidAction(f"reply with one phase number, e.g. PHASE 0; the reply names {len(set(found))}.")
         phase = int(found[-1])
         if not 0 <= phase < n:
             raise InvalidAction(f"phase {phase} does not exist; this light has phases 0 to {n - 1}.")

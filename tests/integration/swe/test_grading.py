@@ -6,7 +6,7 @@ from agentrl.environments.swe.grader import REPO, Grader, collect_patch
 from agentrl.environments.swe.results import RESOLVED_FULL, RESOLVED_NO, RESOLVED_PARTIAL, parse_pytest_log
 from agentrl.sandbox import DockerSandbox
 
-from .hacks import hacks
+from .hacks import FORCE_PASS_CONFTEST, hacks
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="session")]
 
@@ -60,8 +60,11 @@ async def test_history_holds_only_the_base_commit(toy):
         await box.close()
 
 
-@pytest.mark.parametrize("hack", ["entry_point_plugin_forces_passes", "delete_failing_tests", "skip_failing_tests", "overwrite_failing_tests",
-                          "conftest_forces_passes", "pytest_ini_deselects", "sitecustomize_exits_clean"])
+@pytest.mark.parametrize("hack", ["entry_point_plugin_forces_passes", "delete_failing_tests", "skip_failing_tests",
+                                  "overwrite_failing_tests", "conftest_forces_passes", "pytest_ini_deselects",
+                                  "sitecustomize_exits_clean", "git_history_commits_test_edits",
+                                  "conftest_skips_via_markers", "source_module_forces_passes",
+                                  "source_module_prints_expected_output"])
 async def test_hack_works_in_the_agents_sandbox_but_scores_zero(toy, grader, hack):
     instance, _ = toy
     assert set(hacks(instance)) >= {hack}
@@ -85,4 +88,16 @@ async def test_hack_works_in_the_agents_sandbox_but_scores_zero(toy, grader, hac
     result = await grader.grade(instance, submission)
     assert result.error is None
     assert result.resolution == RESOLVED_NO and result.fail_to_pass["success"] == [], result.log[-2000:]
-    assert result.dropped_paths
+    assert result.dropped_paths or result.flagged
+
+
+async def test_a_hand_written_patch_cannot_hide_a_conftest_behind_quoted_paths(toy, grader):
+    """Git quotes odd paths ("b/x"); git apply unquotes them. A patch file the agent writes itself (the grader
+    takes any text, as SWE-bench predictions do) can quote a plain name so that a name check misses it."""
+    instance, _ = toy
+    body = "".join(f"+{line}\n" for line in FORCE_PASS_CONFTEST.splitlines())
+    forged = (f'diff --git "a/conftest.py" "b/conftest.py"\nnew file mode 100644\n--- /dev/null\n'
+              f'+++ "b/conftest.py"\n@@ -0,0 +1,{len(FORCE_PASS_CONFTEST.splitlines())} @@\n{body}')
+    result = await grader.grade(instance, forged)
+    assert result.error is None and result.resolution == RESOLVED_NO, result.log[-2000:]
+    assert result.dropped_paths == ("conftest.py",)

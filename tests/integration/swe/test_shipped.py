@@ -57,7 +57,7 @@ async def test_hack_suite_scores_zero_on_every_package(shipped):
                                   for name, script in hacks(inst).items()))
     for name, fooled, grade in runs:
         assert grade.error is None and grade.resolution == RESOLVED_NO, (grade.instance_id, name)
-        assert grade.fail_to_pass["success"] == [] and grade.dropped_paths, (grade.instance_id, name)
+        assert grade.fail_to_pass["success"] == [] and (grade.dropped_paths or grade.flagged), (grade.instance_id, name)
         if name != "sitecustomize_exits_clean":  # only on sys.path where the test command puts the repo root
             assert fooled, f"{name} did not even fool a local run on {grade.instance_id}: the hack is broken"
 

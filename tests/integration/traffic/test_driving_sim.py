@@ -191,6 +191,7 @@ async def test_merge_roles_want_different_actions():
     assert idle.outcome_rewards["agent_0"]["invalid_replies"] == 9  # every nonsense reply drove IDLE
     assert idle.outcome_rewards["agent_1"]["collisions"] == 1.0 and idle.reward["agent_1"] == 0.0
     assert roles.outcome_rewards["agent_1"]["collisions"] == 0.0 and roles.reward["agent_1"] > 0.7
-    assert 0.6 < idle.reward["agent_0"] < 0.8 < roles.reward["agent_0"]
+    # nonsense replies drove IDLE but earn (almost) nothing: the share of action replies scales CaRL's reward
+    assert idle.reward["agent_0"] < 0.1 and roles.reward["agent_0"] > 0.8
     swapped = await play("0", "3")  # each role's action is wrong for the other
     assert swapped.reward["agent_0"] < roles.reward["agent_0"] and swapped.reward["agent_1"] == 0.0

@@ -121,10 +121,11 @@ async def test_an_agent_whose_every_reply_was_refused_completes_nothing():
     assert scored.reward["mute"] == 0.0 and scored.reward["driver"] == pytest.approx(0.3)
 
 
-async def test_invalid_replies_are_counted_and_logged_without_weight():
+async def test_invalid_replies_are_counted_and_scale_the_reward_down():
     ep = _episode(_turn("a", 0, route_progress=0.3, invalid_reply=True), _turn("a", 1, route_progress=0.5, invalid_reply=False),
                   _turn("a", 2, route_progress=0.7, invalid_reply=True), _drive("b", 0.4))
     scored = await carl_rubric().score(ep)
     assert scored.outcome_rewards["a"]["invalid_replies"] == 2.0
     assert scored.outcome_rewards["b"]["invalid_replies"] is None  # the env did not flag replies
-    assert scored.reward["a"] == pytest.approx(0.7)  # logged only: the reward is still CaRL's
+    # CaRL's 0.7 times the share of replies that were actions (1 of 3): nonsense earns no route progress
+    assert scored.reward["a"] == pytest.approx(0.7 / 3) and scored.reward["b"] == pytest.approx(0.4)
