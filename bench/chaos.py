@@ -68,7 +68,8 @@ def family_overrides(name: str, out: Path, steps: int, run_id: str) -> list[str]
                 "run.save_every=1", "rollout.max_turns=2", "rollout.max_tokens=3", "distributed.num_env_actors=1",
                 "env.reward_weights={valid_guess: 1.0}"]  # a dense term, so a random model's updates are not zero
     if name == "web":
-        return [*common, "env.id=web/Shop-v0", "model.engine=vllm", "model.max_model_len=4096", "model.max_num_seqs=8", "distributed.mode=async",
+        return [*common, "env.id=web/Shop-v0", "model.engine=vllm", "model.max_model_len=2048", "model.max_num_seqs=8",
+                "env.kwargs={max_chars: 1000}", "distributed.mode=async",
                 "distributed.max_policy_lag=1", "run.save_every=100", "rollout.max_turns=2", "rollout.max_tokens=8",
                 "distributed.num_env_actors=2", "distributed.episodes_per_env_actor=3"]
     if name == "sandbox":
@@ -224,7 +225,9 @@ def ledger(fam: Family) -> dict:
         e = found[0]
         failed = e["status"] not in ("ok", "truncated")
         bad = []
-        if failed and (e["reward"] or any(e["outcome_rewards"].values())):
+        # A failure carries no reward, and one the env or policy caused no outcome terms either (a verifier
+        # failure keeps the terms that did run, as evidence; its reward is still empty).
+        if failed and (e["reward"] or (e["status"] != "verifier_error" and any(e["outcome_rewards"].values()))):
             bad.append("a failure with a score")
         if failed and e["status"] not in allowed:
             bad.append(f"status {e['status']} but no fault here gives it ({e['error']!r:.120})")
@@ -245,6 +248,10 @@ def ledger(fam: Family) -> dict:
         if int(r["rollout/failed"]) != failed:
             miscounted += 1
             problems.append(f"update {r['step']}: rollout/failed {r['rollout/failed']} but {failed} failed on disk")
+        if not r.get("learner/skipped") and r.get("learner/episodes_dropped", 0) < failed:
+            miscounted += 1  # the learner trained on a failure
+            problems.append(f"update {r['step']}: {failed} failures but the learner dropped "
+                            f"{r.get('learner/episodes_dropped')}")
     statuses: dict[str, int] = {}
     for v in got.values():
         statuses[v[0]["status"]] = statuses.get(v[0]["status"], 0) + 1
@@ -371,11 +378,13 @@ def main() -> int:
                         plans[fam.name].remove((fault, at))
                         print(f"[chaos] {fam.name}: {fault} after update {done}: {hit}", flush=True)
             time.sleep(0.3)
+        report["driver_failures"] = {}
         for fam in [*fams, *([ref] if game else [])]:
             if fam.proc.returncode != 0:
                 log = fam.out.parent / f"{fam.out.name}-{'resumed' if fam.restarts else 'driver'}.log"
-                raise SystemExit(f"{fam.name} driver exited {fam.proc.returncode}; last lines of {log}:\n"
-                                 + "\n".join(log.read_text().splitlines()[-15:]))
+                tail = "\n".join(log.read_text().splitlines()[-15:])
+                print(f"{fam.name} driver exited {fam.proc.returncode}; last lines of {log}:\n{tail}", flush=True)
+                report["driver_failures"][fam.name] = fam.proc.returncode
         report["wall_s"] = round(time.monotonic() - started, 1)
         report["families"] = [ledger(f) for f in fams]
         missed = {f.name: [x for x, _ in plans[f.name]] for f in fams if plans[f.name]}
@@ -413,6 +422,8 @@ def print_ledger(report: dict, base: Path, keep: bool, json_out: str | None) -> 
         print(f"resume: from update {resume.get('resumed_from')}, next update equal to the uninterrupted run's: "
               f"{resume['equal']} (max |diff| {resume.get('max_abs_diff')}, grad_norm {resume.get('grad_norm')}, "
               f"params {resume.get('params_resumed')} vs {resume.get('params_reference')})")
+    if report.get("driver_failures"):
+        print(f"drivers that failed: {report['driver_failures']}")
     if report.get("faults_not_landed"):
         print(f"faults not landed: {report['faults_not_landed']}")
     print(f"leaks: containers {leak['containers']}, chromium {leak['chromium']}, ray {leak['ray']}"
@@ -423,7 +434,8 @@ def print_ledger(report: dict, base: Path, keep: bool, json_out: str | None) -> 
     if not keep:
         shutil.rmtree(base, ignore_errors=True)
     bad = (total["lost"] or total["duplicated"] or total["miscounted"] or any(leak.values()) or not fams
-           or (resume is not None and not resume["equal"]) or report.get("faults_not_landed"))
+           or (resume is not None and not resume["equal"]) or report.get("faults_not_landed")
+           or report.get("driver_failures"))
     return 1 if bad else 0
 
 
