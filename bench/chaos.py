@@ -71,11 +71,12 @@ def family_overrides(name: str, out: Path, steps: int, run_id: str) -> list[str]
         return [*common, "env.id=web/Shop-v0", "model.engine=vllm", "model.max_model_len=2048", "model.max_num_seqs=8",
                 "env.kwargs={max_chars: 1000}", "distributed.mode=async",
                 "distributed.max_policy_lag=1", "run.save_every=100", "rollout.max_turns=2", "rollout.max_tokens=8",
-                "distributed.num_env_actors=2", "distributed.episodes_per_env_actor=3"]
+                "distributed.num_env_actors=2", "distributed.episodes_per_env_actor=3",
+                "rollout.turn_timeout=900"]  # a loaded machine's first vLLM turns are slow: no timeout by load
     if name == "sandbox":
-        return [*common, "env.id=chaos/Sandbox-v0", f"env.kwargs={{run: {run_id}, command_s: 1.0}}",
+        return [*common, "env.id=chaos/Sandbox-v0", f"env.kwargs={{run: {run_id}, command_s: 3.0}}",
                 "model.engine=torch", "distributed.mode=async", "run.save_every=100", "rollout.max_tokens=4",
-                "distributed.num_env_actors=1", "distributed.episodes_per_env_actor=8"]
+                "distributed.num_env_actors=1", "distributed.episodes_per_env_actor=8"]  # 3 s: a kill lands mid-command
     raise SystemExit(f"unknown family {name!r}; choose from {sorted(FAMILY_FAULTS)}")
 
 
@@ -148,8 +149,8 @@ def inject(fault: str, fam: Family, run_id: str, address: str) -> str:
         box = container_mid_command(run_id)
         if not box:
             return ""
-        subprocess.run(["docker", "kill", box], capture_output=True, check=False)
-        return f"container {box[:12]} (mid-command)"
+        killed = subprocess.run(["docker", "kill", box], capture_output=True, text=True, check=False)
+        return f"container {box[:12]} (mid-command)" if killed.returncode == 0 else ""
     if fault == "chromium":
         browsers = [p for p in ours("agentrl-chromium-") if "--type=" not in cmdline(p)]  # the browser, not helpers
         if not browsers:
@@ -372,7 +373,11 @@ def main() -> int:
                         continue
                     if fault == "driver" and not any((fam.out / "checkpoints").glob("step-*")):
                         continue
-                    hit = inject(fault, fam, run_id, address)
+                    try:
+                        hit = inject(fault, fam, run_id, address)
+                    except Exception as e:  # noqa: BLE001 - a busy actor or a process gone meanwhile: try again
+                        print(f"[chaos] {fam.name}: {fault} not landed yet ({type(e).__name__}); retrying", flush=True)
+                        hit = ""
                     if hit:
                         fam.injected.append((fault, done, hit))
                         plans[fam.name].remove((fault, at))
