@@ -268,6 +268,10 @@ class RolloutWorker:
                 turn = await self.policy.generate(agent, messages, previous, seed=seed)
             else:
                 turn = await self.policy.generate(agent, messages, previous)
+        except Exception:
+            if _engine_dead(self.policy):
+                self._exit_for_restart()
+            raise
         finally:
             self._in_flight -= 1
             self.stats["busy_s"] += time.monotonic() - started
@@ -308,6 +312,26 @@ class RolloutWorker:
 
     def close(self) -> None:
         self.policy.close()
+
+    def _exit_for_restart(self) -> None:
+        """The engine process died under this worker: nothing it serves can succeed again, and the actor still
+        answers `ready`, so the driver would keep sending it episodes that fail. Exit the process shortly (the
+        calls in flight fail with the engine's own error first) and let Ray restart the worker with a fresh
+        engine; the driver's pool takes it back once it answers."""
+        if getattr(self, "_exiting", False):
+            return
+        self._exiting = True
+        print(f"rollout worker {self.index}: its engine died ({_engine_dead(self.policy)}); exiting so Ray restarts "
+              "it with a fresh engine", flush=True)
+        asyncio.get_running_loop().call_later(0.5, os._exit, 1)
+
+
+def _engine_dead(policy: Any) -> str:
+    """Why the policy's engine is dead ('' while it is alive): vLLM's AsyncLLM says so once its core is gone."""
+    engine = getattr(policy, "engine", None)
+    if engine is None or not getattr(engine, "errored", False):
+        return ""
+    return repr(getattr(engine, "dead_error", "engine core died"))
 
 
 def _seedable() -> type:

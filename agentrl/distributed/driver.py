@@ -112,12 +112,27 @@ class Driver:
                         await cluster.checkpoint(step + 1)
                     if log.done(step + 1, metrics):
                         break
-        finally:
-            for tasks in pending.values():
-                for t in tasks:
-                    t.cancel()
-            cluster.shutdown()
+        except BaseException as e:
+            self._shutdown(pending, cluster, failing=e)
+            raise
+        self._shutdown(pending, cluster)
         return metrics
+
+    @staticmethod
+    def _shutdown(pending: dict[int, list[asyncio.Task]], cluster: Cluster, failing: BaseException | None = None
+                  ) -> None:
+        """Cancel what is in flight and stop the actors. When the run is already failing, a failure here is
+        printed, not raised: the error that stopped the run (an actor's own exception) is the one to see."""
+        for tasks in pending.values():
+            for t in tasks:
+                t.cancel()
+        if failing is None:
+            cluster.shutdown()
+            return
+        try:
+            cluster.shutdown()
+        except Exception as e:  # noqa: BLE001
+            print(f"shutdown after {first_line(failing)} also failed: {first_line(e)}", flush=True)
 
     async def _update(self, episodes: list[Episode], trained_at: dict[str, int]) -> tuple[dict[str, float], int]:
         """Every policy's learner updates at once, each on its own agents' turns of the episodes within its lag

@@ -37,36 +37,63 @@ def config(out) -> RayTrainConfig:
         "learner.lr=0.001"])
 
 
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+class TrainerThread:
+    """The trainer in a thread. Every wait and lookup the test makes while it runs goes through `wait_for` or
+    `call`, which raise the trainer's own exception as soon as it has one: a trainer that died makes the test fail
+    with its root cause, never with a later lookup of an actor it took down or a timeout."""
+
+    def __init__(self, target):
+        self.outcome: dict = {}
+        self.thread = threading.Thread(target=self._run, args=(target,), daemon=True)
+        self.thread.start()
+
+    def _run(self, target) -> None:
+        try:
+            self.outcome["result"] = target()
+        except BaseException as e:  # re-raised in the test's thread by check()  # noqa: BLE001
+            self.outcome["error"] = e
+
+    def check(self) -> None:
+        if "error" in self.outcome:
+            raise self.outcome["error"]
+
+    def call(self, fn, *args):
+        try:
+            return fn(*args)
+        except Exception:
+            self.thread.join(timeout=5)  # an actor that is gone may mean the trainer just died: prefer its error
+            self.check()
+            raise
+
+    def wait_for(self, condition, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check()
+            if not self.thread.is_alive():
+                raise AssertionError(f"the trainer ended before {what}")
+            if self.call(condition):
+                return
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.2)
+
+    def result(self, timeout: float):
+        self.thread.join(timeout=timeout)
+        self.check()
+        assert not self.thread.is_alive(), f"the trainer did not finish within {timeout} s"
+        return self.outcome["result"]
 
 
 def test_killed_env_actor_and_rollout_worker(ray_cluster, processes, tmp_path):
     out = tmp_path / "run"
-    outcome: dict = {}
-
-    def run() -> None:
-        try:
-            outcome["metrics"] = train_ray(config(out))
-        except BaseException as e:  # surfaced by the assertion below  # noqa: BLE001
-            outcome["error"] = e
-
-    trainer = threading.Thread(target=run)
-    trainer.start()
-    wait_for(lambda: len(read_jsonl(out / "metrics.jsonl")) >= 2 or not trainer.is_alive(), 600, "two updates")
-    if "error" in outcome:  # the trainer's own exception, not a later lookup of the actors it took down
-        raise outcome["error"]
-    env, worker = ray.get_actor("env-0"), ray.get_actor("rollout-0")
-    wait_for(lambda: ray.get(env.get_stats.remote())["running"] > 0 and ray.get(worker.get_stats.remote())
-             ["requests"] > 0, 60, "episodes in flight on env-0")
+    trainer = TrainerThread(lambda: train_ray(config(out)))
+    trainer.wait_for(lambda: len(read_jsonl(out / "metrics.jsonl")) >= 2, 600, "two updates")
+    env, worker = trainer.call(ray.get_actor, "env-0"), trainer.call(ray.get_actor, "rollout-0")
+    trainer.wait_for(lambda: ray.get(env.get_stats.remote())["running"] > 0 and ray.get(worker.get_stats.remote())
+                     ["requests"] > 0, 60, "episodes in flight on env-0")
     processes.snapshot()  # the vLLM engine under the worker must go with it
     ray.kill(worker, no_restart=False)
     ray.kill(env, no_restart=False)
-    trainer.join(timeout=900)
-    assert not trainer.is_alive() and "error" not in outcome, outcome.get("error")
+    trainer.result(timeout=900)
 
     rows = read_jsonl(out / "metrics.jsonl")
     assert [r["step"] for r in rows] == list(range(1, STEPS + 1))
