@@ -60,7 +60,7 @@ class Family:
 
 def family_overrides(name: str, out: Path, steps: int, run_id: str) -> list[str]:
     common = [f"run.out_dir={out}", f"run.steps={steps}", "run.tensorboard=false", "run.log_every=1",
-              "distributed.setup=[agentrl.distributed.chaos:register]", f"rollout.tasks_per_step={TASKS}",
+              "distributed.setup=[agentrl.environments.chaos:register]", f"rollout.tasks_per_step={TASKS}",
               f"rollout.group_size={GROUP}", "model.max_model_len=512", "learner.lr=0.01",
               "distributed.num_cpus=null", "distributed.max_actor_restarts=5"]
     if name == "game":  # exact resume needs the seeded torch sampler and the synchronous schedule
@@ -198,7 +198,7 @@ def schedule_faults(fam: Family) -> list[tuple[str, int]]:
 # -- the ledger -------------------------------------------------------------------------------------------------------
 def expected_specs(overrides: list[str]) -> tuple[dict, list]:
     from agentrl.config import load_config
-    from agentrl.distributed import chaos
+    from agentrl.environments import chaos
     from agentrl.distributed.config import RayTrainConfig
     from agentrl.registry import tasks
     from agentrl.training.schedule import Schedule
@@ -210,7 +210,7 @@ def expected_specs(overrides: list[str]) -> tuple[dict, list]:
 
 
 def ledger(fam: Family) -> dict:
-    from agentrl.distributed.chaos import verifier_fault
+    from agentrl.environments.chaos import verifier_fault
 
     _, specs = expected_specs(fam.overrides)
     episodes = rows(fam.out / "episodes.jsonl")

@@ -1,6 +1,6 @@
 """The envs of the chaos run (bench/chaos.py): real components with a fault schedule the ledger can recompute.
 
-    distributed.setup: ["agentrl.distributed.chaos:register"]
+    distributed.setup: ["agentrl.environments.chaos:register"]
     env: {id: chaos/GuessNumber-v0}        games/GuessNumber-v0 with a verifier that raises on scheduled seeds
     env: {id: chaos/Sandbox-v0}            each turn runs a real command in the SWE env's Docker sandbox
 
