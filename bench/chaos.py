@@ -198,8 +198,8 @@ def schedule_faults(fam: Family) -> list[tuple[str, int]]:
 # -- the ledger -------------------------------------------------------------------------------------------------------
 def expected_specs(overrides: list[str]) -> tuple[dict, list]:
     from agentrl.config import load_config
-    from agentrl.environments import chaos
     from agentrl.distributed.config import RayTrainConfig
+    from agentrl.environments import chaos
     from agentrl.registry import tasks
     from agentrl.training.schedule import Schedule
 
