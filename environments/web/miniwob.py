@@ -488,7 +488,7 @@ def submit_action(items: Sequence[PageItem]) -> str:
     return f"click({button.id})" if button else "stop()"
 
 
-def _fill_then_submit(items: Sequence[PageItem], wanted: Sequence[str]) -> str:
+def fill_then_submit(items: Sequence[PageItem], wanted: Sequence[str]) -> str:
     """Type each wanted text into the text fields in order, then press the submit button."""
     fields = [it for it in items if it.role == "textbox"]
     for field, text in zip(fields, wanted):
@@ -533,14 +533,14 @@ def solve(content: str) -> str:
         if m and box:
             return f"select({box.id}, {_js_string(m.group(1))})" if box.value != m.group(1) else submit_action(items)
     elif task == "enter-text" and quoted:
-        return _fill_then_submit(items, quoted[:1])
+        return fill_then_submit(items, quoted[:1])
     elif task == "enter-text-2" and quoted:
         text = quoted[0].lower() if "lower case" in instruction else quoted[0].upper()
-        return _fill_then_submit(items, [text])
+        return fill_then_submit(items, [text])
     elif task == "enter-password" and quoted:
-        return _fill_then_submit(items, [quoted[0], quoted[0]])
+        return fill_then_submit(items, [quoted[0], quoted[0]])
     elif task == "login-user" and len(quoted) >= 2:
-        return _fill_then_submit(items, quoted[:2])
+        return fill_then_submit(items, quoted[:2])
     return f"click({target.id})" if target else "stop()"
 
 

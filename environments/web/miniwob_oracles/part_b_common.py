@@ -33,11 +33,9 @@ def ordinal_index(text: str) -> int | None:
 
 def fill_fields(items: Sequence[PageItem], wanted: Sequence[str]) -> str:
     """Type each wanted text into the text fields in page order (skipping those already right), then submit."""
-    fields = [it for it in items if it.role == "textbox"]
-    for field, text in zip(fields, wanted):
-        if field.value != text:
-            return f"type({field.id}, {js(text)})"
-    return submit_action(items)
+    from agentrl.environments.web import miniwob  # not at import time: miniwob builds its task list from SOLVERS
+
+    return miniwob.fill_then_submit(items, wanted)
 
 
 def parts(content: str) -> tuple[str, list[PageItem]]:
