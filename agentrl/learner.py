@@ -52,7 +52,10 @@ class LearnerConfig:
     reference_model: bool = False  # keep a frozen copy for the KL term (needs loss.kl_coef > 0)
     value_head: bool = False  # a linear critic on the last hidden state (PPO: advantage estimator "gae")
     vf_coef: float = 0.5  # weight of the critic's loss
-    dtype: str = "float32"
+    dtype: str = "float32"  # master weights and optimizer state
+    # The dtype forward/backward compute in, by torch.autocast on the learner's device (master weights stay in
+    # `dtype`); None computes in `dtype`. On a GPU "bfloat16" is several times faster than float32.
+    compute_dtype: str | None = None
     seed: int = 0
     # CPU threads torch may use during `update` (restored afterwards); None leaves torch's setting. On a small
     # or shared CPU, 1 avoids threads spinning against the engine's and each other: on a loaded 2-core box a
@@ -71,6 +74,9 @@ class LearnerConfig:
             raise ConfigError(f"learner.num_threads must be a positive integer or null, got {self.num_threads!r}.")
         if self.dtype not in ("float32", "bfloat16", "float16"):
             raise ConfigError(f"learner.dtype must be float32, bfloat16 or float16, got {self.dtype!r}.")
+        if self.compute_dtype not in (None, "float32", "bfloat16", "float16"):
+            raise ConfigError(f"learner.compute_dtype must be null, float32, bfloat16 or float16, "
+                              f"got {self.compute_dtype!r}.")
 
 
 class _TokenLogprobs(torch.autograd.Function):
@@ -194,12 +200,17 @@ class Learner:
         self.config, self.advantage, self.loss = config, advantage, loss
         self.device = torch.device(device)
         self.model_path = str(model_path)
+        self.compute_dtype = config.compute_dtype  # _build_model may set it (an unsharded FSDPLearner does)
         self.model = self._build_model(model_path)
         self.reference = copy.deepcopy(self.model).eval().requires_grad_(False) if config.reference_model else None
         self.value_head = torch.nn.Linear(self.model.config.hidden_size, 1).to(self.device) \
             if config.value_head else None
         params = list(self.model.parameters()) + (list(self.value_head.parameters()) if self.value_head else [])
-        self.optimizer = torch.optim.AdamW(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+        # the fused CUDA kernel steps every tensor at once (the default launches kernels per tensor group);
+        # sharded (DTensor) parameters keep the default
+        fused = self.device.type == "cuda" and not any(hasattr(p, "full_tensor") for p in params)
+        self.optimizer = torch.optim.AdamW(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay,
+                                           fused=fused or None)
         self.version = 0
 
     def _build_model(self, model_path: str | Path) -> torch.nn.Module:
@@ -337,16 +348,35 @@ class Learner:
 
     def _forward(self, model: torch.nn.Module, part: Mapping[str, torch.Tensor], with_entropy: bool = False,
                  with_hidden: bool = False) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Logprobs of the sampled tokens ([B, T-1], on the host), plus entropies and last hidden states on request.
+
+        Logits are computed only from the micro-batch's first sampled position on (a sequence's early positions
+        are prompt; at a 150k vocabulary the head is a large part of a small model's compute) and without a
+        float32 log-softmax over the vocabulary. Entries before that position are 0: the mask drops them from
+        every loss term."""
         ids = part["ids"].to(self.device)
-        out = model(input_ids=ids, attention_mask=part["attention"].to(self.device), output_hidden_states=with_hidden)
-        if not with_entropy:
-            chosen = token_logprobs(out.logits[:, :-1], ids[:, 1:])
-            return chosen.cpu(), None, out.hidden_states[-1] if with_hidden else None
-        logp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
-        chosen = logp.gather(-1, ids[:, 1:, None]).squeeze(-1)
-        entropy = -(logp.exp() * logp).sum(-1).cpu()
-        hidden = out.hidden_states[-1] if with_hidden else None
-        return chosen.cpu(), entropy, hidden
+        attention = part["attention"].to(self.device)
+        with self._autocast():
+            if with_entropy or with_hidden:
+                out = model(input_ids=ids, attention_mask=attention, output_hidden_states=with_hidden)
+                hidden = out.hidden_states[-1] if with_hidden else None
+                if not with_entropy:
+                    return token_logprobs(out.logits[:, :-1], ids[:, 1:]).cpu(), None, hidden
+                logp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
+                chosen = logp.gather(-1, ids[:, 1:, None]).squeeze(-1)
+                return chosen.cpu(), -(logp.exp() * logp).sum(-1).cpu(), hidden
+            sampled = part["mask"].sum(0).nonzero()
+            start = int(sampled[0]) if len(sampled) else part["mask"].shape[1] - 1
+            keep = ids.shape[1] - start  # logits at positions start..T-1; the last one predicts nothing
+            logits = model(input_ids=ids, attention_mask=attention, logits_to_keep=keep).logits[:, :-1]
+        chosen = token_logprobs(logits, ids[:, start + 1:])
+        head = torch.zeros(ids.shape[0], start, dtype=chosen.dtype, device=chosen.device)
+        return torch.cat([head, chosen], dim=1).cpu(), None, None
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.compute_dtype is None or self.compute_dtype == self.config.dtype:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=getattr(torch, self.compute_dtype))
 
     @torch.no_grad()
     def _logprobs(self, model: torch.nn.Module, batch: Mapping[str, Any]) -> torch.Tensor:

@@ -5,16 +5,20 @@
     python bench/learner_gpu.py --model tiny --device cpu            # a CPU smoke run of the whole script
 
 What is timed (CUDA-synchronised wall clock per optimizer update, median over --steps after --warmup):
-- ours: `FSDPLearner.update(episodes)`: packing the episodes into sequences, GRPO advantages, one no-grad pass
-  for the old logprobs (the PPO anchor), forward+backward over micro-batches, gradient clip, AdamW step.
+- agentrl: `FSDPLearner.update(episodes)` with its own passes: packing the episodes into sequences, GRPO
+  advantages, forward+backward over micro-batches, gradient clip, AdamW step. With one optimizer step per batch
+  (on-policy) it runs no separate scoring pass: the training forward's detached logprobs are the PPO anchor.
+  On one GPU the model is not FSDP-wrapped (`ShardingConfig.shard_single_rank`): bf16 autocast, fp32 master.
+- agentrl +scoring: the same with a no-grad scoring pass forced first: TRL's passes, the like-for-like number.
 - TRL: one optimizer step of `GRPOTrainer.train()` (its own loop, loss and accumulation). Its generation is
   replaced by the same precomputed batch (prompt ids, completion ids, GRPO advantages); the override also runs
-  TRL's own no-grad old-logprob pass, as TRL does whenever it generates with vLLM. So both sides do the same
-  work: one scoring pass plus forward+backward+step over the same tokens.
+  TRL's own no-grad old-logprob pass, as TRL does whenever it generates with vLLM (its importance-sampling
+  correction needs them).
 Both: random-initialised Qwen2-architecture model, float32 master weights and AdamW state, bfloat16 compute
-(ours: FSDP2 MixedPrecisionPolicy; TRL: bf16 autocast through accelerate), SDPA attention, same micro-batch
-size and activation-checkpointing setting. tokens/s counts every token of every sequence (prompt + completion)
-per second of update; peak memory is torch.cuda.max_memory_allocated over the timed steps.
+(ours: autocast on one GPU, FSDP2 MixedPrecisionPolicy over several; TRL: bf16 autocast through accelerate),
+SDPA attention, the same activation-checkpointing setting, the same micro-batch unless --ours-micro-batch.
+tokens/s counts every token of every sequence (prompt + completion) per second of update; peak memory is
+torch.cuda.max_memory_allocated over the timed steps.
 """
 
 from __future__ import annotations
@@ -51,6 +55,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--micro-batch", type=int, default=8)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--ours-micro-batch", type=int, default=None,
+                   help="agentrl's micro-batch (default: --micro-batch); TRL always runs --micro-batch")
+    p.add_argument("--scoring-pass", choices=["own", "both", "forced"], default="both",
+                   help="ours with its own passes (on-policy: no separate scoring pass), with TRL's (a forced "
+                        "no-grad scoring pass first, the like-for-like number), or both runs")
+    p.add_argument("--profile", action="store_true", help="print the top CUDA kernels of one update of ours")
     p.add_argument("--activation-checkpointing", action="store_true")
     p.add_argument("--which", choices=["both", "ours", "trl"], default="both")
     p.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
@@ -127,18 +137,24 @@ def summary(name: str, times: list[float], tokens: int, device: str, world: int)
             "tokens_per_s": tokens / median, "peak_gib": peak_gib(device)}
 
 
-def run_ours(args: argparse.Namespace, model_dir: Path, batch: dict) -> dict:
+def run_ours(args: argparse.Namespace, model_dir: Path, batch: dict, forced_scoring: bool) -> dict:
     import torch.distributed as dist
 
     from agentrl.algorithms import AdvantageConfig, LossConfig
     from agentrl.distributed.gpu import FSDPLearner, ShardingConfig
     from agentrl.learner import LearnerConfig
 
-    config = LearnerConfig(lr=1e-6, micro_batch_size=args.micro_batch, dtype="float32")
+    class Scored(FSDPLearner):
+        """TRL's passes: a no-grad scoring pass for the old logprobs, then forward+backward (same values: with
+        one optimizer step per batch the old logprobs equal the training forward's detached ones)."""
+
+        on_policy = False
+
+    config = LearnerConfig(lr=1e-6, micro_batch_size=args.ours_micro_batch or args.micro_batch, dtype="float32")
     sharding = ShardingConfig(compute_dtype="bfloat16" if args.device == "cuda" else None,
                               activation_checkpointing=args.activation_checkpointing)
-    learner = FSDPLearner(model_dir, config, AdvantageConfig("grpo"), LossConfig(aggregation="token_mean",
-                          clip_high=0.28), sharding)
+    learner = (Scored if forced_scoring else FSDPLearner)(
+        model_dir, config, AdvantageConfig("grpo"), LossConfig(aggregation="token_mean", clip_high=0.28), sharding)
     episodes = episodes_of(batch)
     times = []
     for step in range(args.warmup + args.steps):
@@ -153,8 +169,17 @@ def run_ours(args: argparse.Namespace, model_dir: Path, batch: dict) -> dict:
         if step >= args.warmup:
             times.append(time.perf_counter() - started)
     tokens = args.sequences * (args.prompt_len + args.completion_len)
-    out = summary("agentrl FSDP2", times, tokens, args.device, dist.get_world_size())
+    name = "agentrl +scoring" if forced_scoring else "agentrl"
+    out = summary(name, times, tokens, args.device, dist.get_world_size())
+    out["micro_batch"] = config.micro_batch_size
     out["last_loss_metrics"] = {k: v for k, v in metrics.items() if k.startswith(("loss/", "learner/grad"))}
+    if args.profile and not forced_scoring and args.device == "cuda":
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            learner.update(episodes)
+            sync(args.device)
+        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=18, max_name_column_width=60))
     del learner
     reset_memory(args.device)
     return out
@@ -259,7 +284,8 @@ def main() -> None:
     batch = synthetic_batch(args)
     results = []
     if args.which in ("both", "ours"):
-        results.append(run_ours(args, model_dir, batch))
+        for forced in {"own": [False], "forced": [True], "both": [False, True]}[args.scoring_pass]:
+            results.append(run_ours(args, model_dir, batch, forced))
     dist.destroy_process_group()  # TRL (accelerate) brings its own process state
     if args.which in ("both", "trl") and world == 1:
         results.append(run_trl(args, model_dir, batch))
@@ -270,12 +296,15 @@ def main() -> None:
              f"({args.prompt_len}+{args.completion_len}) tokens, micro-batch {args.micro_batch}, "
              f"activation checkpointing {'on' if args.activation_checkpointing else 'off'}, torch {torch.__version__}")
     print(f"\n{setup}")
-    print(f"{'learner':<18}{'GPUs':>5}{'step s':>10}{'tokens/s':>12}{'peak GiB':>10}")
+    print(f"{'learner':<18}{'micro':>6}{'GPUs':>5}{'step s':>10}{'tokens/s':>12}{'peak GiB':>10}")
     for r in results:
-        print(f"{r['name']:<18}{r['world']:>5}{r['step_s']:>10.3f}{r['tokens_per_s']:>12.0f}{r['peak_gib']:>10.2f}")
-    if len(results) == 2:
-        print(f"ratio ours/TRL tokens/s: {results[0]['tokens_per_s'] / results[1]['tokens_per_s']:.2f}x; "
-              f"peak memory ours/TRL: {results[0]['peak_gib'] / results[1]['peak_gib']:.2f}x")
+        print(f"{r['name']:<18}{r.get('micro_batch', args.micro_batch):>6}{r['world']:>5}{r['step_s']:>10.3f}"
+              f"{r['tokens_per_s']:>12.0f}{r['peak_gib']:>10.2f}")
+    trl = [r for r in results if r["name"].startswith("TRL")]
+    for r in results if trl else []:
+        if r is not trl[0]:
+            print(f"ratio {r['name']}/TRL tokens/s: {r['tokens_per_s'] / trl[0]['tokens_per_s']:.2f}x; "
+                  f"peak memory: {r['peak_gib'] / trl[0]['peak_gib']:.2f}x")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"setup": setup, "params": params, "results": results}, indent=1))
 

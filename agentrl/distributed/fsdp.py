@@ -18,7 +18,7 @@ import torch
 
 from agentrl.algorithms import AdvantageConfig, LossConfig, policy_loss
 from agentrl.errors import ConfigError
-from agentrl.learner import Learner, LearnerConfig, build_samples, token_logprobs
+from agentrl.learner import Learner, LearnerConfig, build_samples
 from agentrl.types import Episode
 
 
@@ -39,6 +39,10 @@ class ShardingConfig:
     reduce_dtype: str = "float32"
     activation_checkpointing: bool = False
     reshard_after_forward: bool = True
+    # With one rank there is nothing to shard: FSDP2 would only add a gather, a cast and a gradient copy per
+    # layer per micro-batch. The unsharded model then computes under torch.autocast in `compute_dtype` (master
+    # weights in LearnerConfig.dtype, as with FSDP's mixed precision). True shards anyway.
+    shard_single_rank: bool = False
 
     def __post_init__(self) -> None:
         for name in ("compute_dtype", "reduce_dtype"):
@@ -100,6 +104,9 @@ class FSDPLearner(Learner):
         model = super()._build_model(model_path)
         if self.sharding.activation_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if self.world == 1 and not self.sharding.shard_single_rank:
+            self.compute_dtype = self.compute_dtype or self.sharding.compute_dtype
+            return model
         mesh = init_device_mesh(self.device.type, (self.world,))
         compute = self.sharding.compute_dtype
         mp = MixedPrecisionPolicy(param_dtype=getattr(torch, compute) if compute else None,
@@ -208,25 +215,6 @@ class FSDPLearner(Learner):
         self.optimizer.step()
         sums["learner/grad_norm"] = float(_full(grad_norm))
         return sums
-
-    def _forward(self, model: torch.nn.Module, part: Mapping[str, torch.Tensor], with_entropy: bool = False,
-                 with_hidden: bool = False) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-        """Logprobs of the sampled tokens, computing logits only from the micro-batch's first sampled position on
-        (prompts are most of a sequence's early positions) and without materialising a float32 log-softmax over
-        the vocabulary: logit of the token minus the row's logsumexp. Same values as `Learner._forward`; entries
-        before the first sampled position are 0 (they are masked out of every loss term)."""
-        if with_entropy or with_hidden:
-            return super()._forward(model, part, with_entropy, with_hidden)
-        sampled = part["mask"].sum(0).nonzero()
-        start = int(sampled[0]) if len(sampled) else part["mask"].shape[1] - 1
-        ids = part["ids"].to(self.device)
-        keep = ids.shape[1] - start  # logits at positions start..T-1; the last one predicts nothing
-        logits = model(input_ids=ids, attention_mask=part["attention"].to(self.device), logits_to_keep=keep).logits
-        logits = logits[:, :-1]
-        targets = ids[:, start + 1:]
-        chosen = token_logprobs(logits, targets)
-        head = torch.zeros(ids.shape[0], start, dtype=chosen.dtype, device=chosen.device)
-        return torch.cat([head, chosen], dim=1).cpu(), None, None
 
     @torch.no_grad()
     def _logprobs(self, model: torch.nn.Module, batch: Mapping[str, Any]) -> torch.Tensor:

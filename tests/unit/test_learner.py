@@ -129,3 +129,20 @@ def test_token_logprobs_match_autograd_log_softmax_in_value_and_gradient():
     assert ours.dtype == torch.float32
     assert torch.allclose(ours, reference, atol=1e-5)
     assert torch.allclose(ours_grad.float(), logits.grad.float(), atol=1e-2)  # both rounded to bf16 once
+
+
+def test_bf16_compute_by_autocast_keeps_fp32_master_weights_and_tracks_fp32_logprobs(model_dir):
+    batch = [episode("g", 1.0, [turn([1, 2, 3], [4, 5, 6])]), episode("g", 0.0, [turn([1, 2, 3], [7, 8, 9])])]
+    exact = Learner(model_dir, LearnerConfig(lr=1e-2))
+    mixed = Learner(model_dir, LearnerConfig(lr=1e-2, compute_dtype="bfloat16"))
+    samples, _ = build_samples(batch)
+    part = exact._collate(samples)
+    want, got = exact._forward(exact.model, part)[0], mixed._forward(mixed.model, part)[0]
+    assert got.dtype == torch.float32 and not torch.equal(got, want)  # computed in bf16, returned as fp32
+    assert torch.allclose(got, want, atol=0.05)
+    before = {n: t.clone() for n, t in mixed.model.state_dict().items()}
+    mixed.update(batch)
+    assert all(p.dtype == torch.float32 for p in mixed.model.parameters())
+    assert max(float((t - before[n]).abs().max()) for n, t in mixed.model.state_dict().items()) > 1e-3
+    with pytest.raises(ConfigError, match="compute_dtype"):
+        LearnerConfig(compute_dtype="int8")

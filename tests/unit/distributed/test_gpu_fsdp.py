@@ -69,9 +69,10 @@ def _rank_main(rank: int, world: int, port: int, model_dir: str, out: str, batch
         learner = FSDPLearner(model_dir, CONFIG, AdvantageConfig("grpo"), LOSS, ShardingConfig(compute_dtype=None))
         metrics = learner.update(batch)
         weights = learner.full_state_dict()  # a collective: every rank gathers
-        grads = {n: p.grad.full_tensor() for n, p in learner.model.named_parameters()}
+        grads = {n: getattr(p.grad, "full_tensor", lambda g=p.grad: g)() for n, p in learner.model.named_parameters()}
+        sharded = any(hasattr(p, "full_tensor") for p in learner.model.parameters())
         if rank == 0:
-            torch.save({"weights": weights, "grads": grads, "metrics": metrics}, out)
+            torch.save({"weights": weights, "grads": grads, "metrics": metrics, "sharded": sharded}, out)
     finally:
         dist.destroy_process_group()
 
@@ -105,6 +106,16 @@ def test_two_gloo_ranks_take_the_same_step_as_one_unsharded_learner(model_dir, t
     moved = max(float((got["weights"][n] - before[n]).abs().max()) for n in before)
     assert moved > 1e-3  # the step changed the weights: the check is not between two untouched models
     assert got["metrics"]["learner/version"] == 1.0
+    assert got["sharded"] is True
+
+
+def test_one_rank_trains_unsharded_and_takes_the_plain_learners_step(model_dir, tmp_path):
+    batch = episodes()
+    plain = Learner(model_dir, CONFIG, AdvantageConfig("grpo"), LOSS)
+    plain.update(batch)
+    got = sharded_step(model_dir, tmp_path, 1, batch)
+    assert got["sharded"] is False  # ShardingConfig.shard_single_rank defaults to False: no FSDP wrapping
+    assert_same_step(got, plain)
 
 
 def test_a_rank_with_no_groups_still_joins_the_step(model_dir, tmp_path):
