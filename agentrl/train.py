@@ -172,7 +172,12 @@ def learn(slots: list[Slot], episodes: list[Episode]) -> dict[str, float]:
     metrics: dict[str, float] = {}
     sync_s = 0.0
     for slot in slots:
+        sleeps = getattr(slot.engine, "sleep_mode", False)
+        if sleeps:
+            metrics["time/sleep_s"] = metrics.get("time/sleep_s", 0.0) + slot.engine.sleep()
         m = slot.learner.update(episodes, agents=trained_agents(slot.config))
+        if sleeps:
+            metrics["time/wake_s"] = metrics.get("time/wake_s", 0.0) + slot.engine.wake()
         t = time.monotonic()
         slot.engine.update_weights(slot.learner.export_weights(), version=slot.learner.version)
         sync_s += time.monotonic() - t

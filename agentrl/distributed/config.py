@@ -151,6 +151,10 @@ def ray_problems(cfg: RayTrainConfig) -> list[str]:
     if cfg.selfplay.enabled:
         problems.append("selfplay (a league of past snapshots) runs in `agentrl train` only; train-ray has no league "
                         "yet: run it with `agentrl train --config ...`, or set selfplay.enabled=false.")
+    if cfg.model.sleep_during_update:
+        problems.append("model.sleep_during_update (an engine that sleeps while the learner on its GPU updates) is "
+                        "for `agentrl train` on one GPU; train-ray's engines keep generating during updates: set "
+                        "model.sleep_during_update=false.")
     if cfg.run.eval_split is not None:
         problems.append("run.eval_split (held-out evaluation during training) runs in `agentrl train` only so far: "
                         "set run.eval_split=null and evaluate checkpoints with `agentrl eval --split test`.")

@@ -105,9 +105,11 @@ class FSDPLearner(Learner):
         if self.sharding.activation_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if self.world == 1 and not self.sharding.shard_single_rank:
-            self.compute_dtype = self.compute_dtype or self.sharding.compute_dtype
+            self.compute_dtype = self.sharding.compute_dtype if self.config.compute_dtype == "auto" \
+                else self.config.compute_dtype
             return model
         mesh = init_device_mesh(self.device.type, (self.world,))
+        self.compute_dtype = None  # FSDP2 casts the parameters itself (MixedPrecisionPolicy): no autocast on top
         compute = self.sharding.compute_dtype
         mp = MixedPrecisionPolicy(param_dtype=getattr(torch, compute) if compute else None,
                                   reduce_dtype=getattr(torch, self.sharding.reduce_dtype))

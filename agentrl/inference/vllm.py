@@ -121,7 +121,8 @@ class VLLMPolicy:
                  top_k: int = -1, seed: int = 0, max_model_len: int = 2048, gpu_memory_utilization: float | None = None,
                  enforce_eager: bool | None = None, dtype: str = "auto", enable_prefix_caching: bool = True,
                  max_num_seqs: int = 256, on_output: Callable[[str, Any], None] | None = None,
-                 engine_kwargs: Mapping[str, Any] | None = None, kv_cache_memory_bytes: int | None = None):
+                 engine_kwargs: Mapping[str, Any] | None = None, kv_cache_memory_bytes: int | None = None,
+                 sleep_mode: bool = False):
         _refuse_spawned_reimport()
         from agentrl.models import resolve_model
 
@@ -135,6 +136,12 @@ class VLLMPolicy:
         self.last_sync_path: str | None = None  # "cuda-ipc" or "host" after an update_weights
         engine_kwargs = dict(engine_kwargs or {})
         cuda = _on_cuda()
+        if sleep_mode and not cuda:
+            raise ConfigError("sleep mode (model.sleep_during_update) frees an engine's GPU memory between rollouts; "
+                              "this engine runs on the CPU: set model.sleep_during_update: false.")
+        self.sleep_mode, self.asleep = sleep_mode, False
+        if sleep_mode:
+            engine_kwargs.setdefault("enable_sleep_mode", True)
         config = read_config(self.model)
         dtype = engine_dtype(dtype, config, cuda)
         args = {"model": self.model, "tokenizer": self.model, "max_model_len": max_model_len, "seed": seed,
@@ -194,6 +201,8 @@ class VLLMPolicy:
                         sampling: Mapping[str, Any]) -> Turn:
         if self._closed:
             raise PolicyError("this VLLMPolicy was closed; create a new one.")
+        if self.asleep:
+            raise PolicyError("this VLLMPolicy is asleep (its GPU memory lent to the learner); call wake() first.")
         prompt, room = self.chat.prompt(agent, messages, previous, self.max_model_len)
         request_id = uuid.uuid4().hex
         version = self.version
@@ -237,6 +246,27 @@ class VLLMPolicy:
             return final
 
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), self._loop))
+
+    # -- sleep mode (GPU) -------------------------------------------------------------------------------------
+    def sleep(self) -> float:
+        """Give the engine's GPU memory to the learner until `wake`: vLLM's sleep level 1 drops the KV cache and
+        moves the weights to host memory. Needs ``sleep_mode=True``; call it between rollout rounds (requests
+        in flight would fail). Returns the seconds it took."""
+        if not self.sleep_mode:
+            raise ConfigError("sleep() needs an engine started with sleep_mode=True (model.sleep_during_update).")
+        started = time.monotonic()
+        if not self.asleep:
+            self._call(self.engine.sleep(level=1))
+            self.asleep = True
+        return time.monotonic() - started
+
+    def wake(self) -> float:
+        """Bring the weights back and rebuild the KV cache after `sleep`; returns the seconds it took."""
+        started = time.monotonic()
+        if self.asleep:
+            self._call(self.engine.wake_up())
+            self.asleep = False
+        return time.monotonic() - started
 
     # -- weights --------------------------------------------------------------------------------------------
     def update_weights(self, named_tensors: Iterable[tuple[str, Any]], version: int | None = None) -> float:

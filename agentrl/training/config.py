@@ -40,6 +40,9 @@ class ModelConfig:
     kv_cache_memory_bytes: int | None = None
     gpu_memory_utilization: float | None = None
     enforce_eager: bool | None = None  # None: CUDA graphs on a GPU, eager on CPU
+    # GPU only: vLLM's sleep mode while the learner updates (KV cache dropped, weights moved to host memory, both
+    # back before the weight sync), so learner and engine can each use most of one GPU. Costs a wake per step.
+    sleep_during_update: bool = False
     dtype: str = "float32"
     tiny: dict[str, Any] = dataclasses.field(default_factory=dict)
 

@@ -156,3 +156,16 @@ async def test_overlong_shaping_adds_a_weighted_turn_term():
     batch = await schedule.collect(0, first, None)
     assert all(t.rewards["overlong"] == 0.0 for t in batch.train_on[0].turns)  # scripted turns have no tokens
     assert advantage_config(cfg, rubric_for(cfg)).weights["overlong"] == 1.0
+
+
+def test_sleep_during_update_is_refused_where_no_gpu_engine_can_sleep(tmp_path):
+    from agentrl.distributed.config import RayTrainConfig
+    from agentrl.inference.vllm import VLLMPolicy
+    from agentrl.models import build_tiny_model
+
+    assert load_config(TrainConfig, None, ["model.sleep_during_update=true"]).model.sleep_during_update
+    with pytest.raises(ConfigError, match="sleep_during_update=false"):
+        load_config(RayTrainConfig, None, ["model.sleep_during_update=true"])
+    if not __import__("torch").cuda.is_available():  # a CPU engine refuses before it starts
+        with pytest.raises(ConfigError, match="sleep_during_update: false"):
+            VLLMPolicy(str(build_tiny_model(tmp_path / "m")), sleep_mode=True)
