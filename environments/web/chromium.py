@@ -157,6 +157,11 @@ class ChromiumBrowser:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    @property
+    def alive(self) -> bool:
+        """Whether the chromium process is running (False before start, after close, or once it was killed)."""
+        return self._proc is not None and self._proc.poll() is None
+
     async def start(self) -> None:
         """Start chromium and connect Playwright; idempotent. `reset` calls it."""
         async with self._start_lock:
@@ -480,8 +485,10 @@ class BrowserPool:
             closer = self._closers.pop(id(entry[1]), None)
             if closer is not None:
                 closer.cancel()  # it sees the browser is no longer idle and leaves it open
-            if entry[1].pid is not None:
+            if entry[1].alive:
                 return entry[1]
+            if entry[1].pid is not None:  # killed while idle or mid-episode: reap it, hand out a fresh one
+                await entry[1].close()
         return ChromiumBrowser(**settings)
 
     def release(self, browser: ChromiumBrowser, **settings: Any) -> None:

@@ -162,3 +162,28 @@ async def test_envs_made_per_episode_share_one_pooled_chromium_that_closes_after
     assert pids[0] and pids[0] & pids[1]  # the second env ran in the first one's Chromium, still up in the pool
     await asyncio.sleep(browser_pool().linger_s + 1.0)
     assert set(live_chromium_pids()) <= before
+
+async def test_a_pooled_chromium_killed_by_sigkill_is_replaced_not_handed_out_again(chromium):
+    import os
+    import signal
+
+    before = set(live_chromium_pids())
+    env = registry.make("web/Shop-v0")
+    ep = await run_episode(env, registry.scripted_policy("web/Shop-v0", 0), tasks("test")[2], 0,
+                           registry.rubric("web/Shop-v0"), max_turns=20)
+    assert ep.status.value == "ok"
+    pooled = [b for _, b in browser_pool()._idle if b.pid not in before]
+    assert pooled and pooled[0]._proc.poll() is None
+    os.kill(pooled[0].pid, signal.SIGKILL)
+    for _ in range(50):  # the kernel reaps it asynchronously; poll() sees it once it is gone
+        if pooled[0]._proc.poll() is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert pooled[0]._proc.poll() is not None
+    env = registry.make("web/Shop-v0")
+    ep = await run_episode(env, registry.scripted_policy("web/Shop-v0", 0), tasks("test")[3], 0,
+                           registry.rubric("web/Shop-v0"), max_turns=20)
+    assert ep.status.value == "ok" and ep.outcome_rewards["shopper"]["webshop"] == 1.0  # a fresh Chromium ran it
+    assert pooled[0].pid is None  # the dead one was reaped by the pool, not reused
+    await asyncio.sleep(browser_pool().linger_s + 1.0)
+    assert set(live_chromium_pids()) <= before
