@@ -65,13 +65,16 @@ async def main() -> None:
                         else:
                             steps = [str(s.action) for s in ours.steps] if ours else []
                             mismatches.append(f"{name} seed {seed} {policy.__name__}: {why} {steps}")
+                            print(f"  MISMATCH {mismatches[-1]}", flush=True)  # a chunked or cut-short run keeps them
                         solved += bool(ours and policy is mo.oracle_policy and ours.raw_reward == 1.0)
                         if ours and policy is mo.oracle_policy and not why.startswith("error"):
                             rewards.setdefault(name, []).append(
                                 (ours.raw_reward, theirs.raw_reward, ours.reward, theirs.reward))
             finally:
                 await asyncio.to_thread(official.close)
-            print(f"  {name}: done ({matched}/{total} so far)", flush=True)
+            rows = rewards.get(name, [])
+            means = " | ".join(f"{sum(c) / len(rows):.3f}" for c in zip(*rows)) if rows else "no oracle rows"
+            print(f"  {name}: done ({matched}/{total} so far) | {means} |", flush=True)
         leaks = await isolation(browser, names) if args.isolation else None
     finally:
         await env.close()
