@@ -149,6 +149,11 @@ class VLLMPolicy:
                     "enable_prefix_caching": enable_prefix_caching, "max_num_seqs": max_num_seqs,
                     "disable_log_stats": True,
                     "worker_extension_cls": "agentrl.inference.weight_sync.WeightSyncExtension"}
+        if cuda and dtype == "float32" and not {"attention_backend", "attention_config"} & set(engine_kwargs):
+            # vLLM's default float32 attention on CUDA (Triton) multiplies in TF32, which put a float32 engine's
+            # logprobs ~1e-2 from a float32 learner's on a perturbed tiny model; FlexAttention honours
+            # torch's "highest" float32 matmul precision, as the rest of the engine does.
+            args["attention_backend"] = "FLEX_ATTENTION"
         if gpu_memory_utilization is None and not {"gpu_memory_utilization", "kv_cache_memory_bytes"} & set(engine_kwargs):
             args.update(memory_args(self.model, config, dtype, engine_kwargs.get("kv_cache_dtype", "auto"),
                                     max_model_len, max_num_seqs, cuda, kv_cache_memory_bytes))
