@@ -37,6 +37,7 @@ import torch
 
 from agentrl.algorithms import AdvantageConfig, LossConfig, compute_advantages, policy_loss
 from agentrl.errors import ConfigError
+from agentrl.logprobs import head_logprobs, token_logprobs
 from agentrl.types import Episode, Turn
 
 
@@ -65,6 +66,14 @@ class LearnerConfig:
     # Where `agentrl train` puts the learner: "auto" (the GPU when torch sees one, else the CPU), "cpu" or "cuda".
     # On a GPU its weights then reach a vLLM engine on the same GPU by CUDA IPC (docs/gpu.md).
     device: str = "auto"
+    # Sampled-token logprobs straight from the last hidden state, a chunk of tokens at a time (agentrl.logprobs):
+    # the [tokens, vocabulary] logits and their gradient never exist whole. Used for the Hugging Face decoder
+    # families in `FUSED_HEAD_MODELS`; other models (and entropy or value-head passes) take the logits path.
+    fused_head: bool = True
+    # torch.compile each decoder layer (fuses the float32 norms, rotary and residual arithmetic that autocast leaves
+    # unfused; a one-off compile of some seconds). None: on a GPU, not on the CPU. Not with activation
+    # checkpointing or sharded (FSDP2) parameters.
+    compile: bool | None = None
 
     def __post_init__(self) -> None:
         if self.device not in ("auto", "cpu", "cuda"):
@@ -78,43 +87,6 @@ class LearnerConfig:
         if self.compute_dtype not in (None, "auto", "float32", "bfloat16", "float16"):
             raise ConfigError(f"learner.compute_dtype must be auto, null, float32, bfloat16 or float16, "
                               f"got {self.compute_dtype!r}.")
-
-
-class _TokenLogprobs(torch.autograd.Function):
-    """log softmax(logits)[target] without a float32 copy of the logits kept for backward.
-
-    Autograd's `logits.float().logsumexp()` keeps a float32 copy of every logit (and its softmax in backward):
-    at a 152k vocabulary that is 4.6 GiB per 8 x 1k tokens, more than the model's activations. Here each row
-    is upcast on its own, in forward and again in backward; only the (bf16) logits and one float per token
-    are kept."""
-
-    @staticmethod
-    def forward(ctx: Any, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        out = torch.empty(targets.shape, dtype=torch.float32, device=logits.device)
-        lse = torch.empty_like(out)
-        for r in range(logits.shape[0]):
-            row = logits[r].float()
-            lse[r] = torch.logsumexp(row, dim=-1)
-            out[r] = row.gather(-1, targets[r, :, None]).squeeze(-1) - lse[r]
-        ctx.save_for_backward(logits, targets, lse)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        logits, targets, lse = ctx.saved_tensors
-        grad_logits = torch.empty_like(logits)
-        for r in range(logits.shape[0]):
-            g = -torch.exp(logits[r].float() - lse[r, :, None]) * grad[r, :, None]  # d/dlogits of -lse
-            g.scatter_add_(-1, targets[r, :, None], grad[r, :, None])
-            grad_logits[r] = g.to(logits.dtype)
-        return grad_logits, None
-
-
-def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Float32 logprobs of `targets` ([B, T]) under `logits` ([B, T, V], any float dtype), memory-lean."""
-    if logits.dtype == torch.float32:
-        return torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
-    return _TokenLogprobs.apply(logits, targets)
 
 
 def learner_device(setting: str) -> str:
@@ -206,6 +178,9 @@ class Learner:
             self.compute_dtype = "bfloat16" if self.device.type == "cuda" else None
         self.model = self._build_model(model_path)
         self.reference = copy.deepcopy(self.model).eval().requires_grad_(False) if config.reference_model else None
+        if _compiles(self.model, config.compile, self.device):
+            for layer in self.model.base_model.layers:
+                layer.compile()
         self.value_head = torch.nn.Linear(self.model.config.hidden_size, 1).to(self.device) \
             if config.value_head else None
         params = list(self.model.parameters()) + (list(self.value_head.parameters()) if self.value_head else [])
@@ -361,7 +336,7 @@ class Learner:
         attention = part["attention"].to(self.device)
         with self._autocast():
             if with_entropy or with_hidden:
-                out = model(input_ids=ids, attention_mask=attention, output_hidden_states=with_hidden)
+                out = model(input_ids=ids, attention_mask=attention, output_hidden_states=with_hidden, use_cache=False)
                 hidden = out.hidden_states[-1] if with_hidden else None
                 if not with_entropy:
                     return token_logprobs(out.logits[:, :-1], ids[:, 1:]).cpu(), None, hidden
@@ -370,9 +345,19 @@ class Learner:
                 return chosen.cpu(), -(logp.exp() * logp).sum(-1).cpu(), hidden
             sampled = part["mask"].sum(0).nonzero()
             start = int(sampled[0]) if len(sampled) else part["mask"].shape[1] - 1
-            keep = ids.shape[1] - start  # logits at positions start..T-1; the last one predicts nothing
-            logits = model(input_ids=ids, attention_mask=attention, logits_to_keep=keep).logits[:, :-1]
-        chosen = token_logprobs(logits, ids[:, start + 1:])
+            targets = ids[:, start + 1:]
+            if self.config.fused_head and _fused_head_fits(model):
+                hidden = model.base_model(input_ids=ids, attention_mask=attention,
+                                          use_cache=False).last_hidden_state[:, start:-1]
+                weight = model.get_output_embeddings().weight
+                cdt = getattr(torch, self.compute_dtype) if self.compute_dtype else None
+                chosen = head_logprobs(hidden.reshape(-1, hidden.shape[-1]), weight, targets.reshape(-1), cdt)
+                chosen = chosen.view(targets.shape)
+            else:
+                keep = ids.shape[1] - start  # logits at positions start..T-1; the last one predicts nothing
+                logits = model(input_ids=ids, attention_mask=attention, logits_to_keep=keep,
+                               use_cache=False).logits[:, :-1]
+                chosen = token_logprobs(logits, targets)
         head = torch.zeros(ids.shape[0], start, dtype=chosen.dtype, device=chosen.device)
         return torch.cat([head, chosen], dim=1).cpu(), None, None
 
@@ -427,6 +412,30 @@ class Learner:
         self.optimizer.load_state_dict(state["optimizer"])
         self.version = state["version"]
         torch.set_rng_state(state["torch_rng"])
+
+
+FUSED_HEAD_MODELS = ("llama", "mistral", "qwen2", "qwen3")  # logits = last hidden state @ output embedding, no more
+
+
+def _fused_head_fits(model: torch.nn.Module) -> bool:
+    """Whether `head_logprobs` computes exactly this model's logits: a plain bias-free linear head (no logit
+    scaling or soft-capping, which the listed families do not have) over unsharded parameters."""
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    return (getattr(getattr(model, "config", None), "model_type", None) in FUSED_HEAD_MODELS
+            and isinstance(head, torch.nn.Linear) and head.bias is None and not hasattr(head.weight, "full_tensor"))
+
+
+def _compiles(model: torch.nn.Module, setting: bool | None, device: torch.device) -> bool:
+    if setting is False or (setting is None and device.type != "cuda"):
+        return False
+    layers = getattr(getattr(model, "base_model", None), "layers", None)
+    blocked = (layers is None and "it has no base_model.layers") \
+        or (getattr(model, "is_gradient_checkpointing", False) and "activation checkpointing is on") \
+        or (any(hasattr(p, "full_tensor") for p in model.parameters()) and "its parameters are sharded")
+    if blocked and setting:
+        raise ConfigError(f"learner.compile: true cannot compile this model's layers: {blocked}; "
+                          "set learner.compile: false (or null to decide per device).")
+    return not blocked
 
 
 def _per_episode(values: torch.Tensor, keys: list[tuple[str, int]],

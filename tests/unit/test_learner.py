@@ -131,6 +131,49 @@ def test_token_logprobs_match_autograd_log_softmax_in_value_and_gradient():
     assert torch.allclose(ours_grad.float(), logits.grad.float(), atol=1e-2)  # both rounded to bf16 once
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_head_logprobs_match_the_full_logits_in_value_and_gradient(dtype):
+    from agentrl.logprobs import head_logprobs
+
+    torch.manual_seed(0)
+    hidden = torch.randn(11, 16, requires_grad=True)
+    weight = torch.randn(50, 16, requires_grad=True)
+    targets, weights = torch.randint(0, 50, (11,)), torch.randn(11)
+    ours = head_logprobs(hidden, weight, targets, compute_dtype=dtype, chunk=4)  # 3 chunks, the last one short
+    (ours * weights).sum().backward()
+    ours_grads, hidden.grad, weight.grad = (hidden.grad.clone(), weight.grad.clone()), None, None
+    logits = (hidden.to(dtype) @ weight.to(dtype).T).float()
+    reference = torch.log_softmax(logits, -1).gather(-1, targets[:, None]).squeeze(-1)
+    (reference * weights).sum().backward()
+    tol = 1e-5 if dtype == torch.float32 else 3e-2
+    assert ours.dtype == torch.float32 and ours_grads[1].dtype == torch.float32
+    assert torch.allclose(ours, reference, atol=tol)
+    assert torch.allclose(ours_grads[0], hidden.grad, atol=tol) and torch.allclose(ours_grads[1], weight.grad, atol=tol)
+
+
+def test_the_fused_head_step_equals_the_logits_step(model_dir):
+    batch = [episode("g", 1.0, [turn([1, 2, 3], [4, 5, 6])]), episode("g", 0.0, [turn([1, 2], [7, 8, 9, 10])])]
+    plain = Learner(model_dir, LearnerConfig(lr=1e-2, fused_head=False))
+    fused = Learner(model_dir, LearnerConfig(lr=1e-2))
+    part = plain._collate(build_samples(batch)[0])
+    assert torch.allclose(fused._forward(fused.model, part)[0], plain._forward(plain.model, part)[0], atol=1e-5)
+    got, want = fused.update(batch), plain.update(batch)
+    assert abs(got["loss/loss"] - want["loss/loss"]) < 1e-6
+    assert abs(got["learner/grad_norm"] - want["learner/grad_norm"]) < 1e-4 * max(1.0, want["learner/grad_norm"])
+    grads = [torch.cat([p.grad.flatten() for p in m.model.parameters() if p.grad is not None]) for m in (fused, plain)]
+    assert torch.allclose(grads[0], grads[1], atol=1e-6, rtol=1e-4)
+
+
+def test_compile_true_refuses_what_it_cannot_compile(model_dir):
+    from agentrl.learner import _compiles
+
+    learner = Learner(model_dir, LearnerConfig(compile=False))
+    assert not _compiles(learner.model, None, torch.device("cpu"))  # auto: only on a GPU
+    learner.model.gradient_checkpointing_enable()
+    with pytest.raises(ConfigError, match="learner.compile"):
+        _compiles(learner.model, True, torch.device("cpu"))
+
+
 def test_bf16_compute_by_autocast_keeps_fp32_master_weights_and_tracks_fp32_logprobs(model_dir):
     batch = [episode("g", 1.0, [turn([1, 2, 3], [4, 5, 6])]), episode("g", 0.0, [turn([1, 2, 3], [7, 8, 9])])]
     exact = Learner(model_dir, LearnerConfig(lr=1e-2))
