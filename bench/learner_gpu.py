@@ -10,6 +10,10 @@ What is timed (CUDA-synchronised wall clock per optimizer update, median over --
   (on-policy) it runs no separate scoring pass: the training forward's detached logprobs are the PPO anchor.
   On one GPU the model is not FSDP-wrapped (`ShardingConfig.shard_single_rank`): bf16 autocast, fp32 master.
 - agentrl +scoring: the same with a no-grad scoring pass forced first: TRL's passes, the like-for-like number.
+- --variants picks which learners of ours run: `plain` (full logits under autocast, the earlier learner),
+  `fused` (`LearnerConfig.fused_head`: logprobs straight from the last hidden state, the vocabulary projection
+  done in chunks so the [tokens, vocab] logits never exist at once) and `compiled` (fused plus
+  `LearnerConfig.compile`: each decoder layer under torch.compile; the default on CUDA).
 - TRL: one optimizer step of `GRPOTrainer.train()` (its own loop, loss and accumulation). Its generation is
   replaced by the same precomputed batch (prompt ids, completion ids, GRPO advantages); the override also runs
   TRL's own no-grad old-logprob pass, as TRL does whenever it generates with vLLM (its importance-sampling
@@ -60,6 +64,10 @@ def parse() -> argparse.Namespace:
     p.add_argument("--scoring-pass", choices=["own", "both", "forced"], default="both",
                    help="ours with its own passes (on-policy: no separate scoring pass), with TRL's (a forced "
                         "no-grad scoring pass first, the like-for-like number), or both runs")
+    p.add_argument("--variants", default="compiled",
+                   help="comma-separated learner variants of ours: plain (logits + autocast, the earlier learner), "
+                        "fused (LearnerConfig.fused_head: logprobs from the hidden state in chunks), compiled "
+                        "(fused + LearnerConfig.compile: torch.compile per decoder layer; the GPU default)")
     p.add_argument("--profile", action="store_true", help="print the top CUDA kernels of one update of ours")
     p.add_argument("--activation-checkpointing", action="store_true")
     p.add_argument("--which", choices=["both", "ours", "trl"], default="both")
@@ -137,7 +145,11 @@ def summary(name: str, times: list[float], tokens: int, device: str, world: int)
             "tokens_per_s": tokens / median, "peak_gib": peak_gib(device)}
 
 
-def run_ours(args: argparse.Namespace, model_dir: Path, batch: dict, forced_scoring: bool) -> dict:
+VARIANTS = {"plain": {"fused_head": False, "compile": False}, "fused": {"fused_head": True, "compile": False},
+            "compiled": {"fused_head": True, "compile": None}}
+
+
+def run_ours(args: argparse.Namespace, model_dir: Path, batch: dict, forced_scoring: bool, variant: str) -> dict:
     import torch.distributed as dist
 
     from agentrl.algorithms import AdvantageConfig, LossConfig
@@ -150,7 +162,8 @@ def run_ours(args: argparse.Namespace, model_dir: Path, batch: dict, forced_scor
 
         on_policy = False
 
-    config = LearnerConfig(lr=1e-6, micro_batch_size=args.ours_micro_batch or args.micro_batch, dtype="float32")
+    config = LearnerConfig(lr=1e-6, micro_batch_size=args.ours_micro_batch or args.micro_batch, dtype="float32",
+                           **VARIANTS[variant])
     sharding = ShardingConfig(compute_dtype="bfloat16" if args.device == "cuda" else None,
                               activation_checkpointing=args.activation_checkpointing)
     learner = (Scored if forced_scoring else FSDPLearner)(
@@ -169,7 +182,7 @@ def run_ours(args: argparse.Namespace, model_dir: Path, batch: dict, forced_scor
         if step >= args.warmup:
             times.append(time.perf_counter() - started)
     tokens = args.sequences * (args.prompt_len + args.completion_len)
-    name = "agentrl +scoring" if forced_scoring else "agentrl"
+    name = f"ours {variant}" + (" +scoring" if forced_scoring else "")
     out = summary(name, times, tokens, args.device, dist.get_world_size())
     out["micro_batch"] = config.micro_batch_size
     out["last_loss_metrics"] = {k: v for k, v in metrics.items() if k.startswith(("loss/", "learner/grad"))}
@@ -284,8 +297,12 @@ def main() -> None:
     batch = synthetic_batch(args)
     results = []
     if args.which in ("both", "ours"):
-        for forced in {"own": [False], "forced": [True], "both": [False, True]}[args.scoring_pass]:
-            results.append(run_ours(args, model_dir, batch, forced))
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        if not variants or set(variants) - set(VARIANTS):
+            raise SystemExit(f"--variants takes a comma-separated subset of {sorted(VARIANTS)}, got {args.variants!r}.")
+        for variant in variants:
+            for forced in {"own": [False], "forced": [True], "both": [False, True]}[args.scoring_pass]:
+                results.append(run_ours(args, model_dir, batch, forced, variant))
     dist.destroy_process_group()  # TRL (accelerate) brings its own process state
     if args.which in ("both", "trl") and world == 1:
         results.append(run_trl(args, model_dir, batch))
@@ -296,9 +313,9 @@ def main() -> None:
              f"({args.prompt_len}+{args.completion_len}) tokens, micro-batch {args.micro_batch}, "
              f"activation checkpointing {'on' if args.activation_checkpointing else 'off'}, torch {torch.__version__}")
     print(f"\n{setup}")
-    print(f"{'learner':<18}{'micro':>6}{'GPUs':>5}{'step s':>10}{'tokens/s':>12}{'peak GiB':>10}")
+    print(f"{'learner':<26}{'micro':>6}{'GPUs':>5}{'step s':>10}{'tokens/s':>12}{'peak GiB':>10}")
     for r in results:
-        print(f"{r['name']:<18}{r.get('micro_batch', args.micro_batch):>6}{r['world']:>5}{r['step_s']:>10.3f}"
+        print(f"{r['name']:<26}{r.get('micro_batch', args.micro_batch):>6}{r['world']:>5}{r['step_s']:>10.3f}"
               f"{r['tokens_per_s']:>12.0f}{r['peak_gib']:>10.2f}")
     trl = [r for r in results if r["name"].startswith("TRL")]
     for r in results if trl else []:
