@@ -9,7 +9,7 @@ with its own temp dir, and stops at the end):
 
     game     chaos/GuessNumber-v0, torch sampler, sync     faults: verifier (scheduled seeds), driver (SIGKILL + resume)
     web      web/Shop-v0 in Chromium, vLLM CPU, async     faults: chromium (SIGKILL), engine (vLLM core), env_actor
-    sandbox  chaos/Sandbox-v0 (Docker), torch, async      faults: container (docker kill mid-command)
+    sandbox  chaos/Sandbox-v0 (Docker), torch, async      faults: container (docker pause, then kill, mid-command)
 
 The game family also runs an uninterrupted reference with the same seeds; its update after the resume point must
 equal the resumed run's (loss terms, gradient norm, and a checksum of the checkpoint's parameters). The ledger:
@@ -146,11 +146,7 @@ def inject(fault: str, fam: Family, run_id: str, address: str) -> str:
         ray.kill(actor, no_restart=False)
         return "env-0"
     if fault == "container":
-        box = container_mid_command(run_id)
-        if not box:
-            return ""
-        killed = subprocess.run(["docker", "kill", box], capture_output=True, text=True, check=False)
-        return f"container {box[:12]} (mid-command)" if killed.returncode == 0 else ""
+        return kill_mid_command(run_id)
     if fault == "chromium":
         browsers = [p for p in ours("agentrl-chromium-") if "--type=" not in cmdline(p)]  # the browser, not helpers
         if not browsers:
@@ -166,26 +162,51 @@ def inject(fault: str, fam: Family, run_id: str, address: str) -> str:
     raise ValueError(fault)
 
 
-def container_mid_command(run_id: str) -> str:
-    """The id of one of the run's containers that is running the env's command right now ('' if none is): its
-    ``sleep`` shows in the host's process table, in the container's cgroup."""
+def container_mid_command(run_id: str) -> tuple[str, int]:
+    """(id, pid of its ``sleep``) of one of the run's containers that is running the env's command right now
+    (('', 0) if none is): the ``sleep`` shows in the host's process table, in the container's cgroup."""
     import psutil
 
     ids = subprocess.run(["docker", "ps", "-q", "--no-trunc", "--filter", f"label=agentrl.chaos={run_id}"],
                          capture_output=True, text=True, check=False).stdout.split()
     if not ids:
-        return ""
+        return "", 0
     for p in psutil.process_iter(["name"]):
         if p.info["name"] != "sleep":
             continue
-        try:
-            cgroup = Path(f"/proc/{p.pid}/cgroup").read_text()
-        except OSError:
-            continue
-        for cid in ids:
-            if cid in cgroup:
-                return cid
-    return ""
+        cid = next((c for c in ids if c in in_cgroup(p.pid)), "")
+        if cid:
+            return cid, p.pid
+    return "", 0
+
+
+def in_cgroup(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cgroup").read_text()
+    except OSError:  # gone meanwhile
+        return ""
+
+
+def kill_mid_command(run_id: str) -> str:
+    """Kill a container while its command runs. Finding one scans the host's processes, which takes a while on a
+    loaded machine, long enough for the command to end meanwhile (and a kill then says nothing about commands).
+    So: `docker pause` it (the freezer stops every process in it, so the command cannot end), check that its
+    ``sleep`` is still there, then `docker kill` it; a container whose command ended meanwhile is unpaused and
+    left alone ('' is returned, and the fault is tried again)."""
+    box, pid = container_mid_command(run_id)
+    if not box:
+        return ""
+    docker = lambda *args: subprocess.run(["docker", *args, box], capture_output=True, text=True, check=False)
+    if docker("pause").returncode != 0:  # gone or being removed meanwhile
+        return ""
+    if box not in in_cgroup(pid):
+        docker("unpause")
+        return ""
+    killed = docker("kill")
+    if killed.returncode != 0:
+        docker("unpause")
+        return ""
+    return f"container {box[:12]} (paused mid-command, sleep pid {pid}, then killed)"
 
 
 def schedule_faults(fam: Family) -> list[tuple[str, int]]:

@@ -12,7 +12,8 @@ Three settings close holes that docs/sandbox.md's escape probes found:
 - `--disable-userns`: commands cannot create nested user namespaces (and with them, capabilities over
   new mount and network namespaces: kernel attack surface for nothing).
 - `--seccomp` with seccomp.py's deny list: no kernel keyrings (not isolated between sandboxes), no
-  ptrace/pidfd_getfd/process_vm_*, no bpf, perf, userfaultfd or io_uring.
+  ptrace/pidfd_getfd/process_vm_*, no bpf, perf, userfaultfd, io_uring or syslog, no AF_VSOCK sockets
+  (vsock is not network-namespaced). The Docker backend installs the same filter.
 
 Limits bwrap cannot set come from rlimits on the agent (prlimit), which every command inherits:
 `memory` -> RLIMIT_AS (per process, not a total), `pids` -> RLIMIT_NPROC (counted per user, so bwrap

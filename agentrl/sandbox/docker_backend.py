@@ -5,7 +5,8 @@ commands go over that stream (one round trip) instead of one `docker exec` each 
 bench/sandbox.py measures both. The container:
 - has no network (`network_mode="none"`: loopback only), no capabilities, no-new-privileges, runs as
   nobody (65534), with a read-only root; the work dir and /tmp are size-capped tmpfs mounts;
-- has memory (no swap), CPU and pid limits from `SandboxLimits`;
+- has memory (no swap), CPU and pid limits from `SandboxLimits`, and its own cgroup namespace;
+- adds seccomp.py's filter on top of the engine's default profile (the agent installs it: `AGENTRL_SECCOMP`);
 - is labelled with its owner (see owner.py), is removed by the engine when it stops (auto_remove), and
   stops by itself when its owner's connection closes (stdin_once): a dead owner leaves nothing running.
 Never privileged, never host network, never the Docker socket inside.
@@ -27,6 +28,7 @@ from agentrl.sandbox.agent_sandbox import AgentSandbox
 from agentrl.sandbox.base import DEFAULT_WORKDIR, SandboxError, SandboxLimits
 from agentrl.sandbox.channel import AGENT_COMMAND, AgentChannel, DockerStreamReader
 from agentrl.sandbox.owner import LABEL, owner_labels
+from agentrl.sandbox.seccomp import docker_env
 
 BASE_IMAGE = "agentrl/base:bookworm"
 SNAPSHOT_REPO = "agentrl/snapshot"
@@ -77,14 +79,14 @@ def container_config(image: str, limits: SandboxLimits, workdir: str, labels: di
         "tmpfs": {workdir: f"{tmpfs_opts},size={limits.disk},nr_inodes={limits.inodes}",
                   "/tmp": f"{tmpfs_opts},size={max(limits.disk // 4, 2**20)},nr_inodes={max(limits.inodes // 4, 1024)}"},
         "mem_limit": limits.memory, "memswap_limit": limits.memory, "nano_cpus": int(limits.cpus * 1e9),
-        "pids_limit": limits.pids, "ipc_mode": "private", "shm_size": 16 * 2**20, "auto_remove": True,
+        "pids_limit": limits.pids, "ipc_mode": "private", "cgroupns": "private", "shm_size": 16 * 2**20, "auto_remove": True,
         # The agent's replies travel over the attach stream; logging them too would only fill the disk.
         "log_config": {"type": "none", "config": {}},
     }
     # stdin_open without detach makes docker-py set StdinOnce: stdin closes when our connection does, so
     # the agent exits and the container goes (auto_remove).
     create = {"image": image, "command": AGENT_COMMAND, "user": SANDBOX_USER, "working_dir": "/", "hostname": "sandbox",
-                  "environment": {"AGENTRL_WORKDIR": workdir, "AGENTRL_PIDNS": "1"}, "labels": labels, "stdin_open": True}
+                  "environment": {"AGENTRL_WORKDIR": workdir, "AGENTRL_PIDNS": "1", **docker_env()}, "labels": labels, "stdin_open": True}
     return create, host
 
 

@@ -8,7 +8,9 @@ Requests: {"op": "ping"} | {"op": "exec", cmd, timeout, cap, cwd, env} | {"op": 
 Why an agent rather than one `docker exec` per command: one round trip on an open stream instead of three
 HTTP calls to the engine, and the timeout, output cap and cleanup are enforced next to the process.
 It makes itself non-dumpable so commands (same uid) cannot open /proc/<agent>/fd or its memory to forge
-replies. Standard library only: it must run on any image that has python3.
+replies. With `AGENTRL_SECCOMP` set (the Docker backend sets it: seccomp.py's program, base64) it installs
+that seccomp filter on itself before anything else, so every command inherits it; it exits if it cannot.
+Standard library only: it must run on any image that has python3.
 """
 import base64
 import ctypes
@@ -175,11 +177,31 @@ def restore_seed():
 OPS = {"exec": run, "read": read, "write": write, "tar": tar, "ping": lambda req: {"ok": True, "pid": os.getpid()}}
 
 
+def install_seccomp(encoded):
+    # struct sock_fprog {unsigned short len; struct sock_filter *filter}, then
+    # prctl(PR_SET_NO_NEW_PRIVS, 1) and prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog).
+    program = base64.b64decode(encoded)
+    buf = ctypes.create_string_buffer(program, len(program))
+
+    class Fprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = Fprog(len(program) // 8, ctypes.addressof(buf))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    if libc.prctl(38, 1, None, 0, 0) != 0 or libc.prctl(22, 2, ctypes.addressof(fprog), 0, 0) != 0:
+        err = ctypes.get_errno()
+        sys.stderr.write(f"agentrl sandbox agent: cannot install the seccomp filter: {os.strerror(err)}\n")
+        sys.exit(70)
+
+
 def main():
     try:
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
     except Exception:  # noqa: BLE001, S110
         pass
+    if os.environ.get("AGENTRL_SECCOMP"):
+        install_seccomp(os.environ.pop("AGENTRL_SECCOMP"))
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     os.makedirs(WORKDIR, exist_ok=True)
     restore_seed()

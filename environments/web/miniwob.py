@@ -277,7 +277,7 @@ class MiniWoBEnv:
         virtual = self.config.clock == "virtual"
         page = browser.page
         if (self.config.reseed and name not in RELOAD_TASKS and page is not None and page is self._page
-                and self._task_name == name and not page.is_closed()):
+                and self._task_name == name and not page.is_closed() and page.url == self._server.url(name)):
             # the official env's reset: the loaded page starts a new episode with the new seed
             await reseed_episode(page, page_seed, self.config.data_mode, virtual)
         else:
@@ -301,8 +301,9 @@ class MiniWoBEnv:
             obs, valid = None, not isinstance(action, BadAction)
         elif isinstance(action, BadAction):
             obs, valid = await browser.observe(action.reason), False
-        elif action.kind == "goto":
-            obs, valid = await browser.observe("goto(...) is not available: a MiniWoB++ task is this one page"), False
+        elif action.kind in ("goto", "back"):  # leaving the task's page would end the episode without its reward
+            obs, valid = await browser.observe(f"{action.kind}(...) is not available: a MiniWoB++ task is this one "
+                                               "page"), False
         else:
             obs = await browser.act(action)
             valid = obs.error is None

@@ -36,6 +36,7 @@ def test_docker_config_locks_the_container_down():
     assert f"size={100 * 2**20}" in host["tmpfs"]["/work"] and "nosuid" in host["tmpfs"]["/tmp"]
     assert create["user"] == "65534:65534" and create["stdin_open"] is True
     assert "binds" not in host and "mounts" not in host  # nothing of the host, above all not docker.sock
+    assert host["cgroupns"] == "private" and create["environment"]["AGENTRL_SECCOMP"]  # the agent installs it
 
 
 def test_bwrap_argv_unshares_everything_and_sets_rlimits():

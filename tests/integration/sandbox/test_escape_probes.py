@@ -1,4 +1,4 @@
-"""Every escape probe of escape_probes.py, on both backends: one warm sandbox per backend (module scope),
+"""Every escape probe of escape_probes.py and escape_probes_kernel.py, on both backends: one warm sandbox per backend (module scope),
 one test case per probe and backend. docs/sandbox.md lists the probes and what contains each."""
 
 import asyncio
@@ -8,6 +8,7 @@ import pytest
 
 from agentrl.sandbox import BASE_IMAGE, BwrapSandbox, DockerSandbox, SandboxBrokenError
 
+from . import escape_probes_kernel  # noqa: F401 - adds its probes to PROBES
 from .conftest import LIMITS
 from .escape_probes import PROBES, Host, ProbeContext
 
@@ -118,13 +119,14 @@ async def test_bwrap_contains(probe, bwrap_warm, host, tmp_path, monkeypatch):
 
 
 def test_the_probe_list_covers_the_issue():
-    """>= 20 probes, in every area the issue names; the same list runs on both backends."""
+    """>= 20 probes, in every area the issue names, and the kernel ones; the same list runs on both backends."""
     names = {p.name for p in PROBES}
-    assert len(PROBES) >= 20 and len(names) == len(PROBES)
+    assert len(PROBES) >= 39 and len(names) == len(PROBES)
     assert {p.area for p in PROBES} == {"network", "host files", "privilege", "resources", "information"}
     for needed in ("udp", "raw_sockets", "dns", "ipv6", "docker_socket", "host_loopback_tcp", "proc_root",
                    "mount_tricks", "read_file_paths", "write_file_and_cwd_paths", "snapshot", "device_nodes",
                    "setuid_binaries", "root_and_capabilities", "ptrace_agent", "user_namespaces", "kernel_keyrings",
                    "fork_bomb", "memory", "disk", "inodes", "cpu_spin", "leftover_processes", "host_environment",
-                   "other_sandboxes"):
+                   "other_sandboxes", "vsock", "syslog", "cgroup_release_agent", "cgroup_namespace", "sys_writes",
+                   "kernel_modules", "mount_proc", "perf_event_variants", "keyctl_variants"):
         assert needed in names, needed
