@@ -68,8 +68,10 @@ def _remove_leftovers() -> None:
             pass
 
 
-def container_config(image: str, limits: SandboxLimits, workdir: str, labels: dict[str, str]) -> tuple[dict, dict]:
-    """(create_container kwargs, host config kwargs) for one sandbox: every security setting lives here."""
+def container_config(image: str, limits: SandboxLimits, workdir: str, labels: dict[str, str],
+                     mounts: tuple[tuple[str, str], ...] = ()) -> tuple[dict, dict]:
+    """(create_container kwargs, host config kwargs) for one sandbox: every security setting lives here.
+    `mounts`: (host folder, container path) pairs, bound read-only (a harness, the gateway's socket)."""
     tmpfs_opts = "rw,exec,nosuid,nodev,uid=65534,gid=65534,mode=0755"
     host = {
         "network_mode": "none", "privileged": False, "cap_drop": ["ALL"], "security_opt": ["no-new-privileges"],
@@ -81,6 +83,8 @@ def container_config(image: str, limits: SandboxLimits, workdir: str, labels: di
         # The agent's replies travel over the attach stream; logging them too would only fill the disk.
         "log_config": {"type": "none", "config": {}},
     }
+    if mounts:
+        host["binds"] = {src: {"bind": dst, "mode": "ro"} for src, dst in mounts}
     # stdin_open without detach makes docker-py set StdinOnce: stdin closes when our connection does, so
     # the agent exits and the container goes (auto_remove).
     create = {"image": image, "command": AGENT_COMMAND, "user": SANDBOX_USER, "working_dir": "/", "hostname": "sandbox",
@@ -101,11 +105,13 @@ class DockerSandbox(AgentSandbox):
 
     @classmethod
     async def create(cls, image: str = BASE_IMAGE, limits: SandboxLimits | None = None, *,
-                     workdir: str = DEFAULT_WORKDIR, labels: dict[str, str] | None = None) -> DockerSandbox:
+                     workdir: str = DEFAULT_WORKDIR, labels: dict[str, str] | None = None,
+                     mounts: tuple[tuple[str, str], ...] = ()) -> DockerSandbox:
         limits = limits or SandboxLimits()
         client = await asyncio.to_thread(docker_client)
         all_labels = {**(labels or {}), **owner_labels()}
-        creating = asyncio.ensure_future(asyncio.to_thread(_create_attached, client, image, limits, workdir, all_labels))
+        creating = asyncio.ensure_future(asyncio.to_thread(_create_attached, client, image, limits, workdir, all_labels,
+                                                        tuple(mounts)))
         try:
             cid, sock = await asyncio.shield(creating)
         except asyncio.CancelledError:
@@ -145,9 +151,10 @@ class DockerSandbox(AgentSandbox):
         await asyncio.shield(asyncio.to_thread(remove_container, self._client, self.container_id))
 
 
-def _create_attached(client, image: str, limits: SandboxLimits, workdir: str, labels: dict) -> tuple[str, socket.socket]:
+def _create_attached(client, image: str, limits: SandboxLimits, workdir: str, labels: dict,
+                     mounts: tuple[tuple[str, str], ...] = ()) -> tuple[str, socket.socket]:
     import docker.errors
-    create, host = container_config(image, limits, workdir, labels)
+    create, host = container_config(image, limits, workdir, labels, mounts)
     try:
         cid = client.api.create_container(**create, host_config=client.api.create_host_config(**host))["Id"]
     except docker.errors.ImageNotFound as e:
