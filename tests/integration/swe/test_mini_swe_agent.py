@@ -59,7 +59,7 @@ def test_smollm2_through_mini_swe_agent_is_well_formed(swe_docker, smollm2_engin
         assert turn.prompt_ids and turn.completion_ids and len(turn.logprobs) == len(turn.completion_ids)
     for before, after in zip(episode.turns, episode.turns[1:]):  # within a segment, history is never re-tokenized
         if after.info["segment"] == before.info["segment"]:
-            assert after.prompt_ids[:len(before.prompt_ids) + len(before.completion_ids)] == \
+            assert list(after.prompt_ids[:len(before.prompt_ids) + len(before.completion_ids)]) == \
                 [*before.prompt_ids, *before.completion_ids]
     if episode.status is Status.OK:  # graded; a 135M model does not fix the bug
         grade = env.result.value["grade"]
