@@ -66,6 +66,7 @@ def test_smollm2_through_mini_swe_agent_is_well_formed(swe_docker, smollm2_engin
         assert grade["error"] is None and grade["instance_id"] == TASK
         assert episode.outcome_rewards["agent"]["resolved"] == 0.0
     assert Episode.from_json(episode.to_json()).to_dict() == episode.to_dict()
-    print(f"\n{TASK} with SmolLM2: {episode.status.value}, {len(episode.turns)} turns, exit "
+    print(f"\n{TASK} with SmolLM2: {episode.status.value}, {len(episode.turns)} turns in segments "
+          f"{[t.info['segment'] for t in episode.turns]}, exit "
           f"{env.result.value and env.result.value['exit_status']}, reward {episode.reward}, "
           f"{env.result.seconds:.1f} s")
