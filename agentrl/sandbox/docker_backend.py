@@ -17,6 +17,7 @@ import asyncio
 import atexit
 import contextlib
 import io
+import os
 import re
 import socket
 import tarfile
@@ -31,6 +32,7 @@ from agentrl.sandbox.owner import LABEL, owner_labels
 BASE_IMAGE = "agentrl/base:bookworm"
 SNAPSHOT_REPO = "agentrl/snapshot"
 SANDBOX_USER = "65534:65534"
+_ENGINE_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 _client = None
@@ -84,6 +86,11 @@ def container_config(image: str, limits: SandboxLimits, workdir: str, labels: di
         "log_config": {"type": "none", "config": {}},
     }
     if mounts:
+        for src, _ in mounts:  # never the engine's socket, not even read-only (it would still drive the engine)
+            real = os.path.realpath(src)
+            if any(sock == real or sock.startswith(real.rstrip("/") + "/") for sock in _ENGINE_SOCKETS):
+                raise SandboxError(f"mount {src!r} would expose the Docker engine's socket inside the sandbox; "
+                                   "mount a folder that does not contain it.")
         host["binds"] = {src: {"bind": dst, "mode": "ro"} for src, dst in mounts}
     # stdin_open without detach makes docker-py set StdinOnce: stdin closes when our connection does, so
     # the agent exits and the container goes (auto_remove).

@@ -43,3 +43,14 @@ def test_the_network_is_still_none_and_a_silent_program_is_an_env_error():
     assert episode.status is Status.ENV_ERROR and "without calling the model" in episode.error
     outside, models = env.result.stdout.splitlines()[:2]
     assert outside != "outside 0" and '"id": "agentrl"' in models, env.result
+
+
+def test_mounts_are_read_only_and_never_the_engine_socket():
+    from agentrl.sandbox.base import SandboxError, SandboxLimits
+    from agentrl.sandbox.docker_backend import container_config
+
+    _, host = container_config("img", SandboxLimits(), "/work", {}, (("/opt/h", "/opt/harness"),))
+    assert host["binds"] == {"/opt/h": {"bind": "/opt/harness", "mode": "ro"}}
+    for src in ("/var/run/docker.sock", "/var/run", "/run", "/"):
+        with pytest.raises(SandboxError, match="Docker engine's socket"):
+            container_config("img", SandboxLimits(), "/work", {}, ((src, "/x"),))
