@@ -38,19 +38,35 @@ if TYPE_CHECKING:  # imported in bench(): the client process imports this module
 
 
 class Counted:
-    """The policy, counting how many `generate` calls are in flight at once: the engine can only batch the
-    turns that reach it together, so a gateway that serialised requests would show a peak of 1."""
+    """The policy, counting how many `generate` calls are in flight: the engine can only batch the turns that
+    reach it together, so a gateway that serialised requests would show a peak of 1. `mean()` is the
+    time-weighted mean while any is in flight: turns that arrive staggered (each HTTP round trip delays its
+    episode's next turn a little) make smaller batches and more engine steps for the same tokens."""
 
     def __init__(self, policy):
         self.policy, self.in_flight, self.peak = policy, 0, 0
+        self._since, self._area, self._busy = 0.0, 0.0, 0.0
+
+    def _tick(self, delta: int) -> None:
+        now = time.monotonic()
+        if self.in_flight:
+            self._area += self.in_flight * (now - self._since)
+            self._busy += now - self._since
+        self._since, self.in_flight = now, self.in_flight + delta
+        self.peak = max(self.peak, self.in_flight)
+
+    def mean(self) -> float:
+        return self._area / self._busy if self._busy else 0.0
+
+    def reset(self) -> None:
+        self.peak, self._area, self._busy = 0, 0.0, 0.0
 
     async def generate(self, agent, messages, previous=None):
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
+        self._tick(+1)
         try:
             return await self.policy.generate(agent, messages, previous)
         finally:
-            self.in_flight -= 1
+            self._tick(-1)
 
 
 def prompt(e: int, t: int) -> dict:
@@ -211,6 +227,7 @@ async def bench(args: argparse.Namespace) -> None:
             await direct(policy, 4, 2)  # warm-up: compile, fill caches
             await through_gateway(gateway, 4, 2, clients(gateway, 4, args.client))
             ratios = []
+            policy.reset()
             for r in range(args.rounds):
                 rates, peaks, cpu = {}, {}, {}
                 for phase in ("direct", "gateway") if r % 2 == 0 else ("gateway", "direct"):  # neither always first
@@ -224,12 +241,14 @@ async def bench(args: argparse.Namespace) -> None:
                         built = clients(gateway, args.episodes, args.client)
                         tokens, seconds = await timed(
                             lambda built=built: through_gateway(gateway, args.episodes, args.turns, built))
-                    rates[phase], peaks[phase], policy.peak = tokens / seconds, policy.peak, 0
+                    rates[phase], peaks[phase] = tokens / seconds, (policy.peak, policy.mean())
+                    policy.reset()
                     cpu[phase] = 1000 * (tree_cpu() - cpu_before + client_cpu) / (args.episodes * args.turns)
                 ratios.append(rates["gateway"] / rates["direct"])
                 print(f"round {r}: direct {rates['direct']:.0f} tok/s, gateway {rates['gateway']:.0f} tok/s, "
                       f"ratio {ratios[-1]:.3f}; CPU ms per turn: direct {cpu['direct']:.1f}, gateway {cpu['gateway']:.1f}; "
-                      f"peak turns in flight: direct {peaks['direct']}, gateway {peaks['gateway']}", flush=True)
+                      f"turns in flight (peak, mean): direct {peaks['direct'][0]}, {peaks['direct'][1]:.1f}, "
+                      f"gateway {peaks['gateway'][0]}, {peaks['gateway'][1]:.1f}", flush=True)
             print(f"gateway/direct tokens/s ({args.clients} clients, {args.client} HTTP client), median of {args.rounds} rounds: "
                   f"{statistics.median(ratios):.3f}")
     finally:
