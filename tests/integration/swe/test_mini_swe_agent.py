@@ -57,7 +57,11 @@ def test_smollm2_through_mini_swe_agent_is_well_formed(swe_docker, smollm2_engin
     assert 1 <= len(episode.turns) <= 3
     for turn in episode.turns:
         assert turn.prompt_ids and turn.completion_ids and len(turn.logprobs) == len(turn.completion_ids)
+    # mini drops a reply it cannot parse from its history (a rewrite): such a turn starts a new, marked segment
+    segments = [t.info["segment"] for t in episode.turns]
+    assert segments == sorted(segments) and episode.info["program"]["segments"] == segments[-1] + 1
     for before, after in zip(episode.turns, episode.turns[1:]):  # within a segment, history is never re-tokenized
+        assert after.info.get("segment_start", False) == (after.info["segment"] != before.info["segment"])
         if after.info["segment"] == before.info["segment"]:
             assert list(after.prompt_ids[:len(before.prompt_ids) + len(before.completion_ids)]) == \
                 [*before.prompt_ids, *before.completion_ids]
