@@ -100,7 +100,7 @@ class ProgramEnv:
             raise ConfigError("ProgramEnv has no policy: run it with agentrl.run_episode (which binds the policy "
                               "it is given), or call env.bind_policy(policy) before reset.")
         await self._stop_gateway()
-        self.gateway = Gateway(self.policy, model=self.model, agent=AGENT)
+        self.gateway = self._make_gateway(Gateway)
         await self.gateway.start()
         self.session = self.gateway.open_session()
         started = time.monotonic()
@@ -117,6 +117,9 @@ class ProgramEnv:
     async def close(self) -> None:
         await self._kill()
         await self._stop_gateway()
+
+    def _make_gateway(self, gateway_class: type) -> Any:
+        return gateway_class(self.policy, model=self.model, agent=AGENT)
 
     # -- the program ----------------------------------------------------------------------------------------
     async def _run(self, task: Task, seed: int) -> ProgramResult:

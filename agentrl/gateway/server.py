@@ -21,6 +21,7 @@ The server runs on the event loop that `start` is awaited on, and the policy's `
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable
 from typing import Any, Self
@@ -38,8 +39,9 @@ class Gateway:
     session is closed over HTTP (`agentrl gateway` writes its episode there)."""
 
     def __init__(self, policy: Any, *, port: int = 0, model: str = "agentrl", agent: str = "agent",
-                 on_close: Callable[[Session], None] | None = None):
+                 on_close: Callable[[Session], None] | None = None, unix_socket: str | None = None):
         self.policy, self.port, self.model, self.agent = policy, port, model, agent
+        self.unix_socket = unix_socket  # also served there (mode 0666): a sandbox reaches it through a mount
         self.on_close = on_close
         self.sessions: dict[str, Session] = {}
         self._runner: Any = None
@@ -70,6 +72,10 @@ class Gateway:
         await self._runner.setup()
         await web.TCPSite(self._runner, HOST, self.port).start()
         self.port = self._runner.addresses[0][1]  # the real port when 0 asked for any free one
+        if self.unix_socket is not None:
+            await web.UnixSite(self._runner, self.unix_socket).start()
+            # The sandbox user (nobody) must be able to connect; the socket's folder decides who can see it.
+            os.chmod(self.unix_socket, 0o666)
         return self.url
 
     async def stop(self) -> None:

@@ -18,6 +18,7 @@ import asyncio
 import atexit
 import contextlib
 import io
+import os
 import re
 import socket
 import tarfile
@@ -33,6 +34,7 @@ from agentrl.sandbox.seccomp import docker_env
 BASE_IMAGE = "agentrl/base:bookworm"
 SNAPSHOT_REPO = "agentrl/snapshot"
 SANDBOX_USER = "65534:65534"
+_ENGINE_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 _client = None
@@ -70,8 +72,10 @@ def _remove_leftovers() -> None:
             pass
 
 
-def container_config(image: str, limits: SandboxLimits, workdir: str, labels: dict[str, str]) -> tuple[dict, dict]:
-    """(create_container kwargs, host config kwargs) for one sandbox: every security setting lives here."""
+def container_config(image: str, limits: SandboxLimits, workdir: str, labels: dict[str, str],
+                     mounts: tuple[tuple[str, str], ...] = ()) -> tuple[dict, dict]:
+    """(create_container kwargs, host config kwargs) for one sandbox: every security setting lives here.
+    `mounts`: (host folder, container path) pairs, bound read-only (a harness, the gateway's socket)."""
     tmpfs_opts = "rw,exec,nosuid,nodev,uid=65534,gid=65534,mode=0755"
     host = {
         "network_mode": "none", "privileged": False, "cap_drop": ["ALL"], "security_opt": ["no-new-privileges"],
@@ -83,6 +87,13 @@ def container_config(image: str, limits: SandboxLimits, workdir: str, labels: di
         # The agent's replies travel over the attach stream; logging them too would only fill the disk.
         "log_config": {"type": "none", "config": {}},
     }
+    if mounts:
+        for src, _ in mounts:  # never the engine's socket, not even read-only (it would still drive the engine)
+            real = os.path.realpath(src)
+            if any(sock == real or sock.startswith(real.rstrip("/") + "/") for sock in _ENGINE_SOCKETS):
+                raise SandboxError(f"mount {src!r} would expose the Docker engine's socket inside the sandbox; "
+                                   "mount a folder that does not contain it.")
+        host["binds"] = {src: {"bind": dst, "mode": "ro"} for src, dst in mounts}
     # stdin_open without detach makes docker-py set StdinOnce: stdin closes when our connection does, so
     # the agent exits and the container goes (auto_remove).
     create = {"image": image, "command": AGENT_COMMAND, "user": SANDBOX_USER, "working_dir": "/", "hostname": "sandbox",
@@ -103,11 +114,13 @@ class DockerSandbox(AgentSandbox):
 
     @classmethod
     async def create(cls, image: str = BASE_IMAGE, limits: SandboxLimits | None = None, *,
-                     workdir: str = DEFAULT_WORKDIR, labels: dict[str, str] | None = None) -> DockerSandbox:
+                     workdir: str = DEFAULT_WORKDIR, labels: dict[str, str] | None = None,
+                     mounts: tuple[tuple[str, str], ...] = ()) -> DockerSandbox:
         limits = limits or SandboxLimits()
         client = await asyncio.to_thread(docker_client)
         all_labels = {**(labels or {}), **owner_labels()}
-        creating = asyncio.ensure_future(asyncio.to_thread(_create_attached, client, image, limits, workdir, all_labels))
+        creating = asyncio.ensure_future(asyncio.to_thread(_create_attached, client, image, limits, workdir, all_labels,
+                                                        tuple(mounts)))
         try:
             cid, sock = await asyncio.shield(creating)
         except asyncio.CancelledError:
@@ -147,9 +160,10 @@ class DockerSandbox(AgentSandbox):
         await asyncio.shield(asyncio.to_thread(remove_container, self._client, self.container_id))
 
 
-def _create_attached(client, image: str, limits: SandboxLimits, workdir: str, labels: dict) -> tuple[str, socket.socket]:
+def _create_attached(client, image: str, limits: SandboxLimits, workdir: str, labels: dict,
+                     mounts: tuple[tuple[str, str], ...] = ()) -> tuple[str, socket.socket]:
     import docker.errors
-    create, host = container_config(image, limits, workdir, labels)
+    create, host = container_config(image, limits, workdir, labels, mounts)
     try:
         cid = client.api.create_container(**create, host_config=client.api.create_host_config(**host))["Id"]
     except docker.errors.ImageNotFound as e:
