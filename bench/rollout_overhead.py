@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import time
 
@@ -117,6 +118,7 @@ def main() -> None:
             phases = ["sequential", "batched", "agentrl"] if round_ % 2 else ["agentrl", "sequential", "batched"]
             for phase in phases:
                 reset_cache()
+                gc.collect()  # no phase pays for the garbage of the one before it
                 if phase == "agentrl":
                     seconds, episodes = asyncio.run(agentrl_phase(policy, args.episodes, args.turns))
                     workload = [[(list(t.prompt_ids), len(t.completion_ids)) for t in e.turns] for e in episodes]
