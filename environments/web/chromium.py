@@ -111,15 +111,19 @@ class ChromiumBrowser:
     interactive, such as MiniWoB's clickable spans. `timeout_s` bounds each action. The walk options (off by
     default, so a plain site reads as in the text browser; MiniWoB turns them on): `boxes` adds each element's
     and text line's viewport box (``box=[x,y,w,h]``), `handlers` makes elements with script click handlers
-    or a pointer cursor controls, `svg` makes SVG shapes controls. `handlers` takes effect at the next reset.
+    or a pointer cursor controls, `svg` makes SVG shapes controls, `state` adds each element's state (classes,
+    disabled, focus, colour, scroll position, value range; ``state="..."``) and shows empty drawn elements as
+    their classes. `handlers` takes effect at the next reset.
     """
 
     def __init__(self, *, screenshot: bool = False, extra_selector: str = "", timeout_s: float = 5.0,
                  allow_file_urls: bool = False, viewport: tuple[int, int] = (1024, 768),
-                 executable: str = CHROMIUM, boxes: bool = False, handlers: bool = False, svg: bool = False):
+                 executable: str = CHROMIUM, boxes: bool = False, handlers: bool = False, svg: bool = False,
+                 state: bool = False):
         self.screenshot = screenshot
         self.extra_selector = extra_selector
         self.boxes, self.handlers, self.svg = boxes, handlers, svg
+        self.state = state
         # `observe_extra`: a JS function source evaluated with each walk, in the same round trip; its result
         # is `last_extra` (MiniWoB reads its reward globals this way after every action)
         self.observe_extra = ""
@@ -282,7 +286,8 @@ class ChromiumBrowser:
         if self._page is None:
             raise BrowserError("observe() before reset(); call reset(url) first.")
         args = [sorted(SKIP_TAGS), sorted(BLOCK_TAGS), sorted(INTERACTIVE_ROLES), sorted(TEXT_INPUTS),
-                self.extra_selector, {"boxes": self.boxes, "handlers": self.handlers, "svg": self.svg}]
+                self.extra_selector, {"boxes": self.boxes, "handlers": self.handlers, "svg": self.svg,
+                                     "state": self.state}]
         for attempt in range(5):
             try:
                 await self._settle()
@@ -458,7 +463,7 @@ _DOM_CLICK_JS = """el => {
 def _elements_from_js(raw: Sequence[Mapping[str, Any]]) -> tuple[Element, ...]:
     return tuple(Element(id=int(d["id"]), role=d["role"], name=d["name"], value=d["value"],
                          options=tuple(d["options"]), checked=d["checked"],
-                         box=tuple(d["box"]) if d.get("box") else None) for d in raw)
+                         box=tuple(d["box"]) if d.get("box") else None, state=d.get("state")) for d in raw)
 
 
 class BrowserPool:

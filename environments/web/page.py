@@ -36,6 +36,7 @@ class Element:
     options: tuple[str, ...] = ()
     checked: bool | None = None
     box: tuple[int, int, int, int] | None = None  # x, y, width, height in viewport pixels, when asked for
+    state: str | None = None  # "class=...; disabled; focused; bg=...; scroll=top/max; ...", when asked for
 
     def line(self) -> str:
         parts = [f"[{self.id}] {self.role} {json.dumps(self.name, ensure_ascii=False)}"]
@@ -45,6 +46,8 @@ class Element:
             parts.append("options=" + json.dumps(list(self.options), ensure_ascii=False))
         if self.checked is not None:
             parts.append("checked" if self.checked else "unchecked")
+        if self.state:
+            parts.append(f"state={json.dumps(self.state, ensure_ascii=False)}")
         if self.box is not None:
             parts.append("box=" + json.dumps(list(self.box), separators=(",", ":")))
         return " ".join(parts)
@@ -135,7 +138,9 @@ def collapse(text: str) -> str:
 # data-agentrl-id. `opts` (all off for plain sites, so a script-free page reads the same as in the text browser):
 # boxes: every element and text line gets its viewport box; handlers: elements with JavaScript click handlers
 # (marked by HANDLER_MARK_JS, jQuery delegation, onclick properties) or a pointer cursor are controls too;
-# svg: the shapes inside <svg> are controls (role = the shape's tag).
+# svg: the shapes inside <svg> are controls (role = the shape's tag); state: each element shows what the text
+# alone does not (see STATE_JS), and an empty element that draws something (a coloured block, an icon) shows
+# in the text as its classes in braces, such as "{ui-icon ui-icon-disk}".
 WALK_JS = r"""
 ([skip, block, roles, textInputs, extra, opts]) => {
   opts = opts || {};
@@ -243,7 +248,35 @@ WALK_JS = r"""
     } else if (tag === "textarea" || (tag === "input" && r === "textbox")) { d.value = el.value; }
     else if (r === "checkbox" || r === "radio") { d.checked = !!el.checked; }
     if (opts.boxes) d.box = boxOf([el.getBoundingClientRect()]);
+    if (opts.state) d.state = stateOf(el, tag, r) || null;
     return d;
+  };
+  const classOf = el => collapse(el.getAttribute("class"));
+  const drawn = el => { const b = boxOf([el.getBoundingClientRect()]); return !!b && b[2] > 0 && b[3] > 0; };
+  // the state line of an element (opts.state): its classes, whether it is disabled or focused, its own
+  // background or fill colour, whether the mouse is over it, how far it is scrolled, the options picked in a multi-select, a slider's or
+  // spinner's value and range, and the classes of the empty marks (icons) inside it
+  const hovered = opts.state ? Array.from(document.querySelectorAll(":hover")).pop() : null;
+  const stateOf = (el, tag, r) => {
+    const out = []; const cs = getComputedStyle(el);
+    const cls = classOf(el); if (cls) out.push("class=" + cls);
+    if (el.disabled) out.push("disabled");
+    if (document.activeElement === el) out.push("focused");
+    if (el === hovered) out.push("hovered");
+    const bg = cs.backgroundColor; if (bg && bg !== "transparent" && bg !== "rgba(0, 0, 0, 0)") out.push("bg=" + bg);
+    if (inSvg(el)) out.push("fill=" + cs.fill);
+    if (el.scrollHeight > el.clientHeight + 1 && (tag === "textarea" || /(auto|scroll)/.test(cs.overflowY)))
+      out.push("scroll=" + Math.round(el.scrollTop) + "/" + (el.scrollHeight - el.clientHeight));
+    if (tag === "select" && el.multiple)
+      out.push("selected=" + JSON.stringify(Array.from(el.selectedOptions).map(o => collapse(o.textContent))));
+    const now = el.getAttribute("aria-valuenow");
+    if (now !== null) out.push("value=" + now);
+    else if (tag === "input" && r !== "textbox" && !["checkbox", "radio", "button"].includes(r)) out.push("value=" + el.value);
+    for (const k of ["min", "max"]) { const v = el.getAttribute("aria-value" + k) ?? (tag === "input" ? el.getAttribute(k) : null);
+      if (v !== null) out.push(k + "=" + v); }
+    const marks = Array.from(el.querySelectorAll("*")).filter(d => d.childNodes.length === 0 && classOf(d) && drawn(d)).map(classOf);
+    if (marks.length) out.push("marks=" + marks.join(", "));
+    return out.join("; ");
   };
   const emit = (node, ownText) => {
     const d = describe(node, ownText); const id = elements.length + 1;
@@ -255,6 +288,9 @@ WALK_JS = r"""
     if (node.nodeType !== 1) return;
     const tag = node.tagName.toLowerCase();
     if (skip.has(tag) || hidden(node)) return;
+    if (opts.state && node.childNodes.length === 0 && !interactive(node) && classOf(node) && drawn(node)) {
+      buf.push("{" + classOf(node) + "}"); return;
+    }
     if (interactive(node)) {
       // a script-clickable container (a tree folder holding its items) keeps its own text as its name and
       // its inner controls and blocks as lines of their own

@@ -1,0 +1,28 @@
+"""Oracles for MiniWoB++ tasks added after parts a and b, most of them solvable only with element state in the
+observation (`STATE_TASKS`: these tasks' pages are walked with the browser's `state` option, which adds
+``state="..."`` to each element and shows empty drawn elements as their classes, see page.WALK_JS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agentrl.environments.web.miniwob_oracles import part_c_state as st
+
+SOLVERS: dict[str, Callable[[str], str]] = {
+    "click-color": st.click_color,
+    "click-shades": st.click_shades,
+    "enter-date": st.enter_date,
+    "find-greatest": st.find_greatest,
+    "number-checkboxes": st.number_checkboxes,
+    "odd-or-even": st.odd_or_even,
+    "scroll-text-2": st.scroll_text_2,
+    "sign-agreement": st.sign_agreement,
+    "tic-tac-toe": st.tic_tac_toe,
+    "use-spinner": st.use_spinner,
+    "visual-addition": st.visual_addition,
+}
+"""MiniWoB++ oracles (see the package docstring for the contract)."""
+
+STATE_TASKS: frozenset[str] = frozenset(SOLVERS)
+"""Tasks whose observation carries element state."""
