@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agentrl.environments.web.miniwob_oracles import part_c_shapes as sh
 from agentrl.environments.web.miniwob_oracles import part_c_state as st
 
 SOLVERS: dict[str, Callable[[str], str]] = {
     "click-color": st.click_color,
     "click-shades": st.click_shades,
+    "click-shape": sh.click_shape,
+    "count-shape": sh.count_shape,
     "enter-date": st.enter_date,
     "find-greatest": st.find_greatest,
     "number-checkboxes": st.number_checkboxes,
