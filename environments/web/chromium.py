@@ -409,9 +409,11 @@ class ChromiumBrowser:
                                      "[o.value, o.textContent.split(/\\s+/).filter(Boolean).join(' ')]) : null")
         if options is None:
             return f"[{action.target}] is not a select box; use click({action.target}) or type(...)"
-        for value, label in options:
+        for i, (value, label) in enumerate(options):
             if action.text in (label, value) or (action.text or "").lower() == label.lower():
-                await loc.locator().select_option(value=value, timeout=self.timeout_ms)
+                # a multi-select list keeps what is picked: select() adds the option, or drops it if picked
+                if not await loc.evaluate(_TOGGLE_MULTIPLE_JS, i):
+                    await loc.locator().select_option(value=value, timeout=self.timeout_ms)
                 return None
         return (f"[{action.target}] has no option {action.text!r}; options are "
                 f"{json.dumps([label for _, label in options], ensure_ascii=False)}")
@@ -453,6 +455,12 @@ _POINT_JS = """el => {
     if (hit && (hit === el || el.contains(hit))) return {x, y, hit: true};
   }
   return {x: r.left + r.width / 2, y: r.top + r.height / 2, hit: false};
+}"""
+_TOGGLE_MULTIPLE_JS = """(el, i) => {
+  if (!el.multiple) return false;
+  el.options[i].selected = !el.options[i].selected;
+  for (const t of ["input", "change"]) el.dispatchEvent(new Event(t, {bubbles: true}));
+  return true;
 }"""
 _DOM_CLICK_JS = """el => {
   if (el instanceof SVGElement) { for (const t of ["mousedown", "mouseup", "click"]) el.dispatchEvent(new Event(t)); }

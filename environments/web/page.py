@@ -140,7 +140,8 @@ def collapse(text: str) -> str:
 # (marked by HANDLER_MARK_JS, jQuery delegation, onclick properties) or a pointer cursor are controls too;
 # svg: the shapes inside <svg> are controls (role = the shape's tag); state: each element shows what the text
 # alone does not (see STATE_JS), and an empty element that draws something (a coloured block, an icon) shows
-# in the text as its classes in braces, such as "{ui-icon ui-icon-disk}".
+# in the text as its classes in braces, such as "{ui-icon ui-icon-disk}"; a text selection shows as a last line
+# 'Selected text: "..."'.
 WALK_JS = r"""
 ([skip, block, roles, textInputs, extra, opts]) => {
   opts = opts || {};
@@ -315,6 +316,8 @@ WALK_JS = r"""
   };
   if (document.body) walk(document.body);
   flush();
+  if (opts.state) { const picked = collapse(String(window.getSelection ? window.getSelection() : ""));
+    if (picked) lines.push("Selected text: " + JSON.stringify(picked)); }
   return {lines, elements, title: document.title || ""};
 }
 """

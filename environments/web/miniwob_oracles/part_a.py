@@ -59,7 +59,6 @@ EXCLUDED: dict[str, str] = {
     "button-delay": "the page does not change after ONE is clicked, so a stateless oracle cannot time the wait",
     "chase-circle": "real-time pointer tracking of a moving circle, scored continuously",
     "click-button-sequence": "the page does not change after ONE is clicked, so a stateless oracle cannot tell",
-    "click-scroll-list": "two names must be picked in a multi-select list; select() sets one option",
     "count-sides": "the shape is drawn on a canvas, which the text page cannot show",
     "click-pie-nodelay": "on train seed 1 no click on the wanted slice or its label ends the episode (cause not found)",
     "daily-calendar": "events are divs whose extent the page shows only through their title line",

@@ -363,8 +363,6 @@ EXCLUDED: dict[str, str] = {
                               "env's; the oracle's templates do not cover its phrasings",
     "find-midpoint": "graded by pixel distance (1 - d/30 px): whole-pixel boxes put the click ~3 px off, raw < 1",
     "form-sequence": "needs a jQuery UI slider set to a value; the slider's range is not in the observation",
-    "highlight-text": "needs a text selection over a paragraph (no select-text action yet)",
-    "highlight-text-2": "needs a text selection over a paragraph (no select-text action yet)",
     "hot-cold": "the HOT spot is found only by hovering and reading changing feedback (needs memory of probes)",
     "hover-shape": "real-time: the highlighted square moves and MiniWoB scores hover time continuously",
     "moving-items": "real-time: circles move every frame, each reply costs page time",

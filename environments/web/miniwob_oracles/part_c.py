@@ -9,14 +9,18 @@ from collections.abc import Callable
 
 from agentrl.environments.web.miniwob_oracles import part_c_shapes as sh
 from agentrl.environments.web.miniwob_oracles import part_c_state as st
+from agentrl.environments.web.miniwob_oracles import part_c_text as tx
 
 SOLVERS: dict[str, Callable[[str], str]] = {
     "click-color": st.click_color,
+    "click-scroll-list": tx.click_scroll_list,
     "click-shades": st.click_shades,
     "click-shape": sh.click_shape,
     "count-shape": sh.count_shape,
     "enter-date": st.enter_date,
     "find-greatest": st.find_greatest,
+    "highlight-text": tx.highlight_text,
+    "highlight-text-2": tx.highlight_text_2,
     "number-checkboxes": st.number_checkboxes,
     "odd-or-even": st.odd_or_even,
     "scroll-text-2": st.scroll_text_2,
