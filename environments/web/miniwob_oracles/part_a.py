@@ -54,11 +54,9 @@ SOLVERS: dict[str, Callable[[str], str]] = {
 EXCLUDED: dict[str, str] = {
     "click-menu-2": "half its episodes name the menu item only by an icon sprite, which the text page omits",
     "circle-center": "raw reward is 1 only at the exact sub-pixel centre; the page gives whole-pixel boxes",
-    "ascending-numbers": "the numbers turn into blank squares after the first click, so it needs memory",
     "bisect-angle": "raw reward is 1 only for an exact bisector; whole-pixel boxes give a fraction of it",
     "button-delay": "the page does not change after ONE is clicked, so a stateless oracle cannot time the wait",
     "chase-circle": "real-time pointer tracking of a moving circle, scored continuously",
-    "click-button-sequence": "the page does not change after ONE is clicked, so a stateless oracle cannot tell",
     "count-sides": "the shape is drawn on a canvas, which the text page cannot show",
     "click-pie-nodelay": "on train seed 1 no click on the wanted slice or its label ends the episode (cause not found)",
     "daily-calendar": "events are divs whose extent the page shows only through their title line",

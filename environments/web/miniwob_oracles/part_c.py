@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agentrl.environments.web.miniwob_oracles import part_c_pointer as pt
 from agentrl.environments.web.miniwob_oracles import part_c_shapes as sh
 from agentrl.environments.web.miniwob_oracles import part_c_state as st
 from agentrl.environments.web.miniwob_oracles import part_c_text as tx
 
 SOLVERS: dict[str, Callable[[str], str]] = {
+    "ascending-numbers": pt.ascending_numbers,
+    "click-button-sequence": pt.click_button_sequence,
     "click-color": st.click_color,
     "click-scroll-list": tx.click_scroll_list,
     "click-shades": st.click_shades,
