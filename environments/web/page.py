@@ -211,6 +211,8 @@ WALK_JS = r"""
     }
   }
   const interactive = el => hard(el) || soft.has(el);
+  // with opts.state a script-driven list (a sortable) keeps its items as lines of their own too
+  const hasBlockInside = el => Array.from(el.children).some(c => block.has(c.tagName.toLowerCase()));
   const hasControlInside = el => { for (const d of el.querySelectorAll("*")) if (interactive(d)) return true; return false; };
   const role = el => {
     const tag = el.tagName.toLowerCase(); const r = (el.getAttribute("role") || "").trim().toLowerCase();
@@ -276,7 +278,7 @@ WALK_JS = r"""
     for (const k of ["min", "max"]) { const v = el.getAttribute("aria-value" + k) ?? (tag === "input" ? el.getAttribute(k) : null);
       if (v !== null) out.push(k + "=" + v); }
     const marks = Array.from(el.querySelectorAll("*")).filter(d => d.childNodes.length === 0 && classOf(d) && drawn(d)).map(classOf);
-    if (marks.length) out.push("marks=" + marks.join(", "));
+    if (marks.length) out.push("marks=" + [...new Set(marks)].join(", "));
     return out.join("; ");
   };
   const emit = (node, ownText) => {
@@ -295,7 +297,7 @@ WALK_JS = r"""
     if (interactive(node)) {
       // a script-clickable container (a tree folder holding its items) keeps its own text as its name and
       // its inner controls and blocks as lines of their own
-      if (!hard(node) && hasControlInside(node)) {
+      if (!hard(node) && (hasControlInside(node) || (opts.state && hasBlockInside(node)))) {
         const own = [], rest = [];
         for (const c of node.childNodes) {
           const plain = c.nodeType === 3 || (c.nodeType === 1 && !block.has(c.tagName.toLowerCase())

@@ -61,9 +61,6 @@ EXCLUDED: dict[str, str] = {
     "click-pie-nodelay": "on train seed 1 no click on the wanted slice or its label ends the episode (cause not found)",
     "daily-calendar": "events are divs whose extent the page shows only through their title line",
     "drag-cube": "which face is in front shows only through 3D CSS transforms",
-    "drag-items": "the sortable list renders as one element with its items folded into its name",
-    "drag-items-grid": "the sortable grid renders as one element with its items folded into its name",
-    "drag-sort-numbers": "the sortable list renders as one element with its items folded into its name",
     "draw-circle": "needs a curved stroke; drag_xy draws a straight line",
 }
 """Tasks of this half with no honest oracle from the observation, and why (the docs list them)."""
