@@ -206,6 +206,7 @@ WALK_JS = r"""
       }
       if (el === document || el === document.body || el === document.documentElement) continue;
       if (direct || typeof el.onclick === "function" || typeof el.onmousedown === "function") soft.add(el);
+      else if (opts.state && el.tabIndex >= 0 && el.hasAttribute("tabindex")) soft.add(el);  // a slider's handle
       else if (el.parentElement && el.parentElement !== document.body && getComputedStyle(el).cursor === "pointer"
                && getComputedStyle(el.parentElement).cursor !== "pointer") soft.add(el);
     }
@@ -277,7 +278,7 @@ WALK_JS = r"""
     else if (tag === "input" && r !== "textbox" && !["checkbox", "radio", "button"].includes(r)) out.push("value=" + el.value);
     for (const k of ["min", "max"]) { const v = el.getAttribute("aria-value" + k) ?? (tag === "input" ? el.getAttribute(k) : null);
       if (v !== null) out.push(k + "=" + v); }
-    const marks = Array.from(el.querySelectorAll("*")).filter(d => d.childNodes.length === 0 && classOf(d) && drawn(d)).map(classOf);
+    const marks = Array.from(el.querySelectorAll("*")).filter(d => d.childNodes.length === 0 && classOf(d) && drawn(d) && !interactive(d)).map(classOf);
     if (marks.length) out.push("marks=" + [...new Set(marks)].join(", "));
     return out.join("; ");
   };

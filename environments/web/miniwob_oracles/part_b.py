@@ -362,7 +362,6 @@ EXCLUDED: dict[str, str] = {
     "email-inbox-forward-nl": "a free-form sentence without its field dict since the utterance matches the official "
                               "env's; the oracle's templates do not cover its phrasings",
     "find-midpoint": "graded by pixel distance (1 - d/30 px): whole-pixel boxes put the click ~3 px off, raw < 1",
-    "form-sequence": "needs a jQuery UI slider set to a value; the slider's range is not in the observation",
     "hot-cold": "the HOT spot is found only by hovering and reading changing feedback (needs memory of probes)",
     "hover-shape": "real-time: the highlighted square moves and MiniWoB scores hover time continuously",
     "moving-items": "real-time: circles move every frame, each reply costs page time",
@@ -374,7 +373,5 @@ EXCLUDED: dict[str, str] = {
     "text-editor": "needs a text selection inside the rich-text editor and its style state is not shown",
     "use-colorwheel": "needs a colour picked on a canvas colour wheel whose colours are not in the observation",
     "use-colorwheel-2": "needs a colour picked on a canvas colour wheel whose colours are not in the observation",
-    "use-slider": "needs the slider's range to map a value to a drag position; it is not in the observation",
-    "use-slider-2": "needs the sliders' ranges to map values to drag positions; they are not in the observation",
 }
 """Tasks of this half without an oracle, each with the reason."""

@@ -11,6 +11,7 @@ from agentrl.environments.web.miniwob_oracles import part_c_pointer as pt
 from agentrl.environments.web.miniwob_oracles import part_c_shapes as sh
 from agentrl.environments.web.miniwob_oracles import part_c_state as st
 from agentrl.environments.web.miniwob_oracles import part_c_text as tx
+from agentrl.environments.web.miniwob_oracles import part_c_widgets as wg
 
 SOLVERS: dict[str, Callable[[str], str]] = {
     "ascending-numbers": pt.ascending_numbers,
@@ -25,6 +26,7 @@ SOLVERS: dict[str, Callable[[str], str]] = {
     "drag-sort-numbers": pt.drag_sort_numbers,
     "enter-date": st.enter_date,
     "find-greatest": st.find_greatest,
+    "form-sequence": wg.form_sequence,
     "highlight-text": tx.highlight_text,
     "highlight-text-2": tx.highlight_text_2,
     "number-checkboxes": st.number_checkboxes,
@@ -32,10 +34,12 @@ SOLVERS: dict[str, Callable[[str], str]] = {
     "scroll-text-2": st.scroll_text_2,
     "sign-agreement": st.sign_agreement,
     "tic-tac-toe": st.tic_tac_toe,
+    "use-slider": wg.use_slider,
+    "use-slider-2": wg.use_slider_2,
     "use-spinner": st.use_spinner,
     "visual-addition": st.visual_addition,
 }
 """MiniWoB++ oracles (see the package docstring for the contract)."""
 
-STATE_TASKS: frozenset[str] = frozenset(SOLVERS)
+STATE_TASKS: frozenset[str] = frozenset(SOLVERS) | {"click-menu-2", "order-food", "text-editor"}
 """Tasks whose observation carries element state."""
