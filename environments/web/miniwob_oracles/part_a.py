@@ -52,7 +52,6 @@ SOLVERS: dict[str, Callable[[str], str]] = {
 """MiniWoB++ oracles (see the package docstring for the contract)."""
 
 EXCLUDED: dict[str, str] = {
-    "click-menu-2": "half its episodes name the menu item only by an icon sprite, which the text page omits",
     "circle-center": "raw reward is 1 only at the exact sub-pixel centre; the page gives whole-pixel boxes",
     "bisect-angle": "raw reward is 1 only for an exact bisector; whole-pixel boxes give a fraction of it",
     "button-delay": "the page does not change after ONE is clicked, so a stateless oracle cannot time the wait",

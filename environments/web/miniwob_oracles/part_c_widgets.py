@@ -81,3 +81,24 @@ def form_sequence(content: str) -> str:
         if box.checked != (i == int(m.group(2)) - 1):
             return click(box)
     return submit_action(items)
+
+
+_PLAYBACK = {"Prev", "Stop", "Play", "Next"}  # click-menu-2's submenu (its items show once Playback is hovered)
+
+
+def click_menu_2(content: str) -> str:
+    instruction, items = parts(content)
+    labelled = re.search(r'item labeled "([^"]+)"', instruction)
+    icon = next(
+        (m.group(1) for it in items if it.id is None and (m := re.search(r"\{ui-icon (ui-icon-[\w-]+)\}", it.text))),
+        None,
+    )
+    entries = [it for it in elements(items, "menuitem")]
+    if not entries:
+        return click(next((it for it in elements(items, "button") if it.name == "Menu"), None))
+    for it in entries:
+        if (labelled and it.name == labelled.group(1)) or (icon and icon in state(it).get("marks", "")):
+            return click(it)
+    # not on show: it is in the Playback submenu (named), or an icon the open items do not carry
+    playback = next((it for it in entries if it.name == "Playback"), None)
+    return f"hover({playback.id})" if playback else "stop()"
