@@ -139,8 +139,8 @@ def collapse(text: str) -> str:
 # boxes: every element and text line gets its viewport box; handlers: elements with JavaScript click handlers
 # (marked by HANDLER_MARK_JS, jQuery delegation, onclick properties) or a pointer cursor are controls too;
 # svg: the shapes inside <svg> are controls (role = the shape's tag); state: each element shows what the text
-# alone does not (see STATE_JS), and an empty element that draws something (a coloured block, an icon) shows
-# in the text as its classes in braces, such as "{ui-icon ui-icon-disk}"; a text selection shows as a last line
+# alone does not (see stateOf), and an empty element that draws something (a coloured block, an icon) shows
+# in the text as its classes in braces, such as "{ui-icon ui-icon-disk}" (an image as its alt text); a text selection shows as a last line
 # 'Selected text: "..."'.
 WALK_JS = r"""
 ([skip, block, roles, textInputs, extra, opts]) => {
@@ -292,8 +292,9 @@ WALK_JS = r"""
     if (node.nodeType !== 1) return;
     const tag = node.tagName.toLowerCase();
     if (skip.has(tag) || hidden(node)) return;
-    if (opts.state && node.childNodes.length === 0 && !interactive(node) && classOf(node) && drawn(node)) {
-      buf.push("{" + classOf(node) + "}"); return;
+    if (opts.state && node.childNodes.length === 0 && !interactive(node)
+        && ((classOf(node) && drawn(node)) || (tag === "img" && node.getAttribute("alt")))) {
+      buf.push("{" + (tag === "img" ? collapse(node.getAttribute("alt")) || classOf(node) : classOf(node)) + "}"); return;
     }
     if (interactive(node)) {
       // a script-clickable container (a tree folder holding its items) keeps its own text as its name and

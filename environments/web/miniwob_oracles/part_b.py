@@ -365,7 +365,6 @@ EXCLUDED: dict[str, str] = {
     "hot-cold": "the HOT spot is found only by hovering and reading changing feedback (needs memory of probes)",
     "hover-shape": "real-time: the highlighted square moves and MiniWoB scores hover time continuously",
     "moving-items": "real-time: circles move every frame, each reply costs page time",
-    "order-food": "item counts are not shown as text, so a stateless oracle cannot tell what it already ordered",
     "resize-textarea": "needs a drag of the textarea's resize handle, whose size change is not in the observation",
     "right-angle": "graded by the angle's error in degrees: whole-pixel boxes do not give raw reward 1.0",
     "simon-says": "real-time: the sequence is shown by flashing buttons between replies",

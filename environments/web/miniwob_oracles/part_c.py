@@ -32,6 +32,7 @@ SOLVERS: dict[str, Callable[[str], str]] = {
     "highlight-text-2": tx.highlight_text_2,
     "number-checkboxes": st.number_checkboxes,
     "odd-or-even": st.odd_or_even,
+    "order-food": st.order_food,
     "scroll-text-2": st.scroll_text_2,
     "sign-agreement": st.sign_agreement,
     "tic-tac-toe": st.tic_tac_toe,
@@ -42,5 +43,5 @@ SOLVERS: dict[str, Callable[[str], str]] = {
 }
 """MiniWoB++ oracles (see the package docstring for the contract)."""
 
-STATE_TASKS: frozenset[str] = frozenset(SOLVERS) | {"order-food", "text-editor"}
+STATE_TASKS: frozenset[str] = frozenset(SOLVERS) | {"text-editor"}
 """Tasks whose observation carries element state."""

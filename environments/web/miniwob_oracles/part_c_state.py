@@ -252,3 +252,49 @@ def tic_tac_toe(content: str) -> str:
         return (2 if won else v, 1 if i == 4 else 0)  # an immediate win first, then the centre
 
     return click(cells[max(free, key=value)])
+
+
+def _menu(items: Sequence[PageItem]) -> list[tuple[str, set[str], int, PageItem, PageItem]]:
+    """order-food's dishes: (name, types shown as icons, quantity ordered, its - control, its + control)."""
+    dishes = []
+    for i, it in enumerate(items):
+        if it.id is None or "remove" not in classes(it):
+            continue
+        before = [x.text.strip() for x in items[:i] if x.id is None and x.text.strip()]
+        icons = []
+        while before and before[-1].startswith("{"):
+            icons.append(before.pop())
+        add = next((x for x in items[i + 1 :] if x.id is not None), None)
+        shown = [x.text.strip() for x in items[i + 1 : items.index(add)] if x.id is None] if add else []
+        count = int(shown[0]) if shown and shown[0].isdigit() else 0
+        types = set(re.findall(r"\{([\w-]+)\}", " ".join(icons)))
+        if before and add is not None:
+            dishes.append((before[-1], types, count, it, add))
+    return dishes
+
+
+def order_food(content: str) -> str:
+    instruction, items = parts(content)
+    dishes = _menu(items)
+    by_name = re.search(r"Order one of each item: (.+)$", instruction)
+    by_type = re.search(r"Order (\d+) items that are ([\w-]+)", instruction)
+    if by_name:
+        wanted = {w.strip() for w in by_name.group(1).split(", ")}
+        for name, _, count, less, more in dishes:
+            want = 1 if name in wanted else 0
+            if count != want:
+                return click(more if count < want else less)
+    elif by_type:
+        total, kind = int(by_type.group(1)), by_type.group(2)
+        fits = [d for d in dishes if kind in d[1]]
+        for _, types, count, less, _ in dishes:
+            if count and kind not in types:
+                return click(less)
+        have = sum(d[2] for d in fits)
+        if not fits:
+            return "stop()"
+        if have != total:
+            return click(fits[0][4] if have < total else next(d[3] for d in fits if d[2]))
+    else:
+        return "stop()"
+    return click(next((it for it in elements(items, "button") if it.name == "Order!"), None))
