@@ -359,8 +359,6 @@ EXCLUDED: dict[str, str] = {
     "email-inbox-nl-turk": "the utterance is a crowd-written sentence (as in the official env), which a scripted "
                            "oracle cannot parse reliably; its field dict is not part of the observation",
     "email-inbox-forward-nl-turk": "the same: a crowd-written utterance without its field dict",
-    "email-inbox-forward-nl": "a free-form sentence without its field dict since the utterance matches the official "
-                              "env's; the oracle's templates do not cover its phrasings",
     "find-midpoint": "graded by pixel distance (1 - d/30 px): whole-pixel boxes put the click ~3 px off, raw < 1",
     "hot-cold": "the HOT spot is found only by hovering and reading changing feedback (needs memory of probes)",
     "hover-shape": "real-time: the highlighted square moves and MiniWoB scores hover time continuously",

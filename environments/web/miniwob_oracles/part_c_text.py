@@ -71,3 +71,52 @@ def click_scroll_list(content: str) -> str:
         if (name in wanted) != (name in picked):
             return f"select({box.id}, {js(name)})"
     return submit_action(items)
+
+
+# words that start the sentences of email-inbox-forward-nl and are not names
+_NOT_NAMES = {
+    "Find",
+    "Locate",
+    "Forward",
+    "Look",
+    "Send",
+    "Go",
+    "Please",
+    "The",
+    "Give",
+    "I",
+    "Navigate",
+    "Search",
+    "Get",
+    "DEST",
+    "NAME",
+}
+
+
+def forward_goal(instruction: str) -> tuple[str, str] | None:
+    """(sender, recipient) of a free-form "forward the email from NAME to DEST" sentence: the sender is the
+    name after "by"/"from", or before "sent"/"wants his", or after "Get"; the recipient is the other name."""
+    names = [w for w in re.findall(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", instruction) if w not in _NOT_NAMES]
+    if len(set(names)) != 2:
+        return None
+    m = (
+        re.search(r"\b(?:by|from) ([A-Z][\w-]*)", instruction)
+        or re.search(r"\b([A-Z][\w-]*) (?:sent|wants his)\b", instruction)
+        or re.search(r"\bGet ([A-Z][\w-]*)", instruction)
+    )
+    if m is None or m.group(1) not in names:
+        return None
+    sender = m.group(1)
+    return sender, next(n for n in names if n != sender)
+
+
+def email_inbox_forward_nl(content: str) -> str:
+    from agentrl.environments.web.miniwob_oracles import part_b_email
+
+    instruction, _ = parts(content)
+    found = forward_goal(instruction)
+    if found is None:
+        return "stop()"
+    # the same task as email-inbox-forward, whose oracle reads the template sentence
+    canonical = f"Find the email by {found[0]} and forward that email to {found[1]}."
+    return part_b_email.solve(content.replace(f"Instruction: {instruction}", f"Instruction: {canonical}", 1))
