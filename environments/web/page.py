@@ -140,7 +140,8 @@ def collapse(text: str) -> str:
 # (marked by HANDLER_MARK_JS, jQuery delegation, onclick properties) or a pointer cursor are controls too;
 # svg: the shapes inside <svg> are controls (role = the shape's tag); state: each element shows what the text
 # alone does not (see stateOf), and an empty element that draws something (a coloured block, an icon) shows
-# in the text as its classes in braces, such as "{ui-icon ui-icon-disk}" (an image as its alt text); a text selection shows as a last line
+# in the text as its classes in braces, such as "{ui-icon ui-icon-disk}" (an image as its alt text, a coloured one with
+# its colour: "{cc bg=rgb(1, 2, 3)}"); a text selection shows as a last line
 # 'Selected text: "..."'.
 WALK_JS = r"""
 ([skip, block, roles, textInputs, extra, opts]) => {
@@ -294,7 +295,9 @@ WALK_JS = r"""
     if (skip.has(tag) || hidden(node)) return;
     if (opts.state && node.childNodes.length === 0 && !interactive(node)
         && ((classOf(node) && drawn(node)) || (tag === "img" && node.getAttribute("alt")))) {
-      buf.push("{" + (tag === "img" ? collapse(node.getAttribute("alt")) || classOf(node) : classOf(node)) + "}"); return;
+      const bg = getComputedStyle(node).backgroundColor;  // a colour swatch shows its colour
+      const painted = bg && bg !== "transparent" && bg !== "rgba(0, 0, 0, 0)" ? " bg=" + bg : "";
+      buf.push("{" + (tag === "img" ? collapse(node.getAttribute("alt")) || classOf(node) : classOf(node)) + painted + "}"); return;
     }
     if (interactive(node)) {
       // a script-clickable container (a tree folder holding its items) keeps its own text as its name and

@@ -368,7 +368,5 @@ EXCLUDED: dict[str, str] = {
     "simon-says": "real-time: the sequence is shown by flashing buttons between replies",
     "stock-market": "real-time: the price changes every 100 ms, a reply's click lands on a later price",
     "text-editor": "needs a text selection inside the rich-text editor and its style state is not shown",
-    "use-colorwheel": "needs a colour picked on a canvas colour wheel whose colours are not in the observation",
-    "use-colorwheel-2": "needs a colour picked on a canvas colour wheel whose colours are not in the observation",
 }
 """Tasks of this half without an oracle, each with the reason."""

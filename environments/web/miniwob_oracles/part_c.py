@@ -39,6 +39,8 @@ SOLVERS: dict[str, Callable[[str], str]] = {
     "tic-tac-toe": st.tic_tac_toe,
     "use-slider": wg.use_slider,
     "use-slider-2": wg.use_slider_2,
+    "use-colorwheel": st.use_colorwheel,
+    "use-colorwheel-2": st.use_colorwheel_2,
     "use-spinner": st.use_spinner,
     "visual-addition": st.visual_addition,
 }

@@ -155,7 +155,7 @@ def sign_agreement(content: str) -> str:
 
 def visual_addition(content: str) -> str:
     _, items = parts(content)
-    blocks = sum(it.text.count("{addition-block}") for it in items if it.id is None)
+    blocks = sum(len(re.findall(r"\{addition-block[ }]", it.text)) for it in items if it.id is None)
     field = next(iter(elements(items, "textbox")), None)
     if field is None or blocks == 0:
         return "stop()"
@@ -267,7 +267,7 @@ def _menu(items: Sequence[PageItem]) -> list[tuple[str, set[str], int, PageItem,
         add = next((x for x in items[i + 1 :] if x.id is not None), None)
         shown = [x.text.strip() for x in items[i + 1 : items.index(add)] if x.id is None] if add else []
         count = int(shown[0]) if shown and shown[0].isdigit() else 0
-        types = set(re.findall(r"\{([\w-]+)\}", " ".join(icons)))
+        types = set(re.findall(r"\{([\w-]+)[ }]", " ".join(icons)))
         if before and add is not None:
             dishes.append((before[-1], types, count, it, add))
     return dishes
@@ -298,3 +298,49 @@ def order_food(content: str) -> str:
     else:
         return "stop()"
     return click(next((it for it in elements(items, "button") if it.name == "Order!"), None))
+
+
+# the CSS colour names use-colorwheel asks for, as the hex its colour picker holds
+_CSS_HEX = {
+    "black": "000000",
+    "white": "ffffff",
+    "aqua": "00ffff",
+    "blue": "0000ff",
+    "gray": "808080",
+    "green": "008000",
+    "lime": "00ff00",
+    "maroon": "800000",
+    "navy": "000080",
+    "olive": "808000",
+    "purple": "800080",
+    "red": "ff0000",
+    "silver": "c0c0c0",
+    "teal": "008080",
+    "yellow": "ffff00",
+    "pink": "ffc0cb",
+    "magenta": "ff00ff",
+    "gold": "ffd700",
+    "orange": "ffa500",
+}
+
+
+def _pick_colour(items: Sequence[PageItem], hex_value: str | None) -> str:
+    field = next(iter(elements(items, "textbox")), None)  # the colour picker's hex field
+    if field is None or hex_value is None:
+        return "stop()"
+    if (field.value or "").lower() != hex_value:
+        return f"type({field.id}, {js(hex_value)})"
+    return submit_action(items)
+
+
+def use_colorwheel(content: str) -> str:
+    instruction, items = parts(content)
+    m = re.search(r"Select (\w+) with the color picker", instruction)
+    return _pick_colour(items, _CSS_HEX.get(m.group(1).lower()) if m else None)
+
+
+def use_colorwheel_2(content: str) -> str:
+    _, items = parts(content)
+    swatch = next((m for it in items if it.id is None and (m := re.search(r"\{cc bg=(rgb\([^)]*\))\}", it.text))), None)
+    colour = rgb(swatch.group(1)) if swatch else None
+    return _pick_colour(items, "".join(f"{v:02x}" for v in colour) if colour else None)

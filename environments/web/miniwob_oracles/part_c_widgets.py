@@ -90,7 +90,7 @@ def click_menu_2(content: str) -> str:
     instruction, items = parts(content)
     labelled = re.search(r'item labeled "([^"]+)"', instruction)
     icon = next(
-        (m.group(1) for it in items if it.id is None and (m := re.search(r"\{ui-icon (ui-icon-[\w-]+)\}", it.text))),
+        (m.group(1) for it in items if it.id is None and (m := re.search(r"\{ui-icon (ui-icon-[\w-]+)", it.text))),
         None,
     )
     entries = [it for it in elements(items, "menuitem")]
