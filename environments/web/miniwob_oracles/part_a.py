@@ -54,10 +54,12 @@ SOLVERS: dict[str, Callable[[str], str]] = {
 EXCLUDED: dict[str, str] = {
     "circle-center": "raw reward is 1 only at the exact sub-pixel centre; the page gives whole-pixel boxes",
     "bisect-angle": "raw reward is 1 only for an exact bisector; whole-pixel boxes give a fraction of it",
-    "button-delay": "the page does not change after ONE is clicked, so a stateless oracle cannot time the wait",
+    "button-delay": "a stateless oracle cannot tell how long ago ONE was clicked (the page shows only which button "
+                    "has the focus)",
     "chase-circle": "real-time pointer tracking of a moving circle, scored continuously",
     "count-sides": "the shape is drawn on a canvas, which the text page cannot show",
-    "click-pie-nodelay": "on train seed 1 no click on the wanted slice or its label ends the episode (cause not found)",
+    "click-pie-nodelay": "on some seeds (train seed 1) the wanted item is the wheel's preselected one (its label drawn "
+                         "white), and no click on its slice or label ends the episode",
     "daily-calendar": "events are divs whose extent the page shows only through their title line",
     "drag-cube": "which face is in front shows only through 3D CSS transforms",
     "draw-circle": "needs a curved stroke; drag_xy draws a straight line",

@@ -358,15 +358,18 @@ SOLVERS: dict[str, Callable[[str], str]] = {
 EXCLUDED: dict[str, str] = {
     "email-inbox-nl-turk": "the utterance is a crowd-written sentence (as in the official env), which a scripted "
                            "oracle cannot parse reliably; its field dict is not part of the observation",
-    "email-inbox-forward-nl-turk": "the same: a crowd-written utterance without its field dict",
+    "email-inbox-forward-nl-turk": "a crowd-written utterance (as in the official env) that a scripted oracle cannot "
+                                   "parse reliably; its field dict is not part of the observation",
     "find-midpoint": "graded by pixel distance (1 - d/30 px): whole-pixel boxes put the click ~3 px off, raw < 1",
     "hot-cold": "the HOT spot is found only by hovering and reading changing feedback (needs memory of probes)",
     "hover-shape": "real-time: the highlighted square moves and MiniWoB scores hover time continuously",
     "moving-items": "real-time: circles move every frame, each reply costs page time",
-    "resize-textarea": "needs a drag of the textarea's resize handle, whose size change is not in the observation",
+    "resize-textarea": "graded against the textarea's initial size, which a stateless oracle no longer sees once "
+                       "it has dragged (the box shows only the current size)",
     "right-angle": "graded by the angle's error in degrees: whole-pixel boxes do not give raw reward 1.0",
     "simon-says": "real-time: the sequence is shown by flashing buttons between replies",
     "stock-market": "real-time: the price changes every 100 ms, a reply's click lands on a later price",
-    "text-editor": "needs a text selection inside the rich-text editor and its style state is not shown",
+    "text-editor": "half its episodes style one word inside the rich-text editor; the page gives a box per line, "
+                   "not per word, so no drag or double click can be aimed at the word",
 }
 """Tasks of this half without an oracle, each with the reason."""
