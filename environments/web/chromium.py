@@ -292,6 +292,7 @@ class ChromiumBrowser:
             try:
                 await self._settle()
                 if self.observe_extra:
+                    await self._images_ready()  # MiniWoB pages: boxes must not depend on when icons load
                     both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra])
                     raw, self.last_extra = both["walk"], both["extra"]
                 else:
@@ -306,6 +307,12 @@ class ChromiumBrowser:
         shot = await self._page.screenshot(type="png") if self.screenshot else None
         return Observation(text=compose_text(raw["lines"], elements), url=self._page.url, title=raw["title"],
                            elements=elements, screenshot=shot, error=error)
+
+    async def _images_ready(self) -> None:
+        try:
+            await asyncio.wait_for(self._page.evaluate(_IMAGES_READY_JS), self.timeout_ms / 1000)
+        except TimeoutError:
+            pass  # read the page as it is
 
     async def _settle(self) -> None:
         """Wait for a navigation an action started; a page that never finishes loading is read as it is."""
@@ -419,6 +426,23 @@ class ChromiumBrowser:
                 f"{json.dumps([label for _, label in options], ensure_ascii=False)}")
 
 
+# Before the walk, wait for the images the page shows to load (img elements and CSS content/background
+# urls): an icon that has not loaded yet has no size, so the layout (and every box) would depend on timing.
+# No timer bounds the wait (a virtual clock stops timers); the caller's timeout does.
+_IMAGES_READY_JS = """() => {
+  const urls = new Set();
+  for (const img of document.images) if (!img.complete && img.src) urls.add(img.src);
+  for (const el of document.querySelectorAll("*")) {
+    const cs = getComputedStyle(el);
+    for (const v of [cs.content, cs.backgroundImage]) {
+      const m = /^url\\("?([^")]+)"?\\)$/.exec(v || ""); if (m) urls.add(m[1]);
+    }
+  }
+  return Promise.all(Array.from(urls).map(u => new Promise(done => {
+    const im = new Image(); im.onload = im.onerror = () => done(); im.src = u;
+    if (im.complete) done();
+  })));
+}"""
 _WALK_AND_EXTRA_JS = f"([args, extra]) => ({{walk: ({WALK_JS.strip()})(args), extra: (0, eval)(extra)()}})"
 
 

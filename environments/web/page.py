@@ -167,6 +167,9 @@ WALK_JS = r"""
     buf = []; bufNodes = [];
   };
   const collapse = s => (s || "").split(/\s+/).filter(Boolean).join(" ");
+  // an element's classes; with opts.state, without the ones a library adds while the mouse is over it
+  // (ui-state-hover): "hovered" says that, and those come and go with Chromium's hover timing
+  const classOf = el => collapse(el.getAttribute("class")).split(" ").filter(c => !(opts.state && /(^|-)hover$/.test(c))).join(" ");
   document.querySelectorAll("[data-agentrl-id]").forEach(e => e.removeAttribute("data-agentrl-id"));
   const SHAPES = new Set(["rect", "circle", "ellipse", "polygon", "polyline", "path", "line", "text", "image"]);
   const inSvg = el => el instanceof SVGElement && el.tagName.toLowerCase() !== "svg";
@@ -245,7 +248,7 @@ WALK_JS = r"""
     if (!name) name = labelFor(el);
     if (!name) name = collapse(el.getAttribute("placeholder")) || collapse(el.getAttribute("title")) || collapse(el.getAttribute("name"));
     // an icon-only control (a star, a trash can) is known by its id or classes on script-driven pages
-    if (!name && opts.handlers && !hard(el)) name = collapse(el.id) || collapse(typeof el.className === "string" ? el.className : "");
+    if (!name && opts.handlers && !hard(el)) name = collapse(el.id) || (typeof el.className === "string" ? classOf(el) : "");
     const d = {role: r, name: name, value: null, options: [], checked: null, box: null};
     if (tag === "select") {
       d.options = Array.from(el.options).map(o => collapse(o.textContent));
@@ -256,12 +259,19 @@ WALK_JS = r"""
     if (opts.state) d.state = stateOf(el, tag, r) || null;
     return d;
   };
-  const classOf = el => collapse(el.getAttribute("class"));
+
   const drawn = el => { const b = boxOf([el.getBoundingClientRect()]); return !!b && b[2] > 0 && b[3] > 0; };
   // the state line of an element (opts.state): its classes, whether it is disabled or focused, its own
   // background or fill colour, whether the mouse is over it, how far it is scrolled, the options picked in a multi-select, a slider's or
   // spinner's value and range, and the classes of the empty marks (icons) inside it
-  const hovered = opts.state ? Array.from(document.querySelectorAll(":hover")).pop() : null;
+  // the control under the mouse: the one holding the element at the last pointer position (HANDLER_MARK_JS
+  // records it; Chromium's :hover state lags behind the events, so it would make two runs differ)
+  const hovered = (() => {
+    const at = window.__agentrlMouse; if (!opts.state || !at) return null;
+    let el = document.elementFromPoint(at[0], at[1]);
+    while (el && !interactive(el)) el = el.parentElement;
+    return el;
+  })();
   const stateOf = (el, tag, r) => {
     const out = []; const cs = getComputedStyle(el);
     const cls = classOf(el); if (cls) out.push("class=" + cls);
@@ -330,7 +340,7 @@ WALK_JS = r"""
 """
 
 # Installed before any page script runs (when handlers are looked for): remembers which elements got a
-# pointer listener, since a listener leaves no trace in the DOM.
+# pointer listener, since a listener leaves no trace in the DOM, and where the mouse last moved to.
 HANDLER_MARK_JS = r"""
 (() => {
   const kinds = new Set(["click", "mousedown", "mouseup", "dblclick", "pointerdown", "pointerup"]);
@@ -342,6 +352,7 @@ HANDLER_MARK_JS = r"""
     }
     return add.call(this, type, listener, options);
   };
+  add.call(window, "mousemove", e => { window.__agentrlMouse = [e.clientX, e.clientY]; }, true);
 })();
 """
 
