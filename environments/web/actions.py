@@ -3,7 +3,7 @@
 Actions (`ACTION_HELP` is the grammar shown to models; docs/web.md has the full table):
 
 - by element id: click(id), dblclick(id), hover(id), drag(from_id, to_id), type(id, "text"),
-  select(id, "option"), scroll(id, up|down)
+  select(id, "option") (on a multi-select list it adds the option, or drops it if picked), scroll(id, up|down)
 - by viewport coordinates (pixels, as the ``box=[x,y,w,h]`` of a rendered line): click_xy(x, y),
   dblclick_xy(x, y), hover_xy(x, y), drag_xy(x1, y1, x2, y2)
 - keyboard: type("text") types into the focused element, press("Enter") or a chord such as

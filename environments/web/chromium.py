@@ -111,15 +111,19 @@ class ChromiumBrowser:
     interactive, such as MiniWoB's clickable spans. `timeout_s` bounds each action. The walk options (off by
     default, so a plain site reads as in the text browser; MiniWoB turns them on): `boxes` adds each element's
     and text line's viewport box (``box=[x,y,w,h]``), `handlers` makes elements with script click handlers
-    or a pointer cursor controls, `svg` makes SVG shapes controls. `handlers` takes effect at the next reset.
+    or a pointer cursor controls, `svg` makes SVG shapes controls, `state` adds each element's state (classes,
+    disabled, focus, colour, scroll position, value range; ``state="..."``) and shows empty drawn elements as
+    their classes. `handlers` takes effect at the next reset.
     """
 
     def __init__(self, *, screenshot: bool = False, extra_selector: str = "", timeout_s: float = 5.0,
                  allow_file_urls: bool = False, viewport: tuple[int, int] = (1024, 768),
-                 executable: str = CHROMIUM, boxes: bool = False, handlers: bool = False, svg: bool = False):
+                 executable: str = CHROMIUM, boxes: bool = False, handlers: bool = False, svg: bool = False,
+                 state: bool = False):
         self.screenshot = screenshot
         self.extra_selector = extra_selector
         self.boxes, self.handlers, self.svg = boxes, handlers, svg
+        self.state = state
         # `observe_extra`: a JS function source evaluated with each walk, in the same round trip; its result
         # is `last_extra` (MiniWoB reads its reward globals this way after every action)
         self.observe_extra = ""
@@ -282,11 +286,13 @@ class ChromiumBrowser:
         if self._page is None:
             raise BrowserError("observe() before reset(); call reset(url) first.")
         args = [sorted(SKIP_TAGS), sorted(BLOCK_TAGS), sorted(INTERACTIVE_ROLES), sorted(TEXT_INPUTS),
-                self.extra_selector, {"boxes": self.boxes, "handlers": self.handlers, "svg": self.svg}]
+                self.extra_selector, {"boxes": self.boxes, "handlers": self.handlers, "svg": self.svg,
+                                     "state": self.state}]
         for attempt in range(5):
             try:
                 await self._settle()
                 if self.observe_extra:
+                    await self._images_ready()  # MiniWoB pages: boxes must not depend on when icons load
                     both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra])
                     raw, self.last_extra = both["walk"], both["extra"]
                 else:
@@ -301,6 +307,12 @@ class ChromiumBrowser:
         shot = await self._page.screenshot(type="png") if self.screenshot else None
         return Observation(text=compose_text(raw["lines"], elements), url=self._page.url, title=raw["title"],
                            elements=elements, screenshot=shot, error=error)
+
+    async def _images_ready(self) -> None:
+        try:
+            await asyncio.wait_for(self._page.evaluate(_IMAGES_READY_JS), self.timeout_ms / 1000)
+        except TimeoutError:
+            pass  # read the page as it is
 
     async def _settle(self) -> None:
         """Wait for a navigation an action started; a page that never finishes loading is read as it is."""
@@ -404,14 +416,33 @@ class ChromiumBrowser:
                                      "[o.value, o.textContent.split(/\\s+/).filter(Boolean).join(' ')]) : null")
         if options is None:
             return f"[{action.target}] is not a select box; use click({action.target}) or type(...)"
-        for value, label in options:
+        for i, (value, label) in enumerate(options):
             if action.text in (label, value) or (action.text or "").lower() == label.lower():
-                await loc.locator().select_option(value=value, timeout=self.timeout_ms)
+                # a multi-select list keeps what is picked: select() adds the option, or drops it if picked
+                if not await loc.evaluate(_TOGGLE_MULTIPLE_JS, i):
+                    await loc.locator().select_option(value=value, timeout=self.timeout_ms)
                 return None
         return (f"[{action.target}] has no option {action.text!r}; options are "
                 f"{json.dumps([label for _, label in options], ensure_ascii=False)}")
 
 
+# Before the walk, wait for the images the page shows to load (img elements and CSS content/background
+# urls): an icon that has not loaded yet has no size, so the layout (and every box) would depend on timing.
+# No timer bounds the wait (a virtual clock stops timers); the caller's timeout does.
+_IMAGES_READY_JS = """() => {
+  const urls = new Set();
+  for (const img of document.images) if (!img.complete && img.src) urls.add(img.src);
+  for (const el of document.querySelectorAll("*")) {
+    const cs = getComputedStyle(el);
+    for (const v of [cs.content, cs.backgroundImage]) {
+      const m = /^url\\("?([^")]+)"?\\)$/.exec(v || ""); if (m) urls.add(m[1]);
+    }
+  }
+  return Promise.all(Array.from(urls).map(u => new Promise(done => {
+    const im = new Image(); im.onload = im.onerror = () => done(); im.src = u;
+    if (im.complete) done();
+  })));
+}"""
 _WALK_AND_EXTRA_JS = f"([args, extra]) => ({{walk: ({WALK_JS.strip()})(args), extra: (0, eval)(extra)()}})"
 
 
@@ -449,6 +480,12 @@ _POINT_JS = """el => {
   }
   return {x: r.left + r.width / 2, y: r.top + r.height / 2, hit: false};
 }"""
+_TOGGLE_MULTIPLE_JS = """(el, i) => {
+  if (!el.multiple) return false;
+  el.options[i].selected = !el.options[i].selected;
+  for (const t of ["input", "change"]) el.dispatchEvent(new Event(t, {bubbles: true}));
+  return true;
+}"""
 _DOM_CLICK_JS = """el => {
   if (el instanceof SVGElement) { for (const t of ["mousedown", "mouseup", "click"]) el.dispatchEvent(new Event(t)); }
   else { el.click(); if (el.focus) el.focus(); }
@@ -458,7 +495,7 @@ _DOM_CLICK_JS = """el => {
 def _elements_from_js(raw: Sequence[Mapping[str, Any]]) -> tuple[Element, ...]:
     return tuple(Element(id=int(d["id"]), role=d["role"], name=d["name"], value=d["value"],
                          options=tuple(d["options"]), checked=d["checked"],
-                         box=tuple(d["box"]) if d.get("box") else None) for d in raw)
+                         box=tuple(d["box"]) if d.get("box") else None, state=d.get("state")) for d in raw)
 
 
 class BrowserPool:

@@ -61,6 +61,15 @@ def _registered_tasks() -> tuple[str, ...]:
 
 
 TASKS: tuple[str, ...] = _registered_tasks()
+
+
+def _state_tasks() -> frozenset[str]:
+    """Tasks whose observation shows element state (`state=`, see page.WALK_JS); the rest keep the plain walk."""
+    from agentrl.environments.web.miniwob_oracles import STATE_TASKS
+
+    return STATE_TASKS
+
+
 SPLIT_SEEDS: Mapping[str, range] = {"train": range(20), "test": range(1000, 1005)}
 
 
@@ -271,9 +280,10 @@ class MiniWoBEnv:
         if self._server is None:
             self._server = PageServer()
         if self._saved_settings is None:  # a shared browser comes with its own; close() puts them back
-            self._saved_settings = {key: getattr(browser, key) for key in _EPISODE_SETTINGS}
+            self._saved_settings = {key: getattr(browser, key) for key in (*_EPISODE_SETTINGS, "state")}
         for key, value in _EPISODE_SETTINGS.items():
             setattr(browser, key, value)
+        browser.state = name in _state_tasks()
         virtual = self.config.clock == "virtual"
         page = browser.page
         if (self.config.reseed and name not in RELOAD_TASKS and page is not None and page is self._page
@@ -417,6 +427,7 @@ class PageItem:
     label: str = ""  # for an element: its name, or the text line next to it when the name is empty or generic
     box: tuple[int, int, int, int] | None = None
     options: tuple[str, ...] = ()
+    state: str = ""  # the element's state= text, on tasks in STATE_TASKS ("class=...; disabled; ...")
 
     @property
     def center(self) -> tuple[int, int] | None:
@@ -428,7 +439,8 @@ class PageItem:
 
 
 _ELEMENT_LINE = re.compile(r'^\[(\d+)\] (\S+) ("(?:[^"\\]|\\.)*")(?: value=("(?:[^"\\]|\\.)*"))?'
-                           r'(?: options=(\[(?:"(?:[^"\\]|\\.)*"(?:, )?)*\]))?(?: (checked|unchecked))?(?: box=\[(-?\d+),(-?\d+),(\d+),(\d+)\])?$')
+                           r'(?: options=(\[(?:"(?:[^"\\]|\\.)*"(?:, )?)*\]))?(?: (checked|unchecked))?'
+                           r'(?: state=("(?:[^"\\]|\\.)*"))?(?: box=\[(-?\d+),(-?\d+),(\d+),(\d+)\])?$')
 _TEXT_BOX = re.compile(r' box=\[(-?\d+),(-?\d+),(\d+),(\d+)\]$')
 
 
@@ -445,11 +457,12 @@ def parse_page(text: str) -> list[PageItem]:
             continue
         value = json.loads(m.group(4)) if m.group(4) else None
         checked = None if m.group(6) is None else m.group(6) == "checked"
-        box = tuple(int(v) for v in m.group(7, 8, 9, 10)) if m.group(7) is not None else None
+        state = json.loads(m.group(7)) if m.group(7) else ""
+        box = tuple(int(v) for v in m.group(8, 9, 10, 11)) if m.group(8) is not None else None
         options = tuple(json.loads(m.group(5))) if m.group(5) else ()
         shown = line[:line.rindex(" box=[")] if box is not None else line
         items.append(PageItem(shown, int(m.group(1)), m.group(2), json.loads(m.group(3)), value, checked,
-                              box=box, options=options))
+                              box=box, options=options, state=state))
     return [dataclasses.replace(it, label=_label(items, i)) if it.id is not None else it
             for i, it in enumerate(items)]
 

@@ -178,6 +178,10 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any
         if a.kind in ("type", "select") and a.text:
             out = [make(T.FOCUS_ELEMENT_AND_TYPE_TEXT, ref=ref, text=a.text)] if ref is not None \
                 else [*out, make(T.TYPE_TEXT, text=a.text)]
+            if a.kind == "type" and step.targets[0].value:  # ours replaces what the field holds; so must theirs
+                select_all = make(T.PRESS_KEY, key=u.action_space_config.allowed_keys.index("C-a"))
+                out = [make(T.CLICK_ELEMENT, ref=ref), select_all, make(T.TYPE_TEXT, text=a.text)] \
+                    if ref is not None else [out[0], select_all, out[-1]]
         return out
     if a.kind == "type":
         return [make(T.TYPE_TEXT, text=a.text or "")]

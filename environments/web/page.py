@@ -36,6 +36,7 @@ class Element:
     options: tuple[str, ...] = ()
     checked: bool | None = None
     box: tuple[int, int, int, int] | None = None  # x, y, width, height in viewport pixels, when asked for
+    state: str | None = None  # "class=...; disabled; focused; bg=...; scroll=top/max; ...", when asked for
 
     def line(self) -> str:
         parts = [f"[{self.id}] {self.role} {json.dumps(self.name, ensure_ascii=False)}"]
@@ -45,6 +46,8 @@ class Element:
             parts.append("options=" + json.dumps(list(self.options), ensure_ascii=False))
         if self.checked is not None:
             parts.append("checked" if self.checked else "unchecked")
+        if self.state:
+            parts.append(f"state={json.dumps(self.state, ensure_ascii=False)}")
         if self.box is not None:
             parts.append("box=" + json.dumps(list(self.box), separators=(",", ":")))
         return " ".join(parts)
@@ -135,7 +138,11 @@ def collapse(text: str) -> str:
 # data-agentrl-id. `opts` (all off for plain sites, so a script-free page reads the same as in the text browser):
 # boxes: every element and text line gets its viewport box; handlers: elements with JavaScript click handlers
 # (marked by HANDLER_MARK_JS, jQuery delegation, onclick properties) or a pointer cursor are controls too;
-# svg: the shapes inside <svg> are controls (role = the shape's tag).
+# svg: the shapes inside <svg> are controls (role = the shape's tag); state: each element shows what the text
+# alone does not (see stateOf), and an empty element that draws something (a coloured block, an icon) shows
+# in the text as its classes in braces, such as "{ui-icon ui-icon-disk}" (an image as its alt text, a coloured one with
+# its colour: "{cc bg=rgb(1, 2, 3)}"); a text selection shows as a last line
+# 'Selected text: "..."'.
 WALK_JS = r"""
 ([skip, block, roles, textInputs, extra, opts]) => {
   opts = opts || {};
@@ -160,6 +167,9 @@ WALK_JS = r"""
     buf = []; bufNodes = [];
   };
   const collapse = s => (s || "").split(/\s+/).filter(Boolean).join(" ");
+  // an element's classes; with opts.state, without the ones a library adds while the mouse is over it
+  // (ui-state-hover): "hovered" says that, and those come and go with Chromium's hover timing
+  const classOf = el => collapse(el.getAttribute("class")).split(" ").filter(c => !(opts.state && /(^|-)hover$/.test(c))).join(" ");
   document.querySelectorAll("[data-agentrl-id]").forEach(e => e.removeAttribute("data-agentrl-id"));
   const SHAPES = new Set(["rect", "circle", "ellipse", "polygon", "polyline", "path", "line", "text", "image"]);
   const inSvg = el => el instanceof SVGElement && el.tagName.toLowerCase() !== "svg";
@@ -200,11 +210,14 @@ WALK_JS = r"""
       }
       if (el === document || el === document.body || el === document.documentElement) continue;
       if (direct || typeof el.onclick === "function" || typeof el.onmousedown === "function") soft.add(el);
+      else if (opts.state && el.tabIndex >= 0 && el.hasAttribute("tabindex")) soft.add(el);  // a slider's handle
       else if (el.parentElement && el.parentElement !== document.body && getComputedStyle(el).cursor === "pointer"
                && getComputedStyle(el.parentElement).cursor !== "pointer") soft.add(el);
     }
   }
   const interactive = el => hard(el) || soft.has(el);
+  // with opts.state a script-driven list (a sortable) keeps its items as lines of their own too
+  const hasBlockInside = el => Array.from(el.children).some(c => block.has(c.tagName.toLowerCase()));
   const hasControlInside = el => { for (const d of el.querySelectorAll("*")) if (interactive(d)) return true; return false; };
   const role = el => {
     const tag = el.tagName.toLowerCase(); const r = (el.getAttribute("role") || "").trim().toLowerCase();
@@ -235,7 +248,7 @@ WALK_JS = r"""
     if (!name) name = labelFor(el);
     if (!name) name = collapse(el.getAttribute("placeholder")) || collapse(el.getAttribute("title")) || collapse(el.getAttribute("name"));
     // an icon-only control (a star, a trash can) is known by its id or classes on script-driven pages
-    if (!name && opts.handlers && !hard(el)) name = collapse(el.id) || collapse(typeof el.className === "string" ? el.className : "");
+    if (!name && opts.handlers && !hard(el)) name = collapse(el.id) || (typeof el.className === "string" ? classOf(el) : "");
     const d = {role: r, name: name, value: null, options: [], checked: null, box: null};
     if (tag === "select") {
       d.options = Array.from(el.options).map(o => collapse(o.textContent));
@@ -243,7 +256,42 @@ WALK_JS = r"""
     } else if (tag === "textarea" || (tag === "input" && r === "textbox")) { d.value = el.value; }
     else if (r === "checkbox" || r === "radio") { d.checked = !!el.checked; }
     if (opts.boxes) d.box = boxOf([el.getBoundingClientRect()]);
+    if (opts.state) d.state = stateOf(el, tag, r) || null;
     return d;
+  };
+
+  const drawn = el => { const b = boxOf([el.getBoundingClientRect()]); return !!b && b[2] > 0 && b[3] > 0; };
+  // the state line of an element (opts.state): its classes, whether it is disabled or focused, its own
+  // background or fill colour, whether the mouse is over it, how far it is scrolled, the options picked in a multi-select, a slider's or
+  // spinner's value and range, and the classes of the empty marks (icons) inside it
+  // the control under the mouse: the one holding the element at the last pointer position (HANDLER_MARK_JS
+  // records it; Chromium's :hover state lags behind the events, so it would make two runs differ)
+  const hovered = (() => {
+    const at = window.__agentrlMouse; if (!opts.state || !at) return null;
+    let el = document.elementFromPoint(at[0], at[1]);
+    while (el && !interactive(el)) el = el.parentElement;
+    return el;
+  })();
+  const stateOf = (el, tag, r) => {
+    const out = []; const cs = getComputedStyle(el);
+    const cls = classOf(el); if (cls) out.push("class=" + cls);
+    if (el.disabled) out.push("disabled");
+    if (document.activeElement === el) out.push("focused");
+    if (el === hovered) out.push("hovered");
+    const bg = cs.backgroundColor; if (bg && bg !== "transparent" && bg !== "rgba(0, 0, 0, 0)") out.push("bg=" + bg);
+    if (inSvg(el)) out.push("fill=" + cs.fill);
+    if (el.scrollHeight > el.clientHeight + 1 && (tag === "textarea" || /(auto|scroll)/.test(cs.overflowY)))
+      out.push("scroll=" + Math.round(el.scrollTop) + "/" + (el.scrollHeight - el.clientHeight));
+    if (tag === "select" && el.multiple)
+      out.push("selected=" + JSON.stringify(Array.from(el.selectedOptions).map(o => collapse(o.textContent))));
+    const now = el.getAttribute("aria-valuenow");
+    if (now !== null) out.push("value=" + now);
+    else if (tag === "input" && r !== "textbox" && !["checkbox", "radio", "button"].includes(r)) out.push("value=" + el.value);
+    for (const k of ["min", "max"]) { const v = el.getAttribute("aria-value" + k) ?? (tag === "input" ? el.getAttribute(k) : null);
+      if (v !== null) out.push(k + "=" + v); }
+    const marks = Array.from(el.querySelectorAll("*")).filter(d => d.childNodes.length === 0 && classOf(d) && drawn(d) && !interactive(d)).map(classOf);
+    if (marks.length) out.push("marks=" + [...new Set(marks)].join(", "));
+    return out.join("; ");
   };
   const emit = (node, ownText) => {
     const d = describe(node, ownText); const id = elements.length + 1;
@@ -255,10 +303,16 @@ WALK_JS = r"""
     if (node.nodeType !== 1) return;
     const tag = node.tagName.toLowerCase();
     if (skip.has(tag) || hidden(node)) return;
+    if (opts.state && node.childNodes.length === 0 && !interactive(node)
+        && ((classOf(node) && drawn(node)) || (tag === "img" && node.getAttribute("alt")))) {
+      const bg = getComputedStyle(node).backgroundColor;  // a colour swatch shows its colour
+      const painted = bg && bg !== "transparent" && bg !== "rgba(0, 0, 0, 0)" ? " bg=" + bg : "";
+      buf.push("{" + (tag === "img" ? collapse(node.getAttribute("alt")) || classOf(node) : classOf(node)) + painted + "}"); return;
+    }
     if (interactive(node)) {
       // a script-clickable container (a tree folder holding its items) keeps its own text as its name and
       // its inner controls and blocks as lines of their own
-      if (!hard(node) && hasControlInside(node)) {
+      if (!hard(node) && (hasControlInside(node) || (opts.state && hasBlockInside(node)))) {
         const own = [], rest = [];
         for (const c of node.childNodes) {
           const plain = c.nodeType === 3 || (c.nodeType === 1 && !block.has(c.tagName.toLowerCase())
@@ -279,12 +333,14 @@ WALK_JS = r"""
   };
   if (document.body) walk(document.body);
   flush();
+  if (opts.state) { const picked = collapse(String(window.getSelection ? window.getSelection() : ""));
+    if (picked) lines.push("Selected text: " + JSON.stringify(picked)); }
   return {lines, elements, title: document.title || ""};
 }
 """
 
 # Installed before any page script runs (when handlers are looked for): remembers which elements got a
-# pointer listener, since a listener leaves no trace in the DOM.
+# pointer listener, since a listener leaves no trace in the DOM, and where the mouse last moved to.
 HANDLER_MARK_JS = r"""
 (() => {
   const kinds = new Set(["click", "mousedown", "mouseup", "dblclick", "pointerdown", "pointerup"]);
@@ -296,6 +352,7 @@ HANDLER_MARK_JS = r"""
     }
     return add.call(this, type, listener, options);
   };
+  add.call(window, "mousemove", e => { window.__agentrlMouse = [e.clientX, e.clientY]; }, true);
 })();
 """
 

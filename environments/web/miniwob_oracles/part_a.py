@@ -52,25 +52,16 @@ SOLVERS: dict[str, Callable[[str], str]] = {
 """MiniWoB++ oracles (see the package docstring for the contract)."""
 
 EXCLUDED: dict[str, str] = {
-    "click-menu-2": "half its episodes name the menu item only by an icon sprite, which the text page omits",
     "circle-center": "raw reward is 1 only at the exact sub-pixel centre; the page gives whole-pixel boxes",
-    "ascending-numbers": "the numbers turn into blank squares after the first click, so it needs memory",
     "bisect-angle": "raw reward is 1 only for an exact bisector; whole-pixel boxes give a fraction of it",
-    "button-delay": "the page does not change after ONE is clicked, so a stateless oracle cannot time the wait",
+    "button-delay": "a stateless oracle cannot tell how long ago ONE was clicked (the page shows only which button "
+                    "has the focus)",
     "chase-circle": "real-time pointer tracking of a moving circle, scored continuously",
-    "click-button-sequence": "the page does not change after ONE is clicked, so a stateless oracle cannot tell",
-    "click-color": "the boxes differ only by background colour, which the text page does not show",
-    "click-scroll-list": "two names must be picked in a multi-select list; select() sets one option",
-    "click-shades": "the tiles differ only by background colour, which the text page does not show",
-    "click-shape": "SVG letters and digits show no fill colour, and the query may name one",
-    "count-shape": "SVG letters and digits show no fill colour, and the query may count by it",
     "count-sides": "the shape is drawn on a canvas, which the text page cannot show",
-    "click-pie-nodelay": "on train seed 1 no click on the wanted slice or its label ends the episode (cause not found)",
+    "click-pie-nodelay": "on some seeds (train seed 1) the wanted item is the wheel's preselected one (its label drawn "
+                         "white), and no click on its slice or label ends the episode",
     "daily-calendar": "events are divs whose extent the page shows only through their title line",
     "drag-cube": "which face is in front shows only through 3D CSS transforms",
-    "drag-items": "the sortable list renders as one element with its items folded into its name",
-    "drag-items-grid": "the sortable grid renders as one element with its items folded into its name",
-    "drag-sort-numbers": "the sortable list renders as one element with its items folded into its name",
     "draw-circle": "needs a curved stroke; drag_xy draws a straight line",
 }
 """Tasks of this half with no honest oracle from the observation, and why (the docs list them)."""

@@ -358,36 +358,18 @@ SOLVERS: dict[str, Callable[[str], str]] = {
 EXCLUDED: dict[str, str] = {
     "email-inbox-nl-turk": "the utterance is a crowd-written sentence (as in the official env), which a scripted "
                            "oracle cannot parse reliably; its field dict is not part of the observation",
-    "email-inbox-forward-nl-turk": "the same: a crowd-written utterance without its field dict",
-    "email-inbox-forward-nl": "a free-form sentence without its field dict since the utterance matches the official "
-                              "env's; the oracle's templates do not cover its phrasings",
-    "enter-date": "type(id) clicks the date input's middle, not its month segment, and a stateless oracle cannot "
-                  "tell that a separate click on the month segment already happened (no focus marker)",
-    "find-greatest": "a picked card differs only by a CSS class, so the page text does not show which card is "
-                     "picked",
+    "email-inbox-forward-nl-turk": "a crowd-written utterance (as in the official env) that a scripted oracle cannot "
+                                   "parse reliably; its field dict is not part of the observation",
     "find-midpoint": "graded by pixel distance (1 - d/30 px): whole-pixel boxes put the click ~3 px off, raw < 1",
-    "form-sequence": "needs a jQuery UI slider set to a value; the slider's range is not in the observation",
-    "highlight-text": "needs a text selection over a paragraph (no select-text action yet)",
-    "highlight-text-2": "needs a text selection over a paragraph (no select-text action yet)",
     "hot-cold": "the HOT spot is found only by hovering and reading changing feedback (needs memory of probes)",
     "hover-shape": "real-time: the highlighted square moves and MiniWoB scores hover time continuously",
     "moving-items": "real-time: circles move every frame, each reply costs page time",
-    "number-checkboxes": "the example digit to copy is drawn without text; the observation does not show it",
-    "odd-or-even": "a marked answer differs only by a CSS class, so the page text does not show what is marked",
-    "order-food": "item counts are not shown as text, so a stateless oracle cannot tell what it already ordered",
-    "resize-textarea": "needs a drag of the textarea's resize handle, whose size change is not in the observation",
+    "resize-textarea": "graded against the textarea's initial size, which a stateless oracle no longer sees once "
+                       "it has dragged (the box shows only the current size)",
     "right-angle": "graded by the angle's error in degrees: whole-pixel boxes do not give raw reward 1.0",
-    "scroll-text-2": "the textarea's scroll position is not in the observation, so no oracle knows it reached the end",
-    "sign-agreement": "the scroll position and the buttons' disabled state are not in the observation",
     "simon-says": "real-time: the sequence is shown by flashing buttons between replies",
     "stock-market": "real-time: the price changes every 100 ms, a reply's click lands on a later price",
-    "text-editor": "needs a text selection inside the rich-text editor and its style state is not shown",
-    "tic-tac-toe": "the X and O marks are CSS classes with no text, so the board is not in the observation",
-    "use-colorwheel": "needs a colour picked on a canvas colour wheel whose colours are not in the observation",
-    "use-colorwheel-2": "needs a colour picked on a canvas colour wheel whose colours are not in the observation",
-    "use-slider": "needs the slider's range to map a value to a drag position; it is not in the observation",
-    "use-slider-2": "needs the sliders' ranges to map values to drag positions; they are not in the observation",
-    "use-spinner": "the spinner's current value is not rendered (no value= on spinbutton inputs)",
-    "visual-addition": "the blocks to count are empty coloured divs that the observation does not list",
+    "text-editor": "half its episodes style one word inside the rich-text editor; the page gives a box per line, "
+                   "not per word, so no drag or double click can be aimed at the word",
 }
 """Tasks of this half without an oracle, each with the reason."""
