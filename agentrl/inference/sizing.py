@@ -185,7 +185,9 @@ def engine_headroom(device_kind: str) -> int:
     override = os.environ.get("AGENTRL_ENGINE_HEADROOM_GIB")
     if override:
         return int(float(override) * GiB)
-    return 4 * GiB if device_kind == "cuda" else int(1.5 * GiB)
+    # CPU: 1.5 GiB refused every training run of the suite while another process held all but 3 GiB (the
+    # engine was left 0.7-1.4 GiB); the tiny-model quickstart passed there with 0.3 GiB.
+    return 4 * GiB if device_kind == "cuda" else GiB // 2
 
 
 # The most of what is left (free memory less weights and headroom) a default-sized KV cache takes: a CPU
