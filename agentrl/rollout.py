@@ -119,13 +119,13 @@ async def _play(env: ContractGuard, policy: Any, task: Task, seed: int, state: _
             new_turns = await _generate_all(policy, list(obs), state, turn_timeout)
         except ContextOverflowError:
             return Status.TRUNCATED
-        new_turns = [dataclasses.replace(t, index=step, policy_version=policy_version) for t in new_turns]
         try:
             result = await env.step({t.agent: t.text for t in new_turns})
         except Exception as e:
-            state.turns.extend(new_turns)  # keep what was generated: nothing is lost
+            # keep what was generated: nothing is lost
+            state.turns.extend(dataclasses.replace(t, index=step, policy_version=policy_version) for t in new_turns)
             raise _Failure(Status.ENV_ERROR, f"step {step} failed: {_describe(e)}") from e
-        _record(state, new_turns, result)
+        _record(state, new_turns, result, step, policy_version)
         obs = result.obs
     return Status.TRUNCATED if obs else Status.OK
 
@@ -153,15 +153,16 @@ async def _generate_all(policy: Any, agents: list[AgentID], state: _EpisodeState
     return list(results)  # type: ignore[arg-type]
 
 
-def _record(state: _EpisodeState, new_turns: list[Turn], result: Any) -> None:
-    """Append the turns with their env rewards and infos; rewards for agents that did not act this step
-    (a turn-taking opponent) go to that agent's previous turn."""
+def _record(state: _EpisodeState, new_turns: list[Turn], result: Any, step: int, policy_version: int) -> None:
+    """Append the turns (numbered `step`) with their env rewards and infos; rewards for agents that did not act
+    this step (a turn-taking opponent) go to that agent's previous turn."""
     acted = {t.agent for t in new_turns}
     for turn in new_turns:
         rewards = {**turn.rewards, ENV_TERM: float(result.rewards.get(turn.agent, 0.0))}
         info = {**turn.info, **result.infos.get(turn.agent, {})}
         state.last[turn.agent] = len(state.turns)
-        state.turns.append(dataclasses.replace(turn, rewards=rewards, info=info))
+        state.turns.append(dataclasses.replace(turn, index=step, policy_version=policy_version, rewards=rewards,
+                                               info=info))
         state.conversations[turn.agent].append(turn.messages[-1])
     for agent, r in result.rewards.items():
         if agent in acted or agent not in state.last or not r:

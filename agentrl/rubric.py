@@ -190,7 +190,9 @@ class Rubric:
         evidence: dict[str, Any] = {}
         common = {"episode": episode, "task": episode.task, "reference": episode.task.reference, "env": env,
                   "sandbox": getattr(env, "sandbox", None)}
-        turns = [await self._score_turn(t, episode, common, errors, evidence) for t in episode.turns]
+        by_agent = {agent: episode.turns_of(agent) for agent in episode.agents}
+        turns = [await self._score_turn(t, list(by_agent[t.agent]), common, errors, evidence) for t in episode.turns] \
+            if self.turn_terms else list(episode.turns)
         outcome: dict[AgentID, dict[str, float | None]] = {}
         for agent in episode.agents:
             mine = [t for t in turns if t.agent == agent]
@@ -216,10 +218,10 @@ class Rubric:
         return episode.replace(turns=tuple(turns), outcome_rewards=outcome, reward=totals if not errors else {},
                                status=status, error=error, info=info)
 
-    async def _score_turn(self, turn: Turn, episode: Episode, common: Mapping[str, Any], errors: list[str],
+    async def _score_turn(self, turn: Turn, agent_turns: Any, common: Mapping[str, Any], errors: list[str],
                           evidence: dict[str, Any]) -> Turn:
         available = {**common, "turn": turn, "text": turn.text, "info": dict(turn.info), "index": turn.index,
-                     "agent": turn.agent, "turns": episode.turns_of(turn.agent)}
+                     "agent": turn.agent, "turns": agent_turns}
         values = dict(turn.rewards)
         for term in self.turn_terms:
             values[term.name] = await self._run(term, available, errors, evidence, f"turn {turn.index}")

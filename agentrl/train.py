@@ -11,7 +11,7 @@
 
 The schedule, checkpoints, run log and config are the training core (agentrl.training), shared with `agentrl
 train-ray`; this file holds only what is particular to one process: the engines and learners live here, and
-episodes run as coroutines of this event loop. Every episode records the version of the weights that played it.
+episodes run as coroutines of this process (on the engine's own loop when one vLLM engine plays them all). Every episode records the version of the weights that played it.
 """
 
 from __future__ import annotations
@@ -133,8 +133,13 @@ class Runner:
         return await self.with_policy(specs, self.policy)
 
     async def with_policy(self, specs: list[EpisodeSpec], policy: Any) -> list[Episode]:
-        """The specs played by `policy` (one policy or {agent: policy}), in spec order."""
-        return list(await asyncio.gather(*(self.one(s, policy) for s in specs)))
+        """The specs played by `policy` (one policy or {agent: policy}), in spec order. When one vLLM engine
+        plays every agent, the round runs on that engine's own loop (`VLLMPolicy.hosted`: no thread hop a turn)."""
+        async def play() -> list[Episode]:
+            return list(await asyncio.gather(*(self.one(s, policy) for s in specs)))
+
+        host = _host(policy)
+        return await host(play()) if host is not None else await play()
 
     async def one(self, spec: EpisodeSpec, policy: Any) -> Episode:
         from agentrl import registry
@@ -151,6 +156,13 @@ class Runner:
         if len(versions) > 1:
             info["policy_versions"] = versions
         return episode.replace(info=info)
+
+
+def _host(policy: Any) -> Any:
+    """`hosted` of the one engine behind `policy` (a policy, a sampling view, or a dict of them), else None."""
+    engines = list(policy.values()) if isinstance(policy, dict) else [policy]
+    owners = {id(getattr(e, "engine_policy", e)) for e in engines}
+    return getattr(engines[0], "hosted", None) if len(owners) == 1 else None
 
 
 async def evaluate(run: Runner, parts: RunParts, step: int, out: Path) -> dict[str, float]:

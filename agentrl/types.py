@@ -56,6 +56,8 @@ def _message(m: Any, where: str) -> Message:
 
 def as_messages(value: str | Message | Sequence[Message | str], where: str = "message") -> tuple[Message, ...]:
     """Normalise a string, one message, or a list of them into a tuple of message dicts."""
+    if type(value) is tuple and all(type(m) is dict and "role" in m for m in value):
+        return value  # already the normal form (a record being copied by `dataclasses.replace`, every turn)
     if isinstance(value, (str, Mapping)):
         value = [value]
     return tuple(_message(m, f"{where}[{i}]") for i, m in enumerate(value))

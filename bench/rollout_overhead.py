@@ -3,9 +3,11 @@
     python bench/rollout_overhead.py [--episodes 32] [--turns 4] [--max-tokens 32] [--repeats 5] [--model DIR]
 
 Phase "agentrl": `run_episode` with `VLLMPolicy` on a small multi-turn env (chat template, token-exact prompt
-building, env steps, rubric, records). Two raw baselines replay the very same prompts (the token ids the
-agentrl phase sent) through the same engine's `generate`, each forced to produce exactly as many tokens as
-the agentrl phase sampled:
+building, env steps, rubric, records), the round awaited through `VLLMPolicy.hosted` as the trainers do (it
+runs on the engine's own loop). Phase "agentrl-hop" (reported, not in the ratio) plays the same episodes from
+the caller's loop, each turn crossing to the engine's thread and back. Two raw baselines replay the very same
+prompts (the token ids the agentrl phase sent) through the same engine's `generate`, on the engine's loop,
+each forced to produce exactly as many tokens as the agentrl phase sampled:
 
 - "sequential": turns of an episode in sequence, episodes concurrently, as agentrl runs them (prefix cache
   reset first, as for agentrl);
@@ -56,11 +58,15 @@ class EchoCountEnv:
         pass
 
 
-async def agentrl_phase(policy, episodes: int, turns: int):
+async def agentrl_phase(policy, episodes: int, turns: int, hosted: bool = True):
     task = Task(id="count")
+
+    async def play():
+        return await asyncio.gather(*(run_episode(EchoCountEnv(turns), policy, task, seed=i, max_turns=turns + 1)
+                                      for i in range(episodes)))
+
     started = time.perf_counter()
-    results = await asyncio.gather(*(run_episode(EchoCountEnv(turns), policy, task, seed=i, max_turns=turns + 1)
-                                     for i in range(episodes)))
+    results = await (policy.hosted(play()) if hosted else play())
     seconds = time.perf_counter() - started
     bad = [e for e in results if e.status.is_failure]
     if bad:
@@ -77,17 +83,25 @@ async def sequential_phase(policy, workload):
     async def replay(turns):
         for prompt_ids, n in turns:
             await _exact(policy, prompt_ids, n)
-    started = time.perf_counter()
-    await asyncio.gather(*(replay(t) for t in workload))
-    return time.perf_counter() - started
+
+    async def play():
+        started = time.perf_counter()
+        await asyncio.gather(*(replay(t) for t in workload))
+        return time.perf_counter() - started
+
+    return await policy.hosted(play())
 
 
 async def batched_phase(policy, workload):
     flat = [turn for turns in workload for turn in turns]
-    await asyncio.gather(*(_exact(policy, p, 1) for p, _ in flat))  # untimed: fills the prefix cache
-    started = time.perf_counter()
-    await asyncio.gather(*(_exact(policy, p, n) for p, n in flat))
-    return time.perf_counter() - started
+
+    async def play():
+        await asyncio.gather(*(_exact(policy, p, 1) for p, _ in flat))  # untimed: fills the prefix cache
+        started = time.perf_counter()
+        await asyncio.gather(*(_exact(policy, p, n) for p, n in flat))
+        return time.perf_counter() - started
+
+    return await policy.hosted(play())
 
 
 def main() -> None:
@@ -111,14 +125,20 @@ def main() -> None:
         _, warm = asyncio.run(agentrl_phase(policy, args.episodes, args.turns))
         workload = [[(list(t.prompt_ids), len(t.completion_ids)) for t in e.turns] for e in warm]
         asyncio.run(batched_phase(policy, workload))  # warm-up of the raw paths too
-        rates = {"agentrl": [], "sequential": [], "batched": []}
+        asyncio.run(agentrl_phase(policy, args.episodes, args.turns, hosted=False))  # warm-up of the hop path
+        rates = {"agentrl": [], "agentrl-hop": [], "sequential": [], "batched": []}
         ratios = []
         for round_ in range(args.repeats):
             # Alternate which phase runs first; the raw phases replay the latest agentrl workload.
-            phases = ["sequential", "batched", "agentrl"] if round_ % 2 else ["agentrl", "sequential", "batched"]
+            phases = ["sequential", "batched", "agentrl-hop", "agentrl"] if round_ % 2 else \
+                ["agentrl", "agentrl-hop", "sequential", "batched"]
             for phase in phases:
                 reset_cache()
                 gc.collect()  # no phase pays for the garbage of the one before it
+                if phase == "agentrl-hop":
+                    seconds, hop = asyncio.run(agentrl_phase(policy, args.episodes, args.turns, hosted=False))
+                    rates[phase].append(sum(len(t.completion_ids) for e in hop for t in e.turns) / seconds)
+                    continue
                 if phase == "agentrl":
                     seconds, episodes = asyncio.run(agentrl_phase(policy, args.episodes, args.turns))
                     workload = [[(list(t.prompt_ids), len(t.completion_ids)) for t in e.turns] for e in episodes]
@@ -132,10 +152,12 @@ def main() -> None:
             ratios.append(rates["agentrl"][-1] / limit)
             print(f"  round {round_} ({' then '.join(phases)}): {len(episodes)} episodes, "
                   f"{sum(len(e.turns) for e in episodes)} turns, {tokens} generated / {prompt_tokens} prompt tokens: "
-                  f"agentrl {rates['agentrl'][-1]:.0f} tok/s, raw sequential {rates['sequential'][-1]:.0f}, "
+                  f"agentrl {rates['agentrl'][-1]:.0f} tok/s (hop {rates['agentrl-hop'][-1]:.0f}), "
+                  f"raw sequential {rates['sequential'][-1]:.0f}, "
                   f"raw batched {rates['batched'][-1]:.0f}, ratio {ratios[-1]:.3f}", flush=True)
     median = {k: statistics.median(v) for k, v in rates.items()}
-    print(f"agentrl multi-turn rollouts: {median['agentrl']:.0f} generated tokens/s")
+    print(f"agentrl multi-turn rollouts: {median['agentrl']:.0f} generated tokens/s "
+          f"(from the caller's loop, a thread hop a turn: {median['agentrl-hop']:.0f})")
     print(f"raw vLLM generate, same workload, turns in sequence: {median['sequential']:.0f} generated tokens/s")
     print(f"raw vLLM generate, same workload, all at once, prompts cached: {median['batched']:.0f} generated tokens/s")
     print(f"ratio agentrl/limit (median of per-round ratios against the faster raw run): "

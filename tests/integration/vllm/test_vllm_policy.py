@@ -119,3 +119,32 @@ async def test_many_concurrent_episodes_share_the_engine(tiny_policy):
                      for i in range(10)]
     results = await asyncio.gather(*(play(tiny_policy, c) for c in conversations))
     assert all(len(turns) == 2 and len(turns[1].completion_ids) >= 1 for turns in results)
+
+
+async def test_hosted_rounds_run_on_the_engine_loop_token_exactly(tiny_policy, engine_outputs):
+    import threading
+
+    from agentrl.errors import PolicyError
+
+    seen = []
+
+    async def round_():
+        seen.append(threading.current_thread())
+        return await asyncio.gather(*(play(tiny_policy, [[{"role": "user", "content": f"{i} ="}],
+                                                         [{"role": "user", "content": "again"}]]) for i in range(4)))
+
+    results = await tiny_policy.hosted(round_())
+    assert seen == [tiny_policy._thread] and threading.current_thread() is not tiny_policy._thread
+    for turns in results:
+        for turn in turns:  # the same token-exact contract as from the caller's loop
+            out = engine_outputs[turn.info["request_id"]]
+            assert list(turn.prompt_ids) == list(out.prompt_token_ids)
+            assert list(turn.completion_ids) == list(out.outputs[0].token_ids)
+        history = list(turns[0].prompt_ids) + list(turns[0].completion_ids)
+        assert list(turns[1].prompt_ids[:len(history)]) == history
+
+    async def blocking_inside():
+        tiny_policy.update_weights([("x", torch.zeros(1))])
+
+    with pytest.raises(PolicyError, match="after the hosted rollouts return"):
+        await tiny_policy.hosted(blocking_inside())
