@@ -192,7 +192,8 @@ def report(names: list[str], seeds: int, out: pathlib.Path) -> None:
         which = ", ".join(f"{r['policy']} s{r['seed']}" for r in rs)
         print(f"  {task}: {len(rs)} ({which})")
         for r in rs:
-            print(f"    seed {r['seed']} {r['policy']}: {r['why']} {r['steps']}")
+            why = r["why"].splitlines()[0] if r["why"] else ""  # Selenium appends a native stack trace
+            print(f"    seed {r['seed']} {r['policy']}: {why} {r['steps']}")
     missing = [t for t in names if t not in full]
     if missing:
         print(f"  not complete: {len(missing)} tasks: {','.join(missing)}")

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentrl.environments.web.actions import Action, key_name, parse_action
+from agentrl.environments.web.chromium import _DRAG_STEPS
 from agentrl.environments.web.miniwob import AGENT, MiniWoBError, PageItem, observation_parts, parse_page, solve
 from agentrl.types import Task
 
@@ -36,6 +38,9 @@ class Step:
 
     action: Action
     targets: tuple[PageItem, ...] = ()
+    # each target's place in our page's DOM (child indices from <html>), so the replay clicks the same element
+    # even where an animation has moved it between the two pages' observations (a box would not match)
+    paths: tuple[tuple[int, ...] | None, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +104,15 @@ def wrong_policy(obs: str, turn: int) -> str:
     return f"click({other.id})" if other is not None else "click_xy(150, 200)"
 
 
+_PATH_JS = """ids => ids.map(id => {
+  let el = document.querySelector(`[data-agentrl-id="${id}"]`);
+  if (!el) return null;
+  const path = [];
+  for (; el !== document.documentElement; el = el.parentElement) path.unshift([...el.parentElement.children].indexOf(el));
+  return path;
+})"""
+
+
 async def play_ours(env: Any, task: str, seed: int, policy: Policy, max_turns: int = 40) -> Outcome:
     obs = (await env.reset(Task(id=f"{task}/seed{seed}", env_kwargs={"task": task, "seed": seed}), seed))[AGENT]
     utterance = observation_parts(obs)[1]
@@ -109,7 +123,9 @@ async def play_ours(env: Any, task: str, seed: int, policy: Policy, max_turns: i
         action = parse_action(reply)
         if isinstance(action, Action) and not action.ends_episode:
             by_id = {it.id: it for it in parse_page(observation_parts(obs)[2]) if it.id is not None}
-            steps.append(Step(action, tuple(by_id[i] for i in action.ids if i in by_id)))
+            ids = [i for i in action.ids if i in by_id]
+            paths = await env._browser.page.evaluate(_PATH_JS, ids) if ids else []
+            steps.append(Step(action, tuple(by_id[i] for i in ids), tuple(tuple(q) if q else None for q in paths)))
         result = await env.step({AGENT: reply})
         info = result.infos[AGENT]
         if result.terminated[AGENT]:
@@ -121,19 +137,30 @@ async def play_ours(env: Any, task: str, seed: int, policy: Policy, max_turns: i
 
 # -- the official side ------------------------------------------------------------------------------------
 
-def _ref_for(item: PageItem, elements: Sequence[dict]) -> int | None:
-    """The official element with the same box (the innermost one, refs grow with depth), preferring one whose
-    text matches the name."""
+_REF_AT_PATH_JS = """var el = document.documentElement;
+for (const i of arguments[0]) el = el && el.children[i];
+// only an element that the official env's last observation listed has a ref that core.elementClick knows
+return el && el.dataset && el.dataset.wob_ref !== undefined && core.previousDOMInfo[+el.dataset.wob_ref]
+  ? +el.dataset.wob_ref : null;"""
+
+
+def _ref_for(item: PageItem, elements: Sequence[dict], path: tuple[int, ...] | None = None,
+             driver: Any = None) -> int | None:
+    """The official element at the same place in the DOM as ours, else the one with the same box (the innermost
+    one, refs grow with depth), preferring one whose text matches the name."""
     if item.box is None:
         return None
     x, y, w, h = item.box
-    same = [e for e in elements if abs(e["left"][0] - x) <= 1 and abs(e["top"][0] - y) <= 1
-            and abs(e["width"][0] - w) <= 1 and abs(e["height"][0] - h) <= 1]
-    named = [e for e in same if item.name and e["text"] == item.name]
-    pick = named or same
-    if not pick:
-        return None
-    ref = int(max(pick, key=lambda e: e["ref"])["ref"])
+    ref = driver.execute_script(_REF_AT_PATH_JS, list(path)) if path is not None and driver is not None else None
+    if ref is None:
+        same = [e for e in elements if abs(e["left"][0] - x) <= 1 and abs(e["top"][0] - y) <= 1
+                and abs(e["width"][0] - w) <= 1 and abs(e["height"][0] - h) <= 1]
+        named = [e for e in same if item.name and e["text"] == item.name]
+        pick = named or same
+        if not pick:
+            return None
+        ref = int(max(pick, key=lambda e: e["ref"])["ref"])
+    ref = int(ref)
     # our click is a real mouse click at the center, which lands on the innermost element there (jQuery UI's
     # tab is an <li> whose <a> has the handler): the official DOM click goes to that descendant
     parent = {int(e["ref"]): int(e["parent"]) for e in elements}
@@ -167,7 +194,10 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any
         return make(kind, coords=np.array([x, y], dtype=np.float32))
 
     def target_ref(i: int) -> int | None:
-        return _ref_for(step.targets[i], elements) if i < len(step.targets) else None
+        if i >= len(step.targets):
+            return None
+        path = step.paths[i] if i < len(step.paths) else None
+        return _ref_for(step.targets[i], elements, path, u.instance.driver)
 
     if a.kind in ("click", "type", "select") and a.target is not None:
         ref = target_ref(0)
@@ -199,7 +229,10 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any
     if a.kind in ("drag", "drag_xy"):
         (x1, y1), (x2, y2) = (_center(step.targets[0]), _center(step.targets[1])) if a.kind == "drag" \
             else (a.xy[:2], a.xy[2:])
-        return [xy(T.MOUSEDOWN_COORDS, x1, y1), xy(T.MOVE_COORDS, x2, y2), xy(T.MOUSEUP_COORDS, x2, y2)]
+        # the same intermediate moves as ours (Playwright's `steps`), so a drag library sees the same motion
+        moves = [xy(T.MOVE_COORDS, x1 + (x2 - x1) * i / _DRAG_STEPS, y1 + (y2 - y1) * i / _DRAG_STEPS)
+                 for i in range(1, _DRAG_STEPS + 1)]
+        return [xy(T.MOUSEDOWN_COORDS, x1, y1), *moves, xy(T.MOUSEUP_COORDS, x2, y2)]
     if a.kind == "scroll":
         kind = T.SCROLL_DOWN_COORDS if a.text == "down" else T.SCROLL_UP_COORDS
         where = _center(step.targets[0]) if step.targets else (80.0, 105.0)
@@ -207,12 +240,17 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any
     raise MiniWoBError(f"{a} has no official counterpart")
 
 
-def play_official(env: Any, seed: int, steps: Sequence[Step]) -> Outcome:
+def play_official(env: Any, seed: int, steps: Sequence[Step], ms_per_action: int = 200) -> Outcome:
+    """Our steps in the official env. Each waits `ms_per_action` of wall-clock time first, as each of our
+    replies costs that much page time before its action runs: an animation an action starts (an accordion
+    opening, a submenu appearing) is as far along when the next one comes."""
     obs, _ = env.reset(seed=seed)
     utterance = obs["utterance"]
     raw, done, reward = 0.0, False, 0.0
     for step in steps:
-        for action in official_actions(env, step, obs["dom_elements"]):
+        elements = obs["dom_elements"]  # the page as it was right after the last action, as our step saw it
+        time.sleep(ms_per_action / 1000)
+        for action in official_actions(env, step, elements):
             obs, reward, done, _, info = env.step(action)
             raw = float(info["raw_reward"])
             if done:
