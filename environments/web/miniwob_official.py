@@ -205,6 +205,10 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any
             out = [xy(T.CLICK_COORDS, *_center(step.targets[0]))]
         else:
             out = [make(T.CLICK_ELEMENT, ref=ref)]
+        if a.kind == "select" and ref is not None and (found := _select_keys(u, ref, a.text or "")) is not None:
+            select, keys = found
+            return [make(T.CLICK_ELEMENT, ref=select),
+                    *(make(T.PRESS_KEY, key=u.action_space_config.allowed_keys.index(k)) for k in keys)]
         if a.kind in ("type", "select") and a.text:
             out = [make(T.FOCUS_ELEMENT_AND_TYPE_TEXT, ref=ref, text=a.text)] if ref is not None \
                 else [*out, make(T.TYPE_TEXT, text=a.text)]
@@ -238,6 +242,29 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any
         where = _center(step.targets[0]) if step.targets else (80.0, 105.0)
         return [xy(kind, *where)]
     raise MiniWoBError(f"{a} has no official counterpart")
+
+
+# [selected index, index of the option ours would pick (its label or value, as chromium._select), multiple]
+_SELECT_STATE_JS = """var el = core.previousDOMInfo[arguments[0]], want = arguments[1];
+el = el && el.closest && el.closest("select");  // the box may have matched an option inside the list
+if (!el || el.dataset.wob_ref === undefined) return null;
+var opts = Array.from(el.options), i = opts.findIndex(o => {
+  var label = o.textContent.split(/\\s+/).filter(Boolean).join(" ");
+  return want === label || want === o.value || want.toLowerCase() === label.toLowerCase(); });
+return [el.selectedIndex, i, el.multiple, opts.filter(o => o.selected).length, +el.dataset.wob_ref];"""
+
+
+def _select_keys(u: Any, ref: int, text: str) -> tuple[int, list[str]] | None:
+    """The <select>'s ref and the arrow keys that move it, focused, from its option to ours (the official action set has no
+    "select option"; typing the label into it, the fallback, jumps by first letters and a space opens the
+    list). None where keys cannot do it: no such option, or a list box with options picked already, where
+    ours adds one (a Ctrl-click) and the official keys can only pick one option or a run of them."""
+    state = u.instance.driver.execute_script(_SELECT_STATE_JS, ref, text)
+    if state is None or state[1] < 0 or (state[2] and state[3] > 0):
+        return None
+    current, want = (state[0], state[1]) if state[0] >= 0 else (0, state[1])
+    first = ["<ArrowDown>"] if state[0] < 0 else []  # with nothing picked, the first key press picks option 0
+    return state[4], first + ["<ArrowDown>" if want > current else "<ArrowUp>"] * abs(want - current)
 
 
 def play_official(env: Any, seed: int, steps: Sequence[Step], ms_per_action: int = 200) -> Outcome:
