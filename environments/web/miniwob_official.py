@@ -12,6 +12,7 @@ rewards, utterances and whether the page ended the episode are compared, not dis
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,9 @@ _SPECIAL = {"Enter": "<Enter>", "PageUp": "<PageUp>", "PageDown": "<PageDown>", 
             "Delete": "<Delete>", "Tab": "<Tab>", " ": "<Space>", "Space": "<Space>", "ArrowUp": "<ArrowUp>",
             "ArrowRight": "<ArrowRight>", "ArrowDown": "<ArrowDown>", "ArrowLeft": "<ArrowLeft>",
             "Escape": "<Escape>", "Home": "<Home>", "End": "<End>"}
+# where our mouse waits between episodes (miniwob._PARK) lies outside the official window: a point off the task
+# area (160 px wide) inside it stands for it
+_AWAY = (300.0, 100.0)
 _MODS = {"Control": "C-", "Shift": "S-", "Alt": "A-", "Meta": "M-"}
 
 
@@ -181,8 +185,10 @@ def _center(item: PageItem) -> tuple[float, float]:
     return tuple(float(v) for v in item.center)  # type: ignore[return-value]
 
 
-def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any]:
-    """Our step as official actions on the page the official env shows now."""
+def official_actions(env: Any, step: Step, elements: Sequence[dict],
+                     mouse: tuple[float, float] = _AWAY) -> list[Any]:
+    """Our step as official actions on the page the official env shows now; `mouse` is where our mouse is
+    (a page-level scroll turns the wheel there)."""
     import numpy as np
     from miniwob.action import ActionTypes as T
 
@@ -238,9 +244,17 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any
                  for i in range(1, _DRAG_STEPS + 1)]
         return [xy(T.MOUSEDOWN_COORDS, x1, y1), *moves, xy(T.MOUSEUP_COORDS, x2, y2)]
     if a.kind == "scroll":
+        # the official wheel moves a fixed amount (scroll_amount, 50 px); ours moves a box by 80% of its
+        # height (40 px at least) or the page by 600 px: as many wheel steps as cover that distance
         kind = T.SCROLL_DOWN_COORDS if a.text == "down" else T.SCROLL_UP_COORDS
-        where = _center(step.targets[0]) if step.targets else (80.0, 105.0)
-        return [xy(kind, *where)]
+        distance, where = 600.0, mouse
+        if step.targets:
+            where, ref = _center(step.targets[0]), target_ref(0)
+            height = u.instance.driver.execute_script(
+                "var el = core.previousDOMInfo[arguments[0]]; return el ? el.clientHeight : null;", ref) \
+                if ref is not None else None
+            distance = max(40.0, 0.8 * height) if height else 40.0
+        return [xy(kind, *where)] * math.ceil(distance / u.action_space_config.scroll_amount)
     raise MiniWoBError(f"{a} has no official counterpart")
 
 
@@ -274,15 +288,29 @@ def play_official(env: Any, seed: int, steps: Sequence[Step], ms_per_action: int
     obs, _ = env.reset(seed=seed)
     utterance = obs["utterance"]
     raw, done, reward = 0.0, False, 0.0
+    mouse = _AWAY
     for step in steps:
         elements = obs["dom_elements"]  # the page as it was right after the last action, as our step saw it
         time.sleep(ms_per_action / 1000)
-        for action in official_actions(env, step, elements):
+        for action in official_actions(env, step, elements, mouse):
             obs, reward, done, _, info = env.step(action)
             raw = float(info["raw_reward"])
             if done:
                 return Outcome(utterance, raw, True, tuple(steps), float(reward))
+        mouse = _mouse_after(step, mouse)
     return Outcome(utterance, raw, done, tuple(steps), float(reward))
+
+
+def _mouse_after(step: Step, mouse: tuple[float, float]) -> tuple[float, float]:
+    """Where our mouse is after a step: a click or hover by id ends at the target, a drag at its end."""
+    a = step.action
+    if a.kind in ("click_xy", "dblclick_xy", "hover_xy"):
+        return float(a.xy[0]), float(a.xy[1])
+    if a.kind == "drag_xy":
+        return float(a.xy[2]), float(a.xy[3])
+    if a.kind in ("click", "dblclick", "hover", "drag", "type", "select") and step.targets and step.targets[-1].center:
+        return _center(step.targets[-1])
+    return mouse
 
 
 def explain(ours: Outcome, theirs: Outcome) -> str:
