@@ -184,7 +184,26 @@ async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual
         await page.clock.install(time=_VIRTUAL_EPOCH_S)
         await page.clock.pause_at(_VIRTUAL_EPOCH_S + 1)
     await page.add_style_tag(content=_HIDE_HUD_CSS)
+    try:
+        await asyncio.wait_for(page.evaluate(_PRELOAD_HOVER_JS), 5)
+    except TimeoutError:
+        pass  # an image that never loads: the page is read as it is
     await _start(page, seed, mode)
+
+
+# Load the images that only :hover rules name (social-media's `.more:hover { content: url(...) }`) before the
+# episode: a real mouse that reaches such an element first swaps in an image that has not loaded, the element
+# has no size for that moment, and the click lands on what lies beneath; the official env's DOM click does not
+# depend on it.
+_PRELOAD_HOVER_JS = """() => Promise.all([...document.styleSheets]
+  .flatMap(s => { try { return [...s.cssRules]; } catch (e) { return []; } })
+  .filter(r => r.selectorText && r.selectorText.includes(":hover"))
+  .flatMap(r => [r.style.content, r.style.backgroundImage]
+    .map(v => /url\\("?([^")]+)"?\\)/.exec(v || "")).filter(Boolean)
+    .map(m => new Promise(done => {
+      const img = new Image(); img.onload = img.onerror = done;
+      img.src = new URL(m[1], r.parentStyleSheet.href || location.href).href;
+    }))))"""
 
 
 async def _start(page: Any, seed: int | str, mode: str) -> None:

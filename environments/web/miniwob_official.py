@@ -12,11 +12,14 @@ rewards, utterances and whether the page ended the episode are compared, not dis
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentrl.environments.web.actions import Action, key_name, parse_action
+from agentrl.environments.web.chromium import _DRAG_STEPS
 from agentrl.environments.web.miniwob import AGENT, MiniWoBError, PageItem, observation_parts, parse_page, solve
 from agentrl.types import Task
 
@@ -27,6 +30,9 @@ _SPECIAL = {"Enter": "<Enter>", "PageUp": "<PageUp>", "PageDown": "<PageDown>", 
             "Delete": "<Delete>", "Tab": "<Tab>", " ": "<Space>", "Space": "<Space>", "ArrowUp": "<ArrowUp>",
             "ArrowRight": "<ArrowRight>", "ArrowDown": "<ArrowDown>", "ArrowLeft": "<ArrowLeft>",
             "Escape": "<Escape>", "Home": "<Home>", "End": "<End>"}
+# where our mouse waits between episodes (miniwob._PARK) lies outside the official window: a point off the task
+# area (160 px wide) inside it stands for it
+_AWAY = (300.0, 100.0)
 _MODS = {"Control": "C-", "Shift": "S-", "Alt": "A-", "Meta": "M-"}
 
 
@@ -36,6 +42,9 @@ class Step:
 
     action: Action
     targets: tuple[PageItem, ...] = ()
+    # each target's place in our page's DOM (child indices from <html>), so the replay clicks the same element
+    # even where an animation has moved it between the two pages' observations (a box would not match)
+    paths: tuple[tuple[int, ...] | None, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +108,15 @@ def wrong_policy(obs: str, turn: int) -> str:
     return f"click({other.id})" if other is not None else "click_xy(150, 200)"
 
 
+_PATH_JS = """ids => ids.map(id => {
+  let el = document.querySelector(`[data-agentrl-id="${id}"]`);
+  if (!el) return null;
+  const path = [];
+  for (; el !== document.documentElement; el = el.parentElement) path.unshift([...el.parentElement.children].indexOf(el));
+  return path;
+})"""
+
+
 async def play_ours(env: Any, task: str, seed: int, policy: Policy, max_turns: int = 40) -> Outcome:
     obs = (await env.reset(Task(id=f"{task}/seed{seed}", env_kwargs={"task": task, "seed": seed}), seed))[AGENT]
     utterance = observation_parts(obs)[1]
@@ -109,7 +127,9 @@ async def play_ours(env: Any, task: str, seed: int, policy: Policy, max_turns: i
         action = parse_action(reply)
         if isinstance(action, Action) and not action.ends_episode:
             by_id = {it.id: it for it in parse_page(observation_parts(obs)[2]) if it.id is not None}
-            steps.append(Step(action, tuple(by_id[i] for i in action.ids if i in by_id)))
+            ids = [i for i in action.ids if i in by_id]
+            paths = await env._browser.page.evaluate(_PATH_JS, ids) if ids else []
+            steps.append(Step(action, tuple(by_id[i] for i in ids), tuple(tuple(q) if q else None for q in paths)))
         result = await env.step({AGENT: reply})
         info = result.infos[AGENT]
         if result.terminated[AGENT]:
@@ -121,19 +141,30 @@ async def play_ours(env: Any, task: str, seed: int, policy: Policy, max_turns: i
 
 # -- the official side ------------------------------------------------------------------------------------
 
-def _ref_for(item: PageItem, elements: Sequence[dict]) -> int | None:
-    """The official element with the same box (the innermost one, refs grow with depth), preferring one whose
-    text matches the name."""
+_REF_AT_PATH_JS = """var el = document.documentElement;
+for (const i of arguments[0]) el = el && el.children[i];
+// only an element that the official env's last observation listed has a ref that core.elementClick knows
+return el && el.dataset && el.dataset.wob_ref !== undefined && core.previousDOMInfo[+el.dataset.wob_ref]
+  ? +el.dataset.wob_ref : null;"""
+
+
+def _ref_for(item: PageItem, elements: Sequence[dict], path: tuple[int, ...] | None = None,
+             driver: Any = None) -> int | None:
+    """The official element at the same place in the DOM as ours, else the one with the same box (the innermost
+    one, refs grow with depth), preferring one whose text matches the name."""
     if item.box is None:
         return None
     x, y, w, h = item.box
-    same = [e for e in elements if abs(e["left"][0] - x) <= 1 and abs(e["top"][0] - y) <= 1
-            and abs(e["width"][0] - w) <= 1 and abs(e["height"][0] - h) <= 1]
-    named = [e for e in same if item.name and e["text"] == item.name]
-    pick = named or same
-    if not pick:
-        return None
-    ref = int(max(pick, key=lambda e: e["ref"])["ref"])
+    ref = driver.execute_script(_REF_AT_PATH_JS, list(path)) if path is not None and driver is not None else None
+    if ref is None:
+        same = [e for e in elements if abs(e["left"][0] - x) <= 1 and abs(e["top"][0] - y) <= 1
+                and abs(e["width"][0] - w) <= 1 and abs(e["height"][0] - h) <= 1]
+        named = [e for e in same if item.name and e["text"] == item.name]
+        pick = named or same
+        if not pick:
+            return None
+        ref = int(max(pick, key=lambda e: e["ref"])["ref"])
+    ref = int(ref)
     # our click is a real mouse click at the center, which lands on the innermost element there (jQuery UI's
     # tab is an <li> whose <a> has the handler): the official DOM click goes to that descendant
     parent = {int(e["ref"]): int(e["parent"]) for e in elements}
@@ -154,8 +185,10 @@ def _center(item: PageItem) -> tuple[float, float]:
     return tuple(float(v) for v in item.center)  # type: ignore[return-value]
 
 
-def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any]:
-    """Our step as official actions on the page the official env shows now."""
+def official_actions(env: Any, step: Step, elements: Sequence[dict],
+                     mouse: tuple[float, float] = _AWAY) -> list[Any]:
+    """Our step as official actions on the page the official env shows now; `mouse` is where our mouse is
+    (a page-level scroll turns the wheel there)."""
     import numpy as np
     from miniwob.action import ActionTypes as T
 
@@ -167,7 +200,10 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any
         return make(kind, coords=np.array([x, y], dtype=np.float32))
 
     def target_ref(i: int) -> int | None:
-        return _ref_for(step.targets[i], elements) if i < len(step.targets) else None
+        if i >= len(step.targets):
+            return None
+        path = step.paths[i] if i < len(step.paths) else None
+        return _ref_for(step.targets[i], elements, path, u.instance.driver)
 
     if a.kind in ("click", "type", "select") and a.target is not None:
         ref = target_ref(0)
@@ -175,6 +211,10 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any
             out = [xy(T.CLICK_COORDS, *_center(step.targets[0]))]
         else:
             out = [make(T.CLICK_ELEMENT, ref=ref)]
+        if a.kind == "select" and ref is not None and (found := _select_keys(u, ref, a.text or "")) is not None:
+            select, keys = found
+            return [make(T.CLICK_ELEMENT, ref=select),
+                    *(make(T.PRESS_KEY, key=u.action_space_config.allowed_keys.index(k)) for k in keys)]
         if a.kind in ("type", "select") and a.text:
             out = [make(T.FOCUS_ELEMENT_AND_TYPE_TEXT, ref=ref, text=a.text)] if ref is not None \
                 else [*out, make(T.TYPE_TEXT, text=a.text)]
@@ -199,25 +239,78 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict]) -> list[Any
     if a.kind in ("drag", "drag_xy"):
         (x1, y1), (x2, y2) = (_center(step.targets[0]), _center(step.targets[1])) if a.kind == "drag" \
             else (a.xy[:2], a.xy[2:])
-        return [xy(T.MOUSEDOWN_COORDS, x1, y1), xy(T.MOVE_COORDS, x2, y2), xy(T.MOUSEUP_COORDS, x2, y2)]
+        # the same intermediate moves as ours (Playwright's `steps`), so a drag library sees the same motion
+        moves = [xy(T.MOVE_COORDS, x1 + (x2 - x1) * i / _DRAG_STEPS, y1 + (y2 - y1) * i / _DRAG_STEPS)
+                 for i in range(1, _DRAG_STEPS + 1)]
+        return [xy(T.MOUSEDOWN_COORDS, x1, y1), *moves, xy(T.MOUSEUP_COORDS, x2, y2)]
     if a.kind == "scroll":
+        # the official wheel moves a fixed amount (scroll_amount, 50 px); ours moves a box by 80% of its
+        # height (40 px at least) or the page by 600 px: as many wheel steps as cover that distance
         kind = T.SCROLL_DOWN_COORDS if a.text == "down" else T.SCROLL_UP_COORDS
-        where = _center(step.targets[0]) if step.targets else (80.0, 105.0)
-        return [xy(kind, *where)]
+        distance, where = 600.0, mouse
+        if step.targets:
+            where, ref = _center(step.targets[0]), target_ref(0)
+            height = u.instance.driver.execute_script(
+                "var el = core.previousDOMInfo[arguments[0]]; return el ? el.clientHeight : null;", ref) \
+                if ref is not None else None
+            distance = max(40.0, 0.8 * height) if height else 40.0
+        return [xy(kind, *where)] * math.ceil(distance / u.action_space_config.scroll_amount)
     raise MiniWoBError(f"{a} has no official counterpart")
 
 
-def play_official(env: Any, seed: int, steps: Sequence[Step]) -> Outcome:
+# [selected index, index of the option ours would pick (its label or value, as chromium._select), multiple]
+_SELECT_STATE_JS = """var el = core.previousDOMInfo[arguments[0]], want = arguments[1];
+el = el && el.closest && el.closest("select");  // the box may have matched an option inside the list
+if (!el || el.dataset.wob_ref === undefined) return null;
+var opts = Array.from(el.options), i = opts.findIndex(o => {
+  var label = o.textContent.split(/\\s+/).filter(Boolean).join(" ");
+  return want === label || want === o.value || want.toLowerCase() === label.toLowerCase(); });
+return [el.selectedIndex, i, el.multiple, opts.filter(o => o.selected).length, +el.dataset.wob_ref];"""
+
+
+def _select_keys(u: Any, ref: int, text: str) -> tuple[int, list[str]] | None:
+    """The <select>'s ref and the arrow keys that move it, focused, from its option to ours (the official action set has no
+    "select option"; typing the label into it, the fallback, jumps by first letters and a space opens the
+    list). None where keys cannot do it: no such option, or a list box with options picked already, where
+    ours adds one (a Ctrl-click) and the official keys can only pick one option or a run of them."""
+    state = u.instance.driver.execute_script(_SELECT_STATE_JS, ref, text)
+    if state is None or state[1] < 0 or (state[2] and state[3] > 0):
+        return None
+    current, want = (state[0], state[1]) if state[0] >= 0 else (0, state[1])
+    first = ["<ArrowDown>"] if state[0] < 0 else []  # with nothing picked, the first key press picks option 0
+    return state[4], first + ["<ArrowDown>" if want > current else "<ArrowUp>"] * abs(want - current)
+
+
+def play_official(env: Any, seed: int, steps: Sequence[Step], ms_per_action: int = 200) -> Outcome:
+    """Our steps in the official env. Each waits `ms_per_action` of wall-clock time first, as each of our
+    replies costs that much page time before its action runs: an animation an action starts (an accordion
+    opening, a submenu appearing) is as far along when the next one comes."""
     obs, _ = env.reset(seed=seed)
     utterance = obs["utterance"]
     raw, done, reward = 0.0, False, 0.0
+    mouse = _AWAY
     for step in steps:
-        for action in official_actions(env, step, obs["dom_elements"]):
+        elements = obs["dom_elements"]  # the page as it was right after the last action, as our step saw it
+        time.sleep(ms_per_action / 1000)
+        for action in official_actions(env, step, elements, mouse):
             obs, reward, done, _, info = env.step(action)
             raw = float(info["raw_reward"])
             if done:
                 return Outcome(utterance, raw, True, tuple(steps), float(reward))
+        mouse = _mouse_after(step, mouse)
     return Outcome(utterance, raw, done, tuple(steps), float(reward))
+
+
+def _mouse_after(step: Step, mouse: tuple[float, float]) -> tuple[float, float]:
+    """Where our mouse is after a step: a click or hover by id ends at the target, a drag at its end."""
+    a = step.action
+    if a.kind in ("click_xy", "dblclick_xy", "hover_xy"):
+        return float(a.xy[0]), float(a.xy[1])
+    if a.kind == "drag_xy":
+        return float(a.xy[2]), float(a.xy[3])
+    if a.kind in ("click", "dblclick", "hover", "drag", "type", "select") and step.targets and step.targets[-1].center:
+        return _center(step.targets[-1])
+    return mouse
 
 
 def explain(ours: Outcome, theirs: Outcome) -> str:
