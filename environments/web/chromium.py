@@ -255,8 +255,10 @@ class ChromiumBrowser:
             await b.close()
 
     # episodes
-    async def reset(self, url: str, allowed_origin: str | None = None) -> Observation:
-        """A fresh context (no cookies, storage or history) on `url`."""
+    async def reset(self, url: str, allowed_origin: str | None = None, before_load: Any = None,
+                    observe: bool = True) -> Observation | None:
+        """A fresh context (no cookies, storage or history) on `url`. `before_load` (an async function of the
+        new page) runs before the page loads; `observe=False` skips the walk of the loaded page (returns None)."""
         if not is_loopback_url(url, self.allow_file_urls):
             raise BrowserError(f"reset url {url!r} is not on loopback; serve the site on 127.0.0.1.")
         await self.start()
@@ -269,9 +271,11 @@ class ChromiumBrowser:
         if self.handlers:
             await self._context.add_init_script(HANDLER_MARK_JS)
         self._page = await self._context.new_page()
+        if before_load is not None:
+            await before_load(self._page)
         # a first load may fetch a page's libraries; on a loaded machine that takes longer than one action
         await self._page.goto(url, wait_until="load", timeout=max(self.timeout_ms, _LOAD_TIMEOUT_MS))
-        return await self.observe()
+        return await self.observe() if observe else None
 
     async def _route(self, route: Any) -> None:
         url = route.request.url

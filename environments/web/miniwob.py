@@ -136,6 +136,8 @@ _HIDE_HUD_CSS = "#reward-display, #click-canvas { display: none !important; }"
 CLICKABLE_SELECTOR = ".alink"
 _PARK = (1000, 700)  # where the mouse waits between episodes: inside the viewport, far from the task area
 _VIRTUAL_EPOCH_S = 1_700_000_000  # a fixed page clock start (seconds), so every episode sees the same dates
+_LOAD_ALLOWANCE_S = 600  # the virtual clock starts this long before the episode: more than any page load takes
+_FRESH_TICKS, _FRAME_TICKS = (_LOAD_ALLOWANCE_S + 1) * 1000, 16  # the fake clock's ticks at a fresh episode start
 _READY_POLL_S, _READY_ATTEMPTS = 0.05, 100
 _START_JS = "([seed, mode]) => { core.endEpisode(0); Math.seedrandom(seed); core.setDataMode(mode); " \
             "core.startEpisodeReal(); return !!WOB_TASK_READY; }"
@@ -178,10 +180,20 @@ class MiniWoBState:
                 "miniwob_reason": self.reason, "miniwob_max_time_ms": self.max_time_ms}
 
 
+async def install_clock(page: Any) -> None:
+    """Put the page on the virtual clock before it loads, so that its libraries capture the fake timers: Raphael
+    (click-pie) and d3 keep the `requestAnimationFrame` they find at load, and with a real one their animations
+    ran on real frames that fell between the fake clock's ticks at random, so two runs of a seed differed. Time
+    flows during the load; `start_episode` pauses it at the same instant for every load."""
+    await page.clock.install(time=_VIRTUAL_EPOCH_S - _LOAD_ALLOWANCE_S)
+
+
 async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> None:
-    """Begin a MiniWoB episode on a loaded task page, as the official env does (see the module docstring)."""
+    """Begin a MiniWoB episode on a task page loaded after `install_clock` (when `virtual_clock`), as the
+    official env does (see the module docstring)."""
     if virtual_clock:
-        await page.clock.install(time=_VIRTUAL_EPOCH_S)
+        # the fake clock's ticks (performance.now, the animation frames' phase) count from the install, so
+        # pausing at a fixed time gives every load the same ticks too
         await page.clock.pause_at(_VIRTUAL_EPOCH_S + 1)
     await page.add_style_tag(content=_HIDE_HUD_CSS)
     await _start(page, seed, mode)
@@ -214,6 +226,11 @@ async def reseed_episode(page: Any, seed: int | str, mode: str = "train", virtua
     """Begin the next episode on an already loaded task page (the official env's reset)."""
     await page.mouse.move(_PARK[0], _PARK[1])
     if virtual_clock:
+        # the fake clock runs animation frames every 16 ticks; a fresh load starts its episode at a fixed
+        # phase of them (see start_episode), so the re-seeded episode must too or its animations read differently
+        lag = (_FRESH_TICKS - await page.evaluate("() => performance.now()")) % _FRAME_TICKS
+        if lag:
+            await page.clock.run_for(int(lag))
         await page.clock.set_system_time(_VIRTUAL_EPOCH_S + 1)
     if not await page.evaluate(f"(a) => {{ ({_TIDY_JS})(); return ({_START_JS})(a); }}", [seed, mode]):
         await _wait_ready(page)
@@ -291,7 +308,8 @@ class MiniWoBEnv:
             # the official env's reset: the loaded page starts a new episode with the new seed
             await reseed_episode(page, page_seed, self.config.data_mode, virtual)
         else:
-            await browser.reset(self._server.url(name), allowed_origin=self._server.origin)
+            await browser.reset(self._server.url(name), allowed_origin=self._server.origin,
+                                before_load=install_clock if virtual else None, observe=False)
             self._page = browser.page
             await start_episode(browser.page, page_seed, self.config.data_mode, virtual)
         self._task_name = name
