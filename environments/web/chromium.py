@@ -295,9 +295,12 @@ class ChromiumBrowser:
         for attempt in range(5):
             try:
                 await self._settle()
-                if self.observe_extra:
-                    await self._images_ready()  # MiniWoB pages: boxes must not depend on when icons load
-                    both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra])
+                if self.observe_extra:  # MiniWoB pages: boxes must not depend on when icons load
+                    # one round trip when every image has loaded (the usual case); else wait, then walk
+                    both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra, True])
+                    if both is None:
+                        await self._images_ready()
+                        both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra, False])
                     raw, self.last_extra = both["walk"], both["extra"]
                 else:
                     raw = await self._page.evaluate(WALK_JS, args)
@@ -433,7 +436,7 @@ class ChromiumBrowser:
 # Before the walk, wait for the images the page shows to load (img elements and CSS content/background
 # urls): an icon that has not loaded yet has no size, so the layout (and every box) would depend on timing.
 # No timer bounds the wait (a virtual clock stops timers); the caller's timeout does.
-_IMAGES_READY_JS = """() => {
+_IMAGE_URLS_JS = """() => {
   const urls = new Set();
   for (const img of document.images) if (!img.complete && img.src) urls.add(img.src);
   for (const el of document.querySelectorAll("*")) {
@@ -442,12 +445,18 @@ _IMAGES_READY_JS = """() => {
       const m = /^url\\("?([^")]+)"?\\)$/.exec(v || ""); if (m) urls.add(m[1]);
     }
   }
-  return Promise.all(Array.from(urls).map(u => new Promise(done => {
-    const im = new Image(); im.onload = im.onerror = () => done(); im.src = u;
-    if (im.complete) done();
-  })));
+  return Array.from(urls);
 }"""
-_WALK_AND_EXTRA_JS = f"([args, extra]) => ({{walk: ({WALK_JS.strip()})(args), extra: (0, eval)(extra)()}})"
+_IMAGES_READY_JS = f"""() => Promise.all(({_IMAGE_URLS_JS})().map(u => new Promise(done => {{
+  const im = new Image(); im.onload = im.onerror = () => done(); im.src = u;
+  if (im.complete) done();
+}})))"""
+# The walk with the extra function's result; with `check` set, null instead while an image is still loading (an
+# image in the memory cache is complete as soon as its src is set).
+_WALK_AND_EXTRA_JS = f"""([args, extra, check]) => {{
+  if (check && ({_IMAGE_URLS_JS})().some(u => {{ const im = new Image(); im.src = u; return !im.complete; }})) return null;
+  return {{walk: ({WALK_JS.strip()})(args), extra: (0, eval)(extra)()}};
+}}"""
 
 
 class _ById:

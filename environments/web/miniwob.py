@@ -137,10 +137,14 @@ CLICKABLE_SELECTOR = ".alink"
 _PARK = (1000, 700)  # where the mouse waits between episodes: inside the viewport, far from the task area
 _VIRTUAL_EPOCH_S = 1_700_000_000  # a fixed page clock start (seconds), so every episode sees the same dates
 _LOAD_ALLOWANCE_S = 600  # the virtual clock starts this long before the episode: more than any page load takes
-_FRESH_TICKS, _FRAME_TICKS = (_LOAD_ALLOWANCE_S + 1) * 1000, 16  # the fake clock's ticks at a fresh episode start
+_FRAME_TICKS = 16  # the fake clock runs animation frames at multiples of this many ticks (ms)
 _READY_POLL_S, _READY_ATTEMPTS = 0.05, 100
+# the natural-language (-nl-turk) tasks keep their fields next to the sentence; the sentence is the utterance
+_UTTERANCE_JS = "(() => { const u = core.getUtterance(); return typeof u === 'string' ? u : String(u.utterance); })()"
 _START_JS = "([seed, mode]) => { core.endEpisode(0); Math.seedrandom(seed); core.setDataMode(mode); " \
-            "core.startEpisodeReal(); return !!WOB_TASK_READY; }"
+            f"core.startEpisodeReal(); return WOB_TASK_READY ? {_UTTERANCE_JS} : null; }}"
+_HIDE_HUD_JS = "css => { const s = document.createElement('style'); s.textContent = css; " \
+               "document.head.appendChild(s); return performance.now(); }"
 _REWARD_JS = "() => ({done: WOB_DONE_GLOBAL, reward: WOB_REWARD_GLOBAL, raw_reward: WOB_RAW_REWARD_GLOBAL, " \
              "reason: WOB_REWARD_REASON === null || WOB_REWARD_REASON === undefined ? null : " \
              "String(WOB_REWARD_REASON), max_time_ms: core.EPISODE_MAX_TIME, now_ms: Date.now(), " \
@@ -188,26 +192,49 @@ async def install_clock(page: Any) -> None:
     await page.clock.install(time=_VIRTUAL_EPOCH_S - _LOAD_ALLOWANCE_S)
 
 
-async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> None:
+@dataclasses.dataclass(frozen=True)
+class EpisodeStart:
+    """What starting an episode read back in its last round trip: MiniWoB's utterance, and the virtual clock's
+    ticks at the start (None on the real clock), which the env counts on from there (only its run_for moves them)."""
+
+    utterance: str
+    ticks: int | None
+
+
+async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> EpisodeStart:
     """Begin a MiniWoB episode on a task page loaded after `install_clock` (when `virtual_clock`), as the
     official env does (see the module docstring)."""
+    ticks = None
     if virtual_clock:
-        # the fake clock's ticks (performance.now, the animation frames' phase) count from the install, so
-        # pausing at a fixed time gives every load the same ticks too
         await page.clock.pause_at(_VIRTUAL_EPOCH_S + 1)
-    await page.add_style_tag(content=_HIDE_HUD_CSS)
-    await _start(page, seed, mode)
+    now = await page.evaluate(_HIDE_HUD_JS, _HIDE_HUD_CSS)
+    if virtual_clock:
+        # pause_at rounds to a whole tick, and float time can make that one past the mark: read where it stopped
+        ticks = await _align_clock(page, round(now))
+    return EpisodeStart(await _start(page, seed, mode), ticks)
 
 
-async def _start(page: Any, seed: int | str, mode: str) -> None:
-    if not await page.evaluate(_START_JS, [seed, mode]):  # most pages are ready at once: no polling round trip
-        await _wait_ready(page)
+async def _align_clock(page: Any, ticks: int) -> int:
+    """Start the episode's page time: Date at the fixed mark, the ticks on an animation frame boundary (the fake
+    clock runs frames at multiples of 16 ticks), so a fresh load and a re-seed see their animations alike."""
+    lag = -ticks % _FRAME_TICKS
+    if lag:
+        await page.clock.run_for(lag)
+    await page.clock.set_system_time(_VIRTUAL_EPOCH_S + 1)
+    return ticks + lag
 
 
-async def _wait_ready(page: Any) -> None:
+async def _start(page: Any, seed: int | str, mode: str, before: str = "") -> str:
+    utterance = await page.evaluate(f"(a) => {{ {before} return ({_START_JS})(a); }}", [seed, mode])
+    # most pages are ready at once: no polling round trip
+    return utterance if utterance is not None else await _wait_ready(page)
+
+
+async def _wait_ready(page: Any) -> str:
     for _ in range(_READY_ATTEMPTS):
-        if await page.evaluate("() => WOB_TASK_READY"):
-            return
+        utterance = await page.evaluate(f"() => WOB_TASK_READY ? {_UTTERANCE_JS} : null")
+        if utterance is not None:
+            return utterance
         await asyncio.sleep(_READY_POLL_S)
     raise MiniWoBError(f"the MiniWoB page {page.url} did not become ready (WOB_TASK_READY stayed false).")
 
@@ -222,18 +249,16 @@ _TIDY_JS = "() => { if (document.activeElement && document.activeElement.blur) d
            "const s = window.getSelection && window.getSelection(); if (s) s.removeAllRanges(); window.scrollTo(0, 0); }"
 
 
-async def reseed_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> None:
-    """Begin the next episode on an already loaded task page (the official env's reset)."""
+async def reseed_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True,
+                         ticks: int | None = None) -> EpisodeStart:
+    """Begin the next episode on an already loaded task page (the official env's reset). `ticks`: the virtual
+    clock's ticks now, when the caller counted them (else they are read from the page)."""
     await page.mouse.move(_PARK[0], _PARK[1])
     if virtual_clock:
-        # the fake clock runs animation frames every 16 ticks; a fresh load starts its episode at a fixed
-        # phase of them (see start_episode), so the re-seeded episode must too or its animations read differently
-        lag = (_FRESH_TICKS - await page.evaluate("() => performance.now()")) % _FRAME_TICKS
-        if lag:
-            await page.clock.run_for(int(lag))
-        await page.clock.set_system_time(_VIRTUAL_EPOCH_S + 1)
-    if not await page.evaluate(f"(a) => {{ ({_TIDY_JS})(); return ({_START_JS})(a); }}", [seed, mode]):
-        await _wait_ready(page)
+        if ticks is None:
+            ticks = round(await page.evaluate("() => performance.now()"))
+        ticks = await _align_clock(page, ticks)
+    return EpisodeStart(await _start(page, seed, mode, before=f"({_TIDY_JS})();"), ticks if virtual_clock else None)
 
 
 async def read_state(page: Any) -> MiniWoBState:
@@ -288,6 +313,7 @@ class MiniWoBEnv:
         self._instruction = ""
         self._page: Any = None  # the page this env loaded last, which a reset of the same task may re-seed
         self._saved_settings: dict[str, Any] | None = None
+        self._ticks: int | None = None  # the virtual clock's ticks on the loaded page (only our run_for moves them)
         self._closed = False
 
     async def reset(self, task: Task, seed: int) -> dict[str, str]:
@@ -306,16 +332,15 @@ class MiniWoBEnv:
         if (self.config.reseed and name not in RELOAD_TASKS and page is not None and page is self._page
                 and self._task_name == name and not page.is_closed() and page.url == self._server.url(name)):
             # the official env's reset: the loaded page starts a new episode with the new seed
-            await reseed_episode(page, page_seed, self.config.data_mode, virtual)
+            started = await reseed_episode(page, page_seed, self.config.data_mode, virtual, self._ticks)
         else:
             await browser.reset(self._server.url(name), allowed_origin=self._server.origin,
                                 before_load=install_clock if virtual else None, observe=False)
             self._page = browser.page
-            await start_episode(browser.page, page_seed, self.config.data_mode, virtual)
+            started = await start_episode(browser.page, page_seed, self.config.data_mode, virtual)
         self._task_name = name
-        # the natural-language (-nl-turk) tasks keep their fields next to the sentence; the sentence is the utterance
-        self._instruction = await browser.page.evaluate(
-            "() => { const u = core.getUtterance(); return typeof u === 'string' ? u : String(u.utterance); }")
+        self._ticks = started.ticks
+        self._instruction = started.utterance
         return {AGENT: self._render(await browser.observe(), first=True)}
 
     async def step(self, actions: Mapping[str, str]) -> StepResult:
@@ -325,6 +350,8 @@ class MiniWoBEnv:
         action = parse_action(actions[AGENT])
         if self.config.clock == "virtual" and self.config.ms_per_action:
             await browser.page.clock.run_for(self.config.ms_per_action)  # the reply's thinking time
+            if self._ticks is not None:
+                self._ticks += self.config.ms_per_action
         if (await read_state(browser.page)).done:  # time ran out before the action: the page ended it
             obs, valid = None, not isinstance(action, BadAction)
         elif isinstance(action, BadAction):
