@@ -255,8 +255,10 @@ class ChromiumBrowser:
             await b.close()
 
     # episodes
-    async def reset(self, url: str, allowed_origin: str | None = None) -> Observation:
-        """A fresh context (no cookies, storage or history) on `url`."""
+    async def reset(self, url: str, allowed_origin: str | None = None, before_load: Any = None,
+                    observe: bool = True) -> Observation | None:
+        """A fresh context (no cookies, storage or history) on `url`. `before_load` (an async function of the
+        new page) runs before the page loads; `observe=False` skips the walk of the loaded page (returns None)."""
         if not is_loopback_url(url, self.allow_file_urls):
             raise BrowserError(f"reset url {url!r} is not on loopback; serve the site on 127.0.0.1.")
         await self.start()
@@ -269,9 +271,11 @@ class ChromiumBrowser:
         if self.handlers:
             await self._context.add_init_script(HANDLER_MARK_JS)
         self._page = await self._context.new_page()
+        if before_load is not None:
+            await before_load(self._page)
         # a first load may fetch a page's libraries; on a loaded machine that takes longer than one action
         await self._page.goto(url, wait_until="load", timeout=max(self.timeout_ms, _LOAD_TIMEOUT_MS))
-        return await self.observe()
+        return await self.observe() if observe else None
 
     async def _route(self, route: Any) -> None:
         url = route.request.url
@@ -291,9 +295,12 @@ class ChromiumBrowser:
         for attempt in range(5):
             try:
                 await self._settle()
-                if self.observe_extra:
-                    await self._images_ready()  # MiniWoB pages: boxes must not depend on when icons load
-                    both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra])
+                if self.observe_extra:  # MiniWoB pages: boxes must not depend on when icons load
+                    # one round trip when every image has loaded (the usual case); else wait, then walk
+                    both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra, True])
+                    if both is None:
+                        await self._images_ready()
+                        both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra, False])
                     raw, self.last_extra = both["walk"], both["extra"]
                 else:
                     raw = await self._page.evaluate(WALK_JS, args)
@@ -429,7 +436,7 @@ class ChromiumBrowser:
 # Before the walk, wait for the images the page shows to load (img elements and CSS content/background
 # urls): an icon that has not loaded yet has no size, so the layout (and every box) would depend on timing.
 # No timer bounds the wait (a virtual clock stops timers); the caller's timeout does.
-_IMAGES_READY_JS = """() => {
+_IMAGE_URLS_JS = """() => {
   const urls = new Set();
   for (const img of document.images) if (!img.complete && img.src) urls.add(img.src);
   for (const el of document.querySelectorAll("*")) {
@@ -438,12 +445,18 @@ _IMAGES_READY_JS = """() => {
       const m = /^url\\("?([^")]+)"?\\)$/.exec(v || ""); if (m) urls.add(m[1]);
     }
   }
-  return Promise.all(Array.from(urls).map(u => new Promise(done => {
-    const im = new Image(); im.onload = im.onerror = () => done(); im.src = u;
-    if (im.complete) done();
-  })));
+  return Array.from(urls);
 }"""
-_WALK_AND_EXTRA_JS = f"([args, extra]) => ({{walk: ({WALK_JS.strip()})(args), extra: (0, eval)(extra)()}})"
+_IMAGES_READY_JS = f"""() => Promise.all(({_IMAGE_URLS_JS})().map(u => new Promise(done => {{
+  const im = new Image(); im.onload = im.onerror = () => done(); im.src = u;
+  if (im.complete) done();
+}})))"""
+# The walk with the extra function's result; with `check` set, null instead while an image is still loading (an
+# image in the memory cache is complete as soon as its src is set).
+_WALK_AND_EXTRA_JS = f"""([args, extra, check]) => {{
+  if (check && ({_IMAGE_URLS_JS})().some(u => {{ const im = new Image(); im.src = u; return !im.complete; }})) return null;
+  return {{walk: ({WALK_JS.strip()})(args), extra: (0, eval)(extra)()}};
+}}"""
 
 
 class _ById:

@@ -40,6 +40,27 @@ from typing import Any, ClassVar
 
 from agentrl.env import StepResult
 from agentrl.environments.web.browser import browser_pool
+from agentrl.environments.web.miniwob_js import (
+    HIDE_HUD_CSS as _HIDE_HUD_CSS,
+)
+from agentrl.environments.web.miniwob_js import (
+    HIDE_HUD_JS as _HIDE_HUD_JS,
+)
+from agentrl.environments.web.miniwob_js import (
+    PRELOAD_HOVER_JS as _PRELOAD_HOVER_JS,
+)
+from agentrl.environments.web.miniwob_js import (
+    REWARD_JS as _REWARD_JS,
+)
+from agentrl.environments.web.miniwob_js import (
+    START_JS as _START_JS,
+)
+from agentrl.environments.web.miniwob_js import (
+    TIDY_JS as _TIDY_JS,
+)
+from agentrl.environments.web.miniwob_js import (
+    UTTERANCE_JS as _UTTERANCE_JS,
+)
 from agentrl.errors import AgentRLError
 from agentrl.policy_contract import ScriptedPolicy
 from agentrl.rubric import Rubric
@@ -129,20 +150,13 @@ class PageServer:
 
 # -- one episode's page ---------------------------------------------------------------------------------------
 
-# MiniWoB's own heads-up display (last reward, countdown, episode count) and click canvas are for humans
-# watching; hidden, they stay out of the observation.
-_HIDE_HUD_CSS = "#reward-display, #click-canvas { display: none !important; }"
 # Spans with a click handler (click-link's links) carry no role; the walk is told to treat them as controls.
 CLICKABLE_SELECTOR = ".alink"
 _PARK = (1000, 700)  # where the mouse waits between episodes: inside the viewport, far from the task area
 _VIRTUAL_EPOCH_S = 1_700_000_000  # a fixed page clock start (seconds), so every episode sees the same dates
+_LOAD_ALLOWANCE_S = 600  # the virtual clock starts this long before the episode: more than any page load takes
+_FRAME_TICKS = 16  # the fake clock runs animation frames at multiples of this many ticks (ms)
 _READY_POLL_S, _READY_ATTEMPTS = 0.05, 100
-_START_JS = "([seed, mode]) => { core.endEpisode(0); Math.seedrandom(seed); core.setDataMode(mode); " \
-            "core.startEpisodeReal(); return !!WOB_TASK_READY; }"
-_REWARD_JS = "() => ({done: WOB_DONE_GLOBAL, reward: WOB_REWARD_GLOBAL, raw_reward: WOB_RAW_REWARD_GLOBAL, " \
-             "reason: WOB_REWARD_REASON === null || WOB_REWARD_REASON === undefined ? null : " \
-             "String(WOB_REWARD_REASON), max_time_ms: core.EPISODE_MAX_TIME, now_ms: Date.now(), " \
-             "start_ms: core.ept0})"
 
 
 # The browser settings MiniWoB pages need: boxes for coordinate actions, script click handlers and SVG shapes
@@ -178,43 +192,61 @@ class MiniWoBState:
                 "miniwob_reason": self.reason, "miniwob_max_time_ms": self.max_time_ms}
 
 
-async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> None:
-    """Begin a MiniWoB episode on a loaded task page, as the official env does (see the module docstring)."""
+async def install_clock(page: Any) -> None:
+    """Put the page on the virtual clock before it loads, so that its libraries capture the fake timers: Raphael
+    (click-pie) and d3 keep the `requestAnimationFrame` they find at load, and with a real one their animations
+    ran on real frames that fell between the fake clock's ticks at random, so two runs of a seed differed. Time
+    flows during the load; `start_episode` pauses it at the same instant for every load."""
+    await page.clock.install(time=_VIRTUAL_EPOCH_S - _LOAD_ALLOWANCE_S)
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeStart:
+    """What starting an episode read back in its last round trip: MiniWoB's utterance, and the virtual clock's
+    ticks at the start (None on the real clock), which the env counts on from there (only its run_for moves them)."""
+
+    utterance: str
+    ticks: int | None
+
+
+async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> EpisodeStart:
+    """Begin a MiniWoB episode on a task page loaded after `install_clock` (when `virtual_clock`), as the
+    official env does (see the module docstring)."""
+    ticks = None
     if virtual_clock:
-        await page.clock.install(time=_VIRTUAL_EPOCH_S)
         await page.clock.pause_at(_VIRTUAL_EPOCH_S + 1)
-    await page.add_style_tag(content=_HIDE_HUD_CSS)
+    now = await page.evaluate(_HIDE_HUD_JS, _HIDE_HUD_CSS)
+    if virtual_clock:
+        # pause_at rounds to a whole tick, and float time can make that one past the mark: read where it stopped
+        ticks = await _align_clock(page, round(now))
     try:
         await asyncio.wait_for(page.evaluate(_PRELOAD_HOVER_JS), 5)
     except TimeoutError:
         pass  # an image that never loads: the page is read as it is
-    await _start(page, seed, mode)
+    return EpisodeStart(await _start(page, seed, mode), ticks)
 
 
-# Load the images that only :hover rules name (social-media's `.more:hover { content: url(...) }`) before the
-# episode: a real mouse that reaches such an element first swaps in an image that has not loaded, the element
-# has no size for that moment, and the click lands on what lies beneath; the official env's DOM click does not
-# depend on it.
-_PRELOAD_HOVER_JS = """() => Promise.all([...document.styleSheets]
-  .flatMap(s => { try { return [...s.cssRules]; } catch (e) { return []; } })
-  .filter(r => r.selectorText && r.selectorText.includes(":hover"))
-  .flatMap(r => [r.style.content, r.style.backgroundImage]
-    .map(v => /url\\("?([^")]+)"?\\)/.exec(v || "")).filter(Boolean)
-    .map(m => new Promise(done => {
-      const img = new Image(); img.onload = img.onerror = done;
-      img.src = new URL(m[1], r.parentStyleSheet.href || location.href).href;
-    }))))"""
+async def _align_clock(page: Any, ticks: int) -> int:
+    """Start the episode's page time: Date at the fixed mark, the ticks on an animation frame boundary (the fake
+    clock runs frames at multiples of 16 ticks), so a fresh load and a re-seed see their animations alike."""
+    lag = -ticks % _FRAME_TICKS
+    if lag:
+        await page.clock.run_for(lag)
+    await page.clock.set_system_time(_VIRTUAL_EPOCH_S + 1)
+    return ticks + lag
 
 
-async def _start(page: Any, seed: int | str, mode: str) -> None:
-    if not await page.evaluate(_START_JS, [seed, mode]):  # most pages are ready at once: no polling round trip
-        await _wait_ready(page)
+async def _start(page: Any, seed: int | str, mode: str, before: str = "") -> str:
+    utterance = await page.evaluate(f"(a) => {{ {before} return ({_START_JS})(a); }}", [seed, mode])
+    # most pages are ready at once: no polling round trip
+    return utterance if utterance is not None else await _wait_ready(page)
 
 
-async def _wait_ready(page: Any) -> None:
+async def _wait_ready(page: Any) -> str:
     for _ in range(_READY_ATTEMPTS):
-        if await page.evaluate("() => WOB_TASK_READY"):
-            return
+        utterance = await page.evaluate(f"() => WOB_TASK_READY ? {_UTTERANCE_JS} : null")
+        if utterance is not None:
+            return utterance
         await asyncio.sleep(_READY_POLL_S)
     raise MiniWoBError(f"the MiniWoB page {page.url} did not become ready (WOB_TASK_READY stayed false).")
 
@@ -224,18 +256,18 @@ async def _wait_ready(page: Any) -> None:
 # Found by bench/miniwob_sweep.py --isolation: jQuery UI datepickers keep the month last shown.
 RELOAD_TASKS: frozenset[str] = frozenset({"book-flight", "book-flight-nodelay", "choose-date", "choose-date-easy",
                                           "choose-date-medium"})
-# Undo what an episode can leave on the page outside the task's own problem: focus, selection, scroll.
-_TIDY_JS = "() => { if (document.activeElement && document.activeElement.blur) document.activeElement.blur(); " \
-           "const s = window.getSelection && window.getSelection(); if (s) s.removeAllRanges(); window.scrollTo(0, 0); }"
 
 
-async def reseed_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> None:
-    """Begin the next episode on an already loaded task page (the official env's reset)."""
+async def reseed_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True,
+                         ticks: int | None = None) -> EpisodeStart:
+    """Begin the next episode on an already loaded task page (the official env's reset). `ticks`: the virtual
+    clock's ticks now, when the caller counted them (else they are read from the page)."""
     await page.mouse.move(_PARK[0], _PARK[1])
     if virtual_clock:
-        await page.clock.set_system_time(_VIRTUAL_EPOCH_S + 1)
-    if not await page.evaluate(f"(a) => {{ ({_TIDY_JS})(); return ({_START_JS})(a); }}", [seed, mode]):
-        await _wait_ready(page)
+        if ticks is None:
+            ticks = round(await page.evaluate("() => performance.now()"))
+        ticks = await _align_clock(page, ticks)
+    return EpisodeStart(await _start(page, seed, mode, before=f"({_TIDY_JS})();"), ticks if virtual_clock else None)
 
 
 async def read_state(page: Any) -> MiniWoBState:
@@ -290,6 +322,7 @@ class MiniWoBEnv:
         self._instruction = ""
         self._page: Any = None  # the page this env loaded last, which a reset of the same task may re-seed
         self._saved_settings: dict[str, Any] | None = None
+        self._ticks: int | None = None  # the virtual clock's ticks on the loaded page (only our run_for moves them)
         self._closed = False
 
     async def reset(self, task: Task, seed: int) -> dict[str, str]:
@@ -308,15 +341,15 @@ class MiniWoBEnv:
         if (self.config.reseed and name not in RELOAD_TASKS and page is not None and page is self._page
                 and self._task_name == name and not page.is_closed() and page.url == self._server.url(name)):
             # the official env's reset: the loaded page starts a new episode with the new seed
-            await reseed_episode(page, page_seed, self.config.data_mode, virtual)
+            started = await reseed_episode(page, page_seed, self.config.data_mode, virtual, self._ticks)
         else:
-            await browser.reset(self._server.url(name), allowed_origin=self._server.origin)
+            await browser.reset(self._server.url(name), allowed_origin=self._server.origin,
+                                before_load=install_clock if virtual else None, observe=False)
             self._page = browser.page
-            await start_episode(browser.page, page_seed, self.config.data_mode, virtual)
+            started = await start_episode(browser.page, page_seed, self.config.data_mode, virtual)
         self._task_name = name
-        # the natural-language (-nl-turk) tasks keep their fields next to the sentence; the sentence is the utterance
-        self._instruction = await browser.page.evaluate(
-            "() => { const u = core.getUtterance(); return typeof u === 'string' ? u : String(u.utterance); }")
+        self._ticks = started.ticks
+        self._instruction = started.utterance
         return {AGENT: self._render(await browser.observe(), first=True)}
 
     async def step(self, actions: Mapping[str, str]) -> StepResult:
@@ -326,6 +359,8 @@ class MiniWoBEnv:
         action = parse_action(actions[AGENT])
         if self.config.clock == "virtual" and self.config.ms_per_action:
             await browser.page.clock.run_for(self.config.ms_per_action)  # the reply's thinking time
+            if self._ticks is not None:
+                self._ticks += self.config.ms_per_action
         if (await read_state(browser.page)).done:  # time ran out before the action: the page ended it
             obs, valid = None, not isinstance(action, BadAction)
         elif isinstance(action, BadAction):

@@ -159,3 +159,41 @@ async def test_a_reseeded_page_reads_like_a_fresh_one(chromium, env, name):
     assert again == expected
     state = await mw.read_state(page)
     assert not state.done and state.elapsed_ms == 0 and state.raw_reward == 0.0
+
+
+async def play(env, name: str, seed: int) -> list:
+    """The oracle's episode: every observation, reward and info, in order."""
+    obs = (await env.reset(task(name, seed), 0))["agent"]
+    trace: list = [obs]
+    for _ in range(40):
+        result = await env.step({"agent": mw.solve(obs)})
+        trace.append((result.obs, result.rewards, result.terminated, result.infos))
+        if result.terminated["agent"]:
+            break
+        obs = result.obs["agent"]
+    return trace
+
+
+async def test_click_pie_animation_runs_on_the_virtual_clock(chromium):
+    """Raphael keeps the requestAnimationFrame it finds at load; on a real one the wheel's spreading took a
+    different number of waits from run to run. Two fresh loads and a re-seeded page must play one episode alike."""
+    runs = []
+    for _ in range(2):
+        fresh = mw.MiniWoBEnv(browser=chromium, reseed=False)
+        try:
+            runs.append(await play(fresh, "click-pie", 0))
+        finally:
+            await fresh.close()
+    reused = mw.MiniWoBEnv(browser=chromium)
+    try:
+        await play(reused, "click-pie", 1)
+        page = chromium.page
+        runs.append(await play(reused, "click-pie", 0))
+        assert chromium.page is page, "the second episode re-seeded the loaded page"
+    finally:
+        await reused.close()
+    first = runs[0]
+    assert len(first) >= 4, "the oracle opens the wheel, waits for it to spread, then clicks"
+    assert first[-1][3]["agent"]["miniwob_raw_reward"] == 1.0
+    assert runs[1] == first
+    assert runs[2] == first
