@@ -44,7 +44,9 @@ FAMILY_FAULTS = {"game": ("verifier", "driver"), "web": ("chromium", "engine", "
 STATUS_OF = {"verifier": "verifier_error", "chromium": "env_error", "engine": "policy_error", "env_actor": "env_error",
              "container": "env_error"}  # the status a fault must give the episodes it hits
 TASKS, GROUP = 4, 4
-# The tiny model's weights and the episodes are all the object store carries; Ray's default (30% of RAM, in
+# Ray's memory monitor kills the newest actor when the whole node is 95% used, counting other users' memory
+# (under bench/memory_hog.py it killed the reference's learner); at 99% the kernel's OOM killer, which picks
+# by oom_score, decides first. The tiny model's weights and the episodes are all the object store carries; Ray's default (30% of RAM, in
 # /dev/shm) would let it grow into the memory a loaded machine does not have.
 OBJECT_STORE_BYTES = 256 << 20
 
@@ -313,6 +315,9 @@ def resume_check(fam: Family, ref: Path) -> dict:
         return {"resumed_from": None, "equal": False, "why": "no resume line in the resumed driver's log"}
     start = marks[-1]
     a, b = rows(ref / "metrics.jsonl"), rows(fam.out / "metrics.jsonl")
+    if len(a) <= start or len(b) <= start:  # a driver failed (its exit is reported): print the ledger anyway
+        return {"resumed_from": start, "equal": False, "why": f"update {start + 1} missing (reference has {len(a)}, "
+                f"resumed run {len(b)} updates)"}
     keys = [k for k in a[start] if k.startswith("loss/")] + ["learner/grad_norm", "rollout/reward"]
     diffs = {k: abs(a[start][k] - b[start][k]) for k in keys if k in b[start]}
     ca = checksum(ref / "checkpoints" / f"step-{start + 1:06d}")
@@ -386,7 +391,8 @@ def main() -> int:
     loopback_only()
     ray.init(num_cpus=16, _temp_dir=temp_dir, include_dashboard=False, configure_logging=False,
              _node_ip_address="127.0.0.1", namespace="chaos-bench", runtime_env={"env_vars": QUIET},
-             _system_config=LOCAL_SYSTEM_CONFIG, object_store_memory=OBJECT_STORE_BYTES)
+             _system_config={**LOCAL_SYSTEM_CONFIG, "memory_usage_threshold": 0.99},
+             object_store_memory=OBJECT_STORE_BYTES)
     address = ray.get_runtime_context().gcs_address
     seen: dict[int, str] = {}
     started = time.monotonic()
