@@ -2,7 +2,7 @@
 a schedule, then the run folders on disk are checked against the schedule.
 
     python bench/chaos.py                               # >= 256 episodes over game, web and sandbox (a few minutes)
-    python bench/chaos.py --episodes 48 --families game,sandbox --faults driver,container,verifier
+    python bench/chaos.py --episodes 48 --families game,sandbox --faults driver,container,verifier --concurrency 1
 
 Families (each one `agentrl train-ray` process joining one local Ray cluster this script starts on 127.0.0.1
 with its own temp dir, and stops at the end):
@@ -10,6 +10,10 @@ with its own temp dir, and stops at the end):
     game     chaos/GuessNumber-v0, torch sampler, sync     faults: verifier (scheduled seeds), driver (SIGKILL + resume)
     web      web/Shop-v0 in Chromium, vLLM CPU, async     faults: chromium (SIGKILL), engine (vLLM core), env_actor
     sandbox  chaos/Sandbox-v0 (Docker), torch, async      faults: container (docker pause, then kill, mid-command)
+
+`--concurrency N` runs at most N of the drivers (the families, then the game's reference) at once in that one
+cluster, the rest queued; each family's ledger is the same either way. 1 is what fits a machine with ~3 GiB free
+(each driver with its learner, rollout worker and env actor holds about 1 GiB; docs/reliability.md).
 
 The game family also runs an uninterrupted reference with the same seeds; its update after the resume point must
 equal the resumed run's (loss terms, gradient norm, and a checksum of the checkpoint's parameters). The ledger:
@@ -40,6 +44,11 @@ FAMILY_FAULTS = {"game": ("verifier", "driver"), "web": ("chromium", "engine", "
 STATUS_OF = {"verifier": "verifier_error", "chromium": "env_error", "engine": "policy_error", "env_actor": "env_error",
              "container": "env_error"}  # the status a fault must give the episodes it hits
 TASKS, GROUP = 4, 4
+# Ray's memory monitor kills the newest actor when the whole node is 95% used, counting other users' memory
+# (under bench/memory_hog.py it killed the reference's learner); at 99% the kernel's OOM killer, which picks
+# by oom_score, decides first. The tiny model's weights and the episodes are all the object store carries; Ray's default (30% of RAM, in
+# /dev/shm) would let it grow into the memory a loaded machine does not have.
+OBJECT_STORE_BYTES = 256 << 20
 
 
 @dataclass
@@ -306,6 +315,9 @@ def resume_check(fam: Family, ref: Path) -> dict:
         return {"resumed_from": None, "equal": False, "why": "no resume line in the resumed driver's log"}
     start = marks[-1]
     a, b = rows(ref / "metrics.jsonl"), rows(fam.out / "metrics.jsonl")
+    if len(a) <= start or len(b) <= start:  # a driver failed (its exit is reported): print the ledger anyway
+        return {"resumed_from": start, "equal": False, "why": f"update {start + 1} missing (reference has {len(a)}, "
+                f"resumed run {len(b)} updates)"}
     keys = [k for k in a[start] if k.startswith("loss/")] + ["learner/grad_norm", "rollout/reward"]
     diffs = {k: abs(a[start][k] - b[start][k]) for k in keys if k in b[start]}
     ca = checksum(ref / "checkpoints" / f"step-{start + 1:06d}")
@@ -353,7 +365,11 @@ def main() -> int:
     ap.add_argument("--out", help="keep the run folders here (default: a temp dir, removed)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before the run is called stuck")
     ap.add_argument("--json", help="also write the ledger as JSON to this file")
+    ap.add_argument("--concurrency", type=int, default=0,
+                    help="at most this many drivers at once, the rest queued (0: all at once)")
     args = ap.parse_args()
+    if args.concurrency < 0:
+        raise SystemExit("--concurrency must be >= 0 (0 runs every driver at once; 1 fits ~3 GiB of free memory)")
 
     names = [n for n in args.families.split(",") if n]
     faults = {f for f in args.faults.split(",") if f}
@@ -370,24 +386,31 @@ def main() -> int:
 
     import ray
 
-    from agentrl.distributed.cluster import QUIET, loopback_only
+    from agentrl.distributed.cluster import LOCAL_SYSTEM_CONFIG, QUIET, loopback_only
 
     loopback_only()
     ray.init(num_cpus=16, _temp_dir=temp_dir, include_dashboard=False, configure_logging=False,
-             _node_ip_address="127.0.0.1", namespace="chaos-bench", runtime_env={"env_vars": QUIET})
+             _node_ip_address="127.0.0.1", namespace="chaos-bench", runtime_env={"env_vars": QUIET},
+             _system_config={**LOCAL_SYSTEM_CONFIG, "memory_usage_threshold": 0.99},
+             object_store_memory=OBJECT_STORE_BYTES)
     address = ray.get_runtime_context().gcs_address
     seen: dict[int, str] = {}
     started = time.monotonic()
     report: dict = {}
+    drivers = [*fams, *([ref] if game else [])]
+    queued = list(drivers)
+    running = lambda: [f for f in drivers if f.proc is not None and f.proc.poll() is None]
     try:
-        for fam in [*fams, *([ref] if game else [])]:
-            start_driver(fam, address)
         plans = {f.name: schedule_faults(f) for f in fams}
-        while any(f.proc.poll() is None for f in [*fams, *([ref] if game else [])]):
+        while queued or running():
+            while queued and (not args.concurrency or len(running()) < args.concurrency):
+                start_driver(queued.pop(0), address)
             if time.monotonic() - started > args.timeout:
                 raise SystemExit(f"stuck after {args.timeout} s; run folders in {base}")
             watch(seen)
             for fam in fams:
+                if fam.proc is None:
+                    continue
                 done = len(rows(fam.out / "metrics.jsonl"))
                 for fault, at in list(plans[fam.name]):
                     if fam.proc.poll() is not None or done < at:
@@ -405,7 +428,7 @@ def main() -> int:
                         print(f"[chaos] {fam.name}: {fault} after update {done}: {hit}", flush=True)
             time.sleep(0.3)
         report["driver_failures"] = {}
-        for fam in [*fams, *([ref] if game else [])]:
+        for fam in drivers:
             if fam.proc.returncode != 0:
                 log = fam.out.parent / f"{fam.out.name}-{'resumed' if fam.restarts else 'driver'}.log"
                 tail = "\n".join(log.read_text().splitlines()[-15:])

@@ -22,6 +22,11 @@ from agentrl.training.config import PolicyConfig
 
 QUIET = {"VLLM_LOGGING_LEVEL": "WARNING", "TOKENIZERS_PARALLELISM": "false", "TRANSFORMERS_VERBOSITY": "error",
          "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+# A local cluster runs only the actors it is asked for. Ray's defaults keep up to num_cpus idle workers
+# alive (each a ~200 MiB Python process) and prestart some for the first driver: on a machine with 3 GiB
+# free that was a large part of the chaos test's memory (docs/reliability.md). An idle worker is then ended
+# after Ray's idle timeout (1 s); an actor's process is not idle.
+LOCAL_SYSTEM_CONFIG = {"prestart_worker_first_driver": False, "num_workers_soft_limit": 0}
 
 
 class LearnerRankError(AgentRLError):
@@ -71,7 +76,8 @@ class Cluster:
             # A local cluster binds to loopback: no traffic may leave this machine's 127.0.0.1.
             if d.address is None:
                 loopback_only()
-            local = {"num_cpus": d.num_cpus, "_node_ip_address": "127.0.0.1"} if d.address is None else {}
+            local = {"num_cpus": d.num_cpus, "_node_ip_address": "127.0.0.1",
+                     "_system_config": LOCAL_SYSTEM_CONFIG} if d.address is None else {}
             ray.init(address=d.address, namespace=d.namespace, include_dashboard=False, configure_logging=False,
                      runtime_env={"env_vars": QUIET}, **local)
             self.started_ray = True

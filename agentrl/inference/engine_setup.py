@@ -75,3 +75,23 @@ def engine_owner() -> Iterator[None]:
             os.environ.pop(OWNER_ENV, None)
         else:
             os.environ[OWNER_ENV] = before
+
+
+@contextlib.contextmanager
+def in_process_worker(enabled: bool) -> Iterator[None]:
+    """While vLLM builds a CPU engine whose worker runs in the engine core's process (``uni``), tell it not to
+    switch that back to a worker process: vLLM's CPU platform does so unless VLLM_ENABLE_V1_MULTIPROCESSING is
+    0, and the uni executor asserts the same variable in the engine core (which inherits it when spawned).
+    AsyncLLM starts its engine core in its own process whatever the variable says, so nothing else changes."""
+    if not enabled:
+        yield
+        return
+    before = os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")
+    os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("VLLM_ENABLE_V1_MULTIPROCESSING", None)
+        else:
+            os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = before

@@ -43,7 +43,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Self, TypeVar
 
 from agentrl.errors import ConfigError, ContextOverflowError, PolicyError
-from agentrl.inference.engine_setup import engine_dtype, engine_owner, memory_args
+from agentrl.inference.engine_setup import engine_dtype, engine_owner, in_process_worker, memory_args
 from agentrl.inference.sizing import read_config
 from agentrl.policy_contract import assistant_turn, new_messages
 from agentrl.types import AgentID, Message, Turn
@@ -165,13 +165,19 @@ class VLLMPolicy:
                                     max_model_len, max_num_seqs, cuda, kv_cache_memory_bytes))
         elif gpu_memory_utilization is not None:
             args["gpu_memory_utilization"] = gpu_memory_utilization
+        if not cuda and engine_kwargs.get("tensor_parallel_size", 1) == 1:
+            # vLLM's CPU backend runs its one worker in a second process next to the engine core, each with its
+            # own torch and vLLM (0.45 + 0.55 GiB PSS seen for the tiny model). In the engine core's process
+            # ("uni") the same engine gives the same tokens and logprobs in 0.57 GiB: with ~3 GiB free that is
+            # the difference between two engines fitting or not (docs/reliability.md).
+            args["distributed_executor_backend"] = "uni"
         self.engine_args = {**args, **engine_kwargs}  # what vLLM was started with (memory settings included)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="agentrl-vllm", daemon=True)
         self._thread.start()
         started = time.monotonic()
         try:
-            with engine_owner():
+            with engine_owner(), in_process_worker(self.engine_args.get("distributed_executor_backend") == "uni"):
                 self.engine = self._call(self._start(self.engine_args))
             self._device_uuid = self._call(self.engine.collective_rpc("agentrl_device_uuid"))[0] if cuda else ""
         except BaseException:
