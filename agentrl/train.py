@@ -11,7 +11,8 @@
 
 The schedule, checkpoints, run log and config are the training core (agentrl.training), shared with `agentrl
 train-ray`; this file holds only what is particular to one process: the engines and learners live here, and
-episodes run as coroutines of this process (on the engine's own loop when one vLLM engine plays them all). Every episode records the version of the weights that played it.
+episodes run as coroutines of this process (on the engine's own loop when one vLLM engine plays them all).
+Every episode records the version of the weights that played it.
 """
 
 from __future__ import annotations
