@@ -142,3 +142,21 @@ def test_chat_tokens_keep_the_hf_path_when_the_backend_disagrees(tok, monkeypatc
     assert tok.encode("abc", add_special_tokens=False) == real.encode("abc", add_special_tokens=False).ids
     assert vllm_policy._backend_tokenizer(tok) is None
     assert vllm_policy._backend_tokenizer(type("NoBackend", (), {})()) is None
+
+
+def test_chat_tokens_render_past_vllms_tokenizer_pool(tiny):
+    # vLLM wraps the engine's tokenizer so every call borrows a copy from a locked queue; the policy renders
+    # templates with the tokenizer class's own method instead, and must render the very same text.
+    from vllm.tokenizers.hf import ThreadSafeHFTokenizerMixin, maybe_make_thread_pool
+
+    from agentrl.inference.vllm import ChatTokens, _unpooled
+
+    pooled = maybe_make_thread_pool(AutoTokenizer.from_pretrained(tiny))
+    assert isinstance(pooled, ThreadSafeHFTokenizerMixin)
+    render = _unpooled(pooled, "apply_chat_template")
+    assert render.__self__ is pooled and "TokenizerPool" not in render.__func__.__qualname__
+    messages = [{"role": "user", "content": "Count from 3."}, {"role": "assistant", "content": "4"}]
+    for prompt in (True, False):
+        assert render(messages, tokenize=False, add_generation_prompt=prompt) == \
+            pooled.apply_chat_template(messages, tokenize=False, add_generation_prompt=prompt)
+    assert ChatTokens(pooled).first(messages) == ChatTokens(AutoTokenizer.from_pretrained(tiny)).first(messages)
