@@ -215,6 +215,11 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict],
             select, keys = found
             return [make(T.CLICK_ELEMENT, ref=select),
                     *(make(T.PRESS_KEY, key=u.action_space_config.allowed_keys.index(k)) for k in keys)]
+        if a.kind == "type" and a.text and ref is not None and _segmented(u, ref):
+            # ours clicks the field's centre with the mouse, which puts the caret in the segment there; the
+            # official element click + focus() leaves it in whatever segment an earlier episode's keys reached
+            # (the official reset keeps the page and its focus), so the same pixels are clicked instead
+            return [xy(T.CLICK_COORDS, *_center(step.targets[0])), make(T.TYPE_TEXT, text=a.text)]
         if a.kind in ("type", "select") and a.text:
             out = [make(T.FOCUS_ELEMENT_AND_TYPE_TEXT, ref=ref, text=a.text)] if ref is not None \
                 else [*out, make(T.TYPE_TEXT, text=a.text)]
@@ -256,6 +261,16 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict],
             distance = max(40.0, 0.8 * height) if height else 40.0
         return [xy(kind, *where)] * math.ceil(distance / u.action_space_config.scroll_amount)
     raise MiniWoBError(f"{a} has no official counterpart")
+
+
+_SEGMENTED = ("date", "time", "datetime-local", "month", "week")
+
+
+def _segmented(u: Any, ref: int) -> bool:
+    """Whether the official element is an <input> that Chromium edits segment by segment (a date or a time)."""
+    kind = u.instance.driver.execute_script(
+        "var el = core.previousDOMInfo[arguments[0]]; return el && el.tagName === 'INPUT' ? el.type : null;", ref)
+    return kind in _SEGMENTED
 
 
 # [selected index, index of the option ours would pick (its label or value, as chromium._select), multiple]

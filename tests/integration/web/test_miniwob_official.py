@@ -31,8 +31,6 @@ KNOWN_MISMATCHES = {
     "click-collapsible-2": "oracle click(1), click(7), click(5) on seed 0: ours raw 1.0 and done, the official replay "
                            "0.0; the second click comes while jQuery UI's accordion animates, on page time in ours "
                            "and on wall-clock time there (which seeds differ changes with the replay's pacing)",
-    "enter-time": 'oracle type(1, "0804PM"), click(2) on seed 1: ours raw 1.0, official -1.0; the official env '
-                  "types into a time input differently (its TYPE_TEXT sends the string, ours real keystrokes)",
 }
 # Intermittent: passed in earlier full runs, failed once in a fresh-clone CI run (seed 0, oracle click(2),
 # click(6), type(3, "Hedy"), click(2): ours raw 1.0 and done, official 0.0 and not done). Not strict, so a pass
