@@ -186,9 +186,10 @@ def _center(item: PageItem) -> tuple[float, float]:
 
 
 def official_actions(env: Any, step: Step, elements: Sequence[dict],
-                     mouse: tuple[float, float] = _AWAY) -> list[Any]:
+                     mouse: tuple[float, float] = _AWAY, pointer_on_page: bool = False) -> list[Any]:
     """Our step as official actions on the page the official env shows now; `mouse` is where our mouse is
-    (a page-level scroll turns the wheel there)."""
+    (a page-level scroll turns the wheel there); `pointer_on_page`: an earlier step moved the official mouse
+    onto the page (a coordinate action), so it rests over some element there."""
     import numpy as np
     from miniwob.action import ActionTypes as T
 
@@ -209,6 +210,11 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict],
         ref = target_ref(0)
         if ref is None:  # no official element with that box: the same pixels
             out = [xy(T.CLICK_COORDS, *_center(step.targets[0]))]
+        elif a.kind == "click" and pointer_on_page:
+            # ours moves the mouse onto the target before it clicks; the official element click moves nothing,
+            # so a widget that tracks the hovered item (jQuery UI's menu selects its active item, the one
+            # the mouse last entered) would still see the pointer where an earlier hover left it
+            out = [xy(T.MOVE_COORDS, *_center(step.targets[0])), make(T.CLICK_ELEMENT, ref=ref)]
         else:
             out = [make(T.CLICK_ELEMENT, ref=ref)]
         if a.kind == "select" and ref is not None and (found := _select_keys(u, ref, a.text or "")) is not None:
@@ -303,17 +309,24 @@ def play_official(env: Any, seed: int, steps: Sequence[Step], ms_per_action: int
     obs, _ = env.reset(seed=seed)
     utterance = obs["utterance"]
     raw, done, reward = 0.0, False, 0.0
-    mouse = _AWAY
+    mouse, pointer_on_page = _AWAY, False
     for step in steps:
         elements = obs["dom_elements"]  # the page as it was right after the last action, as our step saw it
         time.sleep(ms_per_action / 1000)
-        for action in official_actions(env, step, elements, mouse):
+        actions = official_actions(env, step, elements, mouse, pointer_on_page)
+        pointer_on_page = pointer_on_page or any(
+            env.unwrapped.action_space_config.action_types[x["action_type"]].value in _POINTER_TYPES for x in actions)
+        for action in actions:
             obs, reward, done, _, info = env.step(action)
             raw = float(info["raw_reward"])
             if done:
                 return Outcome(utterance, raw, True, tuple(steps), float(reward))
         mouse = _mouse_after(step, mouse)
     return Outcome(utterance, raw, done, tuple(steps), float(reward))
+
+
+# the official action types that move its mouse (the element actions and the wheel do not)
+_POINTER_TYPES = frozenset({"MOVE_COORDS", "CLICK_COORDS", "DBLCLICK_COORDS", "MOUSEDOWN_COORDS", "MOUSEUP_COORDS"})
 
 
 def _mouse_after(step: Step, mouse: tuple[float, float]) -> tuple[float, float]:
