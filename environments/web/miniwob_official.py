@@ -221,11 +221,6 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict],
             select, keys = found
             return [make(T.CLICK_ELEMENT, ref=select),
                     *(make(T.PRESS_KEY, key=u.action_space_config.allowed_keys.index(k)) for k in keys)]
-        if a.kind == "type" and a.text and ref is not None and _segmented(u, ref):
-            # ours clicks the field's centre with the mouse, which puts the caret in the segment there; the
-            # official element click + focus() leaves it in whatever segment an earlier episode's keys reached
-            # (the official reset keeps the page and its focus), so the same pixels are clicked instead
-            return [xy(T.CLICK_COORDS, *_center(step.targets[0])), make(T.TYPE_TEXT, text=a.text)]
         if a.kind in ("type", "select") and a.text:
             out = [make(T.FOCUS_ELEMENT_AND_TYPE_TEXT, ref=ref, text=a.text)] if ref is not None \
                 else [*out, make(T.TYPE_TEXT, text=a.text)]
@@ -269,16 +264,6 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict],
     raise MiniWoBError(f"{a} has no official counterpart")
 
 
-_SEGMENTED = ("date", "time", "datetime-local", "month", "week")
-
-
-def _segmented(u: Any, ref: int) -> bool:
-    """Whether the official element is an <input> that Chromium edits segment by segment (a date or a time)."""
-    kind = u.instance.driver.execute_script(
-        "var el = core.previousDOMInfo[arguments[0]]; return el && el.tagName === 'INPUT' ? el.type : null;", ref)
-    return kind in _SEGMENTED
-
-
 # [selected index, index of the option ours would pick (its label or value, as chromium._select), multiple]
 _SELECT_STATE_JS = """var el = core.previousDOMInfo[arguments[0]], want = arguments[1];
 el = el && el.closest && el.closest("select");  // the box may have matched an option inside the list
@@ -302,11 +287,18 @@ def _select_keys(u: Any, ref: int, text: str) -> tuple[int, list[str]] | None:
     return state[4], first + ["<ArrowDown>" if want > current else "<ArrowUp>"] * abs(want - current)
 
 
+_BLUR_JS = "if (document.activeElement && document.activeElement.blur) document.activeElement.blur();"
+
+
 def play_official(env: Any, seed: int, steps: Sequence[Step], ms_per_action: int = 200) -> Outcome:
     """Our steps in the official env. Each waits `ms_per_action` of wall-clock time first, as each of our
     replies costs that much page time before its action runs: an animation an action starts (an accordion
     opening, a submenu appearing) is as far along when the next one comes."""
     obs, _ = env.reset(seed=seed)
+    # the official reset keeps the page and whatever the last episode focused (ours blurs it: TIDY_JS); an
+    # input still focused gets no focus event from the next element click, which decides login-user-popup's
+    # popup and which segment of enter-time's time input takes the keys. Both episodes start unfocused.
+    env.unwrapped.instance.driver.execute_script(_BLUR_JS)
     utterance = obs["utterance"]
     raw, done, reward = 0.0, False, 0.0
     mouse, pointer_on_page = _AWAY, False
