@@ -182,6 +182,12 @@ def _ref_for(item: PageItem, elements: Sequence[dict], path: tuple[int, ...] | N
     return int(max(under, key=lambda e: e["ref"])["ref"]) if under else ref
 
 
+def _in_window(u: Any, x: float, y: float) -> bool:
+    """Whether the official window holds the point (WebDriver refuses to move the mouse outside it: our
+    click scrolls its target into view first, which the official element click does not need)."""
+    return 0 <= x < u.instance.inner_width and 0 <= y < u.instance.inner_height
+
+
 def _center(item: PageItem) -> tuple[float, float]:
     assert item.center is not None, "a pointer action's target has a box"
     return tuple(float(v) for v in item.center)  # type: ignore[return-value]
@@ -212,7 +218,7 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict],
         ref = target_ref(0)
         if ref is None:  # no official element with that box: the same pixels
             out = [xy(T.CLICK_COORDS, *_center(step.targets[0]))]
-        elif a.kind == "click" and pointer_on_page:
+        elif a.kind == "click" and pointer_on_page and _in_window(u, *_center(step.targets[0])):
             # ours moves the mouse onto the target before it clicks; the official element click moves nothing,
             # so a widget that tracks the hovered item (jQuery UI's menu selects its active item, the one
             # the mouse last entered) would still see the pointer where an earlier hover left it
