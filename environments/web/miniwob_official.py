@@ -20,7 +20,15 @@ from typing import Any
 
 from agentrl.environments.web.actions import Action, key_name, parse_action
 from agentrl.environments.web.chromium import _DRAG_STEPS
-from agentrl.environments.web.miniwob import AGENT, MiniWoBError, PageItem, observation_parts, parse_page, solve
+from agentrl.environments.web.miniwob import (
+    AGENT,
+    RELOAD_TASKS,
+    MiniWoBError,
+    PageItem,
+    observation_parts,
+    parse_page,
+    solve,
+)
 from agentrl.types import Task
 
 CHROMEDRIVER = os.environ.get("MINIWOB_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -82,7 +90,11 @@ def make_official(task: str) -> Any:
     # scroll_time 0: each wheel step is one instant tick instead of a 150 ms animation, since our one page
     # scroll (600 px) is 12 official steps and sign-agreement's 5 of them outlasted its 10 s episode
     config = dataclasses.replace(config, allowed_keys=tuple(config.allowed_keys) + _EXTRA_KEYS, scroll_time=0)
-    env = gymnasium.make(f"miniwob/{task}-v1", render_mode=None, action_space_config=config)
+    # the tasks ours loads afresh every episode (their jQuery UI datepicker keeps the month last shown across a
+    # re-seed) load afresh there too, with the official env's own option: else the oracle's Prev/Next clicks
+    # start from the month an earlier episode left
+    env = gymnasium.make(f"miniwob/{task}-v1", render_mode=None, action_space_config=config,
+                         refresh_freq=1 if task in RELOAD_TASKS else 0)
     env.unwrapped.set_record_screenshots(False)
     return env
 
