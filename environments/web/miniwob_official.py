@@ -20,7 +20,15 @@ from typing import Any
 
 from agentrl.environments.web.actions import Action, key_name, parse_action
 from agentrl.environments.web.chromium import _DRAG_STEPS
-from agentrl.environments.web.miniwob import AGENT, MiniWoBError, PageItem, observation_parts, parse_page, solve
+from agentrl.environments.web.miniwob import (
+    AGENT,
+    RELOAD_TASKS,
+    MiniWoBError,
+    PageItem,
+    observation_parts,
+    parse_page,
+    solve,
+)
 from agentrl.types import Task
 
 CHROMEDRIVER = os.environ.get("MINIWOB_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -79,8 +87,14 @@ def make_official(task: str) -> Any:
 
     gymnasium.register_envs(miniwob)
     config = ActionSpaceConfig.get_preset("all_supported")
-    config = dataclasses.replace(config, allowed_keys=tuple(config.allowed_keys) + _EXTRA_KEYS)
-    env = gymnasium.make(f"miniwob/{task}-v1", render_mode=None, action_space_config=config)
+    # scroll_time 0: each wheel step is one instant tick instead of a 150 ms animation, since our one page
+    # scroll (600 px) is 12 official steps and sign-agreement's 5 of them outlasted its 10 s episode
+    config = dataclasses.replace(config, allowed_keys=tuple(config.allowed_keys) + _EXTRA_KEYS, scroll_time=0)
+    # the tasks ours loads afresh every episode (their jQuery UI datepicker keeps the month last shown across a
+    # re-seed) load afresh there too, with the official env's own option: else the oracle's Prev/Next clicks
+    # start from the month an earlier episode left
+    env = gymnasium.make(f"miniwob/{task}-v1", render_mode=None, action_space_config=config,
+                         refresh_freq=1 if task in RELOAD_TASKS else 0)
     env.unwrapped.set_record_screenshots(False)
     return env
 
@@ -180,15 +194,22 @@ def _ref_for(item: PageItem, elements: Sequence[dict], path: tuple[int, ...] | N
     return int(max(under, key=lambda e: e["ref"])["ref"]) if under else ref
 
 
+def _in_window(u: Any, x: float, y: float) -> bool:
+    """Whether the official window holds the point (WebDriver refuses to move the mouse outside it: our
+    click scrolls its target into view first, which the official element click does not need)."""
+    return 0 <= x < u.instance.inner_width and 0 <= y < u.instance.inner_height
+
+
 def _center(item: PageItem) -> tuple[float, float]:
     assert item.center is not None, "a pointer action's target has a box"
     return tuple(float(v) for v in item.center)  # type: ignore[return-value]
 
 
 def official_actions(env: Any, step: Step, elements: Sequence[dict],
-                     mouse: tuple[float, float] = _AWAY) -> list[Any]:
+                     mouse: tuple[float, float] = _AWAY, pointer_on_page: bool = False) -> list[Any]:
     """Our step as official actions on the page the official env shows now; `mouse` is where our mouse is
-    (a page-level scroll turns the wheel there)."""
+    (a page-level scroll turns the wheel there); `pointer_on_page`: an earlier step moved the official mouse
+    onto the page (a coordinate action), so it rests over some element there."""
     import numpy as np
     from miniwob.action import ActionTypes as T
 
@@ -209,6 +230,11 @@ def official_actions(env: Any, step: Step, elements: Sequence[dict],
         ref = target_ref(0)
         if ref is None:  # no official element with that box: the same pixels
             out = [xy(T.CLICK_COORDS, *_center(step.targets[0]))]
+        elif a.kind == "click" and pointer_on_page and _in_window(u, *_center(step.targets[0])):
+            # ours moves the mouse onto the target before it clicks; the official element click moves nothing,
+            # so a widget that tracks the hovered item (jQuery UI's menu selects its active item, the one
+            # the mouse last entered) would still see the pointer where an earlier hover left it
+            out = [xy(T.MOVE_COORDS, *_center(step.targets[0])), make(T.CLICK_ELEMENT, ref=ref)]
         else:
             out = [make(T.CLICK_ELEMENT, ref=ref)]
         if a.kind == "select" and ref is not None and (found := _select_keys(u, ref, a.text or "")) is not None:
@@ -281,24 +307,38 @@ def _select_keys(u: Any, ref: int, text: str) -> tuple[int, list[str]] | None:
     return state[4], first + ["<ArrowDown>" if want > current else "<ArrowUp>"] * abs(want - current)
 
 
+_BLUR_JS = "if (document.activeElement && document.activeElement.blur) document.activeElement.blur();"
+
+
 def play_official(env: Any, seed: int, steps: Sequence[Step], ms_per_action: int = 200) -> Outcome:
     """Our steps in the official env. Each waits `ms_per_action` of wall-clock time first, as each of our
     replies costs that much page time before its action runs: an animation an action starts (an accordion
     opening, a submenu appearing) is as far along when the next one comes."""
     obs, _ = env.reset(seed=seed)
+    # the official reset keeps the page and whatever the last episode focused (ours blurs it: TIDY_JS); an
+    # input still focused gets no focus event from the next element click, which decides login-user-popup's
+    # popup and which segment of enter-time's time input takes the keys. Both episodes start unfocused.
+    env.unwrapped.instance.driver.execute_script(_BLUR_JS)
     utterance = obs["utterance"]
     raw, done, reward = 0.0, False, 0.0
-    mouse = _AWAY
+    mouse, pointer_on_page = _AWAY, False
     for step in steps:
         elements = obs["dom_elements"]  # the page as it was right after the last action, as our step saw it
         time.sleep(ms_per_action / 1000)
-        for action in official_actions(env, step, elements, mouse):
+        actions = official_actions(env, step, elements, mouse, pointer_on_page)
+        pointer_on_page = pointer_on_page or any(
+            env.unwrapped.action_space_config.action_types[x["action_type"]].value in _POINTER_TYPES for x in actions)
+        for action in actions:
             obs, reward, done, _, info = env.step(action)
             raw = float(info["raw_reward"])
             if done:
                 return Outcome(utterance, raw, True, tuple(steps), float(reward))
         mouse = _mouse_after(step, mouse)
     return Outcome(utterance, raw, done, tuple(steps), float(reward))
+
+
+# the official action types that move its mouse (the element actions and the wheel do not)
+_POINTER_TYPES = frozenset({"MOVE_COORDS", "CLICK_COORDS", "DBLCLICK_COORDS", "MOUSEDOWN_COORDS", "MOUSEUP_COORDS"})
 
 
 def _mouse_after(step: Step, mouse: tuple[float, float]) -> tuple[float, float]:
