@@ -199,7 +199,10 @@ def learn(slots: list[Slot], episodes: list[Episode]) -> dict[str, float]:
         if sleeps:
             metrics["time/wake_s"] = metrics.get("time/wake_s", 0.0) + slot.engine.wake()
         t = time.monotonic()
-        slot.engine.update_weights(slot.learner.export_weights(), version=slot.learner.version)
+        # a skipped update (nothing to train on) leaves the weights as the engine has them; a host sync is a
+        # transient of several copies of the weights (docs/reliability.md), so it is not paid for nothing
+        if slot.learner.version != slot.engine.version:
+            slot.engine.update_weights(slot.learner.export_weights(), version=slot.learner.version)
         sync_s += time.monotonic() - t
         metrics["sync/cuda_ipc"] = float(getattr(slot.engine, "last_sync_path", "") == "cuda-ipc")
         prefix = "" if len(slots) == 1 else f"policy/{slot.config.name}/"
