@@ -90,6 +90,11 @@ class EngineMemoryError(AgentRLError, MemoryError):
     """An inference engine does not fit in the memory free on its device; the message names the setting to lower."""
 
 
+class MemoryStallError(AgentRLError, MemoryError):
+    """A run made no progress while the host had almost no memory available (it was thrashing); the message
+    gives the numbers seen and the settings to lower (`agentrl.training.memwatch`)."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ' Did you mean X?' suffix for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)

@@ -190,6 +190,7 @@ class Learner:
         self.optimizer = torch.optim.AdamW(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay,
                                            fused=fused or None)
         self.version = 0
+        self.keep_grads = False  # True keeps the last step's .grad after `update` (tests compare them)
 
     def _build_model(self, model_path: str | Path) -> torch.nn.Module:
         from transformers import AutoModelForCausalLM
@@ -233,6 +234,10 @@ class Learner:
                 for k, v in self._optimizer_step(batch, mini, old, ref).items():
                     sums[k] = sums.get(k, 0.0) + v
                 steps += 1
+        if not self.keep_grads:
+            # the gradients (as large as the weights) are not read again before the next update's zero_grad;
+            # freed now, they are not held through the weight sync and the next rollouts
+            self.optimizer.zero_grad(set_to_none=True)
         self.version += 1
         metrics.update({k: v / steps for k, v in sums.items()})
         metrics["learner/tokens"] = float(batch["mask"].sum())

@@ -30,6 +30,9 @@ from agentrl.rubric import ENV_TERM, Rubric
 from agentrl.types import AgentID, Episode, Message, Status, Task, Turn
 
 DEFAULT_MAX_TURNS = 32  # for envs not built by agentrl.make (which carry their registered max_turns)
+# Turns generated in this process so far: the memory-stall watchdog (agentrl.training.memwatch) reads it as the
+# sign that rollouts still make progress. Only grows; timed-out or failed turns do not count.
+turns_completed = 0
 
 
 class _Failure(Exception):
@@ -150,6 +153,8 @@ async def _generate_all(policy: Any, agents: list[AgentID], state: _EpisodeState
             raise _Failure(Status.POLICY_ERROR, f"policy for {agent!r} failed: {_describe(r)}") from r
         if not isinstance(r, Turn) or r.agent != agent:
             raise _Failure(Status.POLICY_ERROR, f"policy for {agent!r} returned {r!r}, expected a Turn for that agent")
+    global turns_completed
+    turns_completed += len(results)
     return list(results)  # type: ignore[arg-type]
 
 

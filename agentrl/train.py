@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agentrl.config import load_config, to_dict
-from agentrl.training import checkpoints
+from agentrl.training import checkpoints, memwatch
 from agentrl.training.build import RunParts, learner_args, make_engine, prepare, trained_agents
 from agentrl.training.config import PolicyConfig, TrainConfig
 from agentrl.training.runlog import RunLog, final_line
@@ -59,11 +59,16 @@ class Slot:
 
 
 def train(cfg: TrainConfig) -> dict[str, float]:
-    """Run training; returns the last step's metrics. Blocking; wraps the async loop."""
-    return asyncio.run(_train(cfg))
+    """Run training; returns the last step's metrics. Blocking; wraps the async loop. Under the memory-stall
+    watchdog (`run.memory_floor_gib`): a run that thrashes for want of memory raises MemoryStallError."""
+    from agentrl import rollout
+
+    engines = max(1, len(cfg.policies)) + int(cfg.selfplay.enabled)  # self-play adds the opponents' engine
+    watch = memwatch.for_run(cfg, lambda: rollout.turns_completed, engines)
+    return asyncio.run(memwatch.watched(_train(cfg, watch), watch))
 
 
-async def _train(cfg: TrainConfig) -> dict[str, float]:
+async def _train(cfg: TrainConfig, watch: memwatch.MemoryWatch | None = None) -> dict[str, float]:
     # vLLM's per-request INFO lines and its per-sync weight-loading warnings would drown the progress lines.
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
     out = Path(cfg.run.out_dir)
@@ -100,6 +105,8 @@ async def _train(cfg: TrainConfig) -> dict[str, float]:
                 write_jsonl(out / "episodes.jsonl", batch.generated)
                 rollout_s = time.monotonic() - t0
                 metrics = learn(slots, batch.train_on)
+                if watch is not None:
+                    watch.beat()
                 metrics.update(rollout_metrics(batch.generated, cfg.run.success_term, parts.policies))
                 metrics.update(batch.metrics)
                 if arena is not None:
@@ -192,7 +199,10 @@ def learn(slots: list[Slot], episodes: list[Episode]) -> dict[str, float]:
         if sleeps:
             metrics["time/wake_s"] = metrics.get("time/wake_s", 0.0) + slot.engine.wake()
         t = time.monotonic()
-        slot.engine.update_weights(slot.learner.export_weights(), version=slot.learner.version)
+        # a skipped update (nothing to train on) leaves the weights as the engine has them; a host sync is a
+        # transient of several copies of the weights (docs/reliability.md), so it is not paid for nothing
+        if slot.learner.version != slot.engine.version:
+            slot.engine.update_weights(slot.learner.export_weights(), version=slot.learner.version)
         sync_s += time.monotonic() - t
         metrics["sync/cuda_ipc"] = float(getattr(slot.engine, "last_sync_path", "") == "cuda-ipc")
         prefix = "" if len(slots) == 1 else f"policy/{slot.config.name}/"

@@ -91,7 +91,7 @@ class Sampler(threading.Thread):
         self.low = (available(), 0.0, {})  # (MemAvailable, t, kinds)
         self.peak = (0, 0.0, {})  # (tree bytes, t, kinds)
         self.peak_procs: list[tuple[int, str, int, str]] = []  # (PSS, kind, pid, command) at the tree's peak
-        self.trace: list[tuple[float, float, float]] = []  # (t, available GiB, tree GiB)
+        self.trace: list[tuple] = []  # (t, available GiB, tree GiB, {kind: GiB})
         self.t0 = time.monotonic()
 
     def tree(self) -> list[psutil.Process]:
@@ -116,7 +116,8 @@ class Sampler(threading.Thread):
             procs.append((size, k, p.pid, command(p)))
         total = sum(v[0] for v in kinds.values())
         avail, t = available(), time.monotonic() - self.t0
-        self.trace.append((round(t, 1), round(avail / GIB, 2), round(total / GIB, 2)))
+        self.trace.append((round(t, 1), round(avail / GIB, 2), round(total / GIB, 2),
+                           {k: round(v[0] / GIB, 2) for k, v in kinds.items()}))
         if total > self.peak[0]:
             self.peak = (total, t, kinds)
             self.peak_procs = sorted(procs, reverse=True)[:15]

@@ -29,7 +29,7 @@ from agentrl.distributed.cluster import Cluster, first_line
 from agentrl.distributed.config import RayTrainConfig
 from agentrl.distributed.metrics import ActorRates, host_metrics, lag_metrics
 from agentrl.errors import AgentRLError
-from agentrl.training import checkpoints
+from agentrl.training import checkpoints, memwatch
 from agentrl.training.build import prepare
 from agentrl.training.runlog import RunLog
 from agentrl.training.schedule import EpisodeSpec, Schedule, rollout_metrics
@@ -41,8 +41,10 @@ class AccountingError(AgentRLError):
 
 
 def train_ray(cfg: RayTrainConfig) -> dict[str, float]:
-    """Run a Ray training run to the end (or Ctrl-C); returns the last update's metrics."""
-    return asyncio.run(Driver(cfg).run())
+    """Run a Ray training run to the end (or Ctrl-C); returns the last update's metrics. Under the memory-stall
+    watchdog (`run.memory_floor_gib`, judged on the driver's host): a thrashing run raises MemoryStallError."""
+    driver = Driver(cfg)
+    return asyncio.run(memwatch.watched(driver.run(), driver.watch))
 
 
 class Driver:
@@ -52,6 +54,14 @@ class Driver:
         self.out = Path(cfg.run.out_dir).resolve()
         self.cluster: Cluster | None = None
         self.in_flight = 0
+        d = cfg.distributed
+        policies = max(1, len(cfg.policies))
+        # progress: episodes that came back played (beat in `_one`) and updates; the turns run in other processes
+        self.watch = memwatch.for_run(
+            cfg, lambda: 0, policies * d.num_rollout_workers,
+            f"distributed.num_rollout_workers (now {d.num_rollout_workers}), distributed.num_env_actors x "
+            f"episodes_per_env_actor (now {d.num_env_actors} x {d.episodes_per_env_actor}), or the runs sharing "
+            f"this machine (bench/chaos.py --concurrency)")
 
     async def run(self) -> dict[str, float]:
         cfg = self.cfg
@@ -87,6 +97,7 @@ class Driver:
                     trained_at = versions
                     t0 = time.monotonic()
                     metrics, stale = await self._update(batch.train_on, trained_at)
+                    self.watch.beat()
                     update_s = time.monotonic() - t0
                     versions = await cluster.versions()
                     t1 = time.monotonic()
@@ -182,6 +193,8 @@ class Driver:
                                   env_i, next(iter(workers.values())))
         finally:
             self.in_flight -= 1
+        if not episode.status.is_failure:
+            self.watch.beat()
         if episode.status == Status.POLICY_ERROR:
             for g in cluster.groups:  # probed at once: a worker that answers is back immediately
                 g.pool.failed(workers[g.name])

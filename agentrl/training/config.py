@@ -120,6 +120,11 @@ class RunConfig:
     eval_split: str | None = None
     eval_every: int = 10
     eval_temperature: float = 0.0
+    # The memory-stall watchdog (agentrl.training.memwatch, docs/reliability.md): the run ends with
+    # MemoryStallError when the host's MemAvailable stays under `memory_floor_gib` for `memory_grace_s` seconds
+    # while no turn, episode or update completes (it is thrashing, not working). None: off.
+    memory_floor_gib: float | None = 0.25
+    memory_grace_s: float = 120.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,6 +167,9 @@ def problems(cfg: TrainConfig) -> list[str]:
         out.append("run.steps, run.save_every and run.log_every must be >= 1.")
     if run.eval_every < 1 or run.eval_temperature < 0:
         out.append("run.eval_every must be >= 1 and run.eval_temperature >= 0 (0 is greedy).")
+    if (run.memory_floor_gib is not None and run.memory_floor_gib < 0) or run.memory_grace_s <= 0:
+        out.append(f"run.memory_floor_gib must be >= 0 or null (off) and run.memory_grace_s > 0 (got "
+                   f"{run.memory_floor_gib} and {run.memory_grace_s}).")
     if run.eval_split is not None and run.eval_split == cfg.env.split:
         out.append(f"run.eval_split={run.eval_split!r} is the split the run trains on (env.split), so it is not "
                    "held out; name another split (most envs have 'test').")

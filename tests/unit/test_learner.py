@@ -99,6 +99,7 @@ def test_micro_batches_accumulate_to_the_full_batch_gradient(model_dir, aggregat
     for micro in (4, 1):
         learner = Learner(model_dir, LearnerConfig(lr=1e-9, micro_batch_size=micro), AdvantageConfig("grpo"),
                           LossConfig(aggregation=aggregation))
+        learner.keep_grads = True
         learner.update(eps)
         grads.append(torch.cat([p.grad.flatten() for p in learner.model.parameters() if p.grad is not None]))
     assert torch.allclose(grads[0], grads[1], atol=1e-6, rtol=1e-4)
@@ -155,6 +156,7 @@ def test_the_fused_head_step_equals_the_logits_step(model_dir):
     batch = [episode("g", 1.0, [turn([1, 2, 3], [4, 5, 6])]), episode("g", 0.0, [turn([1, 2], [7, 8, 9, 10])])]
     plain = Learner(model_dir, LearnerConfig(lr=1e-2, fused_head=False))
     fused = Learner(model_dir, LearnerConfig(lr=1e-2))
+    plain.keep_grads = fused.keep_grads = True
     part = plain._collate(build_samples(batch)[0])
     assert torch.allclose(fused._forward(fused.model, part)[0], plain._forward(plain.model, part)[0], atol=1e-5)
     got, want = fused.update(batch), plain.update(batch)
@@ -189,3 +191,13 @@ def test_bf16_compute_by_autocast_keeps_fp32_master_weights_and_tracks_fp32_logp
     assert max(float((t - before[n]).abs().max()) for n, t in mixed.model.state_dict().items()) > 1e-3
     with pytest.raises(ConfigError, match="compute_dtype"):
         LearnerConfig(compute_dtype="int8")
+
+
+def test_update_frees_the_gradients_it_no_longer_needs(model_dir):
+    """The gradients are as large as the weights; they are not held through the weight sync and the rollouts."""
+    learner = Learner(model_dir, LearnerConfig(lr=1e-3))
+    before = [p.detach().clone() for p in learner.model.parameters()]
+    metrics = learner.update([episode("g", 1.0, [turn([1, 2], [3, 4])]), episode("g", 0.0, [turn([1, 2], [5, 6])])])
+    assert metrics["learner/grad_norm"] > 0 and learner.version == 1
+    assert all(p.grad is None for p in learner.model.parameters())
+    assert any(not torch.equal(a, p) for a, p in zip(before, learner.model.parameters()))  # the step still landed

@@ -67,6 +67,7 @@ def _rank_main(rank: int, world: int, port: int, model_dir: str, out: str, batch
     dist.init_process_group("gloo", rank=rank, world_size=world, timeout=datetime.timedelta(seconds=150))
     try:
         learner = FSDPLearner(model_dir, CONFIG, AdvantageConfig("grpo"), LOSS, ShardingConfig(compute_dtype=None))
+        learner.keep_grads = True
         metrics = learner.update(batch)
         weights = learner.full_state_dict()  # a collective: every rank gathers
         grads = {n: getattr(p.grad, "full_tensor", lambda g=p.grad: g)() for n, p in learner.model.named_parameters()}
@@ -99,6 +100,7 @@ def assert_same_step(got: dict, plain: Learner) -> None:
 def test_two_gloo_ranks_take_the_same_step_as_one_unsharded_learner(model_dir, tmp_path):
     batch = episodes()
     plain = Learner(model_dir, CONFIG, AdvantageConfig("grpo"), LOSS)
+    plain.keep_grads = True
     before = {n: t.clone() for n, t in plain.model.state_dict().items()}
     plain.update(batch)
     got = sharded_step(model_dir, tmp_path, 2, batch)
@@ -112,6 +114,7 @@ def test_two_gloo_ranks_take_the_same_step_as_one_unsharded_learner(model_dir, t
 def test_one_rank_trains_unsharded_and_takes_the_plain_learners_step(model_dir, tmp_path):
     batch = episodes()
     plain = Learner(model_dir, CONFIG, AdvantageConfig("grpo"), LOSS)
+    plain.keep_grads = True
     plain.update(batch)
     got = sharded_step(model_dir, tmp_path, 1, batch)
     assert got["sharded"] is False  # ShardingConfig.shard_single_rank defaults to False: no FSDP wrapping
@@ -121,6 +124,7 @@ def test_one_rank_trains_unsharded_and_takes_the_plain_learners_step(model_dir, 
 def test_a_rank_with_no_groups_still_joins_the_step(model_dir, tmp_path):
     batch = [e for e in episodes() if e.group_id == "g0"]  # one group, two ranks: rank 1 idles
     plain = Learner(model_dir, CONFIG, AdvantageConfig("grpo"), LOSS)
+    plain.keep_grads = True
     plain.update(batch)
     got = sharded_step(model_dir, tmp_path, 2, batch)
     assert_same_step(got, plain)
