@@ -212,34 +212,43 @@ class EpisodeStart:
 async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> EpisodeStart:
     """Begin a MiniWoB episode on a task page loaded after `install_clock` (when `virtual_clock`), as the
     official env does (see the module docstring)."""
-    ticks = None
     if virtual_clock:
         await page.clock.pause_at(_VIRTUAL_EPOCH_S + 1)
+    # pause_at rounds to a whole tick, and float time can make that one past the mark: read where it stopped
     now = await page.evaluate(_HIDE_HUD_JS, _HIDE_HUD_CSS)
-    if virtual_clock:
-        # pause_at rounds to a whole tick, and float time can make that one past the mark: read where it stopped
-        ticks = await _align_clock(page, round(now))
     try:
         await asyncio.wait_for(page.evaluate(_PRELOAD_HOVER_JS), 5)
     except TimeoutError:
         pass  # an image that never loads: the page is read as it is
-    return EpisodeStart(await _start(page, seed, mode), ticks)
+    return await _start(page, seed, mode, ticks=round(now) if virtual_clock else None)
 
 
-async def _align_clock(page: Any, ticks: int) -> int:
-    """Start the episode's page time: Date at the fixed mark, the ticks on an animation frame boundary (the fake
-    clock runs frames at multiples of 16 ticks), so a fresh load and a re-seed see their animations alike."""
-    lag = -ticks % _FRAME_TICKS
-    if lag:
-        await page.clock.run_for(lag)
-    await page.clock.set_system_time(_VIRTUAL_EPOCH_S + 1)
-    return ticks + lag
+# Playwright's clock calls (page.clock.run_for, set_system_time) cost two round trips each: the call is logged
+# in an init script of the context (replayed if a new document loads), then evaluated in every frame. A MiniWoB
+# episode loads no other document after `install_clock` (a fresh load gets a fresh context) and its pages have
+# no frames, so the env runs the same controller (`__pwClock.controller`, what those calls evaluate) inside its
+# own page calls: a re-seed and each step's thinking time cost no round trip of their own.
+_CLOCK = ("const clock = globalThis.__pwClock && globalThis.__pwClock.controller; if (!clock) throw new Error("
+          "'Playwright page clock (__pwClock) not found: the virtual clock needs install_clock before the load "
+          "and a Playwright whose clock keeps __pwClock.controller (1.45 or later)');")
+# Start the episode's page time: Date at the fixed mark, the ticks on an animation frame boundary (the fake
+# clock runs frames at multiples of 16 ticks), so a fresh load and a re-seed see their animations alike.
+_ALIGN_JS = (f"{_CLOCK} const lag = ((-ticks % {_FRAME_TICKS}) + {_FRAME_TICKS}) % {_FRAME_TICKS}; "
+             f"if (lag) await clock.runFor(lag); clock.setSystemTime({(_VIRTUAL_EPOCH_S + 1) * 1000}); ")
+# the reply's thinking time, then the reward globals (time may have run out before the action)
+_THINK_JS = f"async (ms) => {{ {_CLOCK} await clock.runFor(ms); return ({_REWARD_JS})(); }}"
 
 
-async def _start(page: Any, seed: int | str, mode: str, before: str = "") -> str:
-    utterance = await page.evaluate(f"(a) => {{ {before} return ({_START_JS})(a); }}", [seed, mode])
+async def _start(page: Any, seed: int | str, mode: str, before: str = "", ticks: int | None = None) -> EpisodeStart:
+    """The official env's start; with `ticks` (the virtual clock's ticks now), the clock aligned first, in the
+    same call."""
+    align = _ALIGN_JS if ticks is not None else ""
+    utterance = await page.evaluate(f"async ([a, ticks]) => {{ {align}{before} return ({_START_JS})(a); }}",
+                                    [[seed, mode], ticks])
+    if ticks is not None:
+        ticks += -ticks % _FRAME_TICKS
     # most pages are ready at once: no polling round trip
-    return utterance if utterance is not None else await _wait_ready(page)
+    return EpisodeStart(utterance if utterance is not None else await _wait_ready(page), ticks)
 
 
 async def _wait_ready(page: Any) -> str:
@@ -263,11 +272,9 @@ async def reseed_episode(page: Any, seed: int | str, mode: str = "train", virtua
     """Begin the next episode on an already loaded task page (the official env's reset). `ticks`: the virtual
     clock's ticks now, when the caller counted them (else they are read from the page)."""
     await page.mouse.move(_PARK[0], _PARK[1])
-    if virtual_clock:
-        if ticks is None:
-            ticks = round(await page.evaluate("() => performance.now()"))
-        ticks = await _align_clock(page, ticks)
-    return EpisodeStart(await _start(page, seed, mode, before=f"({_TIDY_JS})();"), ticks if virtual_clock else None)
+    if virtual_clock and ticks is None:
+        ticks = round(await page.evaluate("() => performance.now()"))
+    return await _start(page, seed, mode, before=f"({_TIDY_JS})();", ticks=ticks if virtual_clock else None)
 
 
 async def read_state(page: Any) -> MiniWoBState:
@@ -358,10 +365,13 @@ class MiniWoBEnv:
         browser = self._browser
         action = parse_action(actions[AGENT])
         if self.config.clock == "virtual" and self.config.ms_per_action:
-            await browser.page.clock.run_for(self.config.ms_per_action)  # the reply's thinking time
+            # the reply's thinking time and the check that it did not end the episode, in one call
+            before = MiniWoBState.from_page(await browser.page.evaluate(_THINK_JS, self.config.ms_per_action))
             if self._ticks is not None:
                 self._ticks += self.config.ms_per_action
-        if (await read_state(browser.page)).done:  # time ran out before the action: the page ended it
+        else:
+            before = await read_state(browser.page)
+        if before.done:  # time ran out before the action: the page ended it
             obs, valid = None, not isinstance(action, BadAction)
         elif isinstance(action, BadAction):
             obs, valid = await browser.observe(action.reason), False
