@@ -295,12 +295,19 @@ class ChromiumBrowser:
         for attempt in range(5):
             try:
                 await self._settle()
-                if self.observe_extra:  # MiniWoB pages: boxes must not depend on when icons load
-                    # one round trip when every image has loaded (the usual case); else wait, then walk
-                    both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra, True])
-                    if both is None:
-                        await self._images_ready()
-                        both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra, False])
+                if self.observe_extra:  # MiniWoB pages: boxes must not depend on when icons load or hover lands
+                    # one round trip when every image has loaded and the hover state is current (the usual
+                    # case); else wait for the images / re-send the mouse where it rests, then walk
+                    images = hover = True
+                    both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra, images, hover])
+                    while "wait" in both:
+                        if both["wait"] == "images":
+                            await self._images_ready()
+                            images = False
+                        else:
+                            await self._page.mouse.move(*both["at"])
+                            hover = False
+                        both = await self._page.evaluate(_WALK_AND_EXTRA_JS, [args, self.observe_extra, images, hover])
                     raw, self.last_extra = both["walk"], both["extra"]
                 else:
                     raw = await self._page.evaluate(WALK_JS, args)
@@ -451,10 +458,21 @@ _IMAGES_READY_JS = f"""() => Promise.all(({_IMAGE_URLS_JS})().map(u => new Promi
   const im = new Image(); im.onload = im.onerror = () => done(); im.src = u;
   if (im.complete) done();
 }})))"""
-# The walk with the extra function's result; with `check` set, null instead while an image is still loading (an
-# image in the memory cache is complete as soon as its src is set).
-_WALK_AND_EXTRA_JS = f"""([args, extra, check]) => {{
-  if (check && ({_IMAGE_URLS_JS})().some(u => {{ const im = new Image(); im.src = u; return !im.complete; }})) return null;
+# The walk with the extra function's result; instead, with `images` set, {wait: "images"} while an image is still
+# loading (an image in the memory cache is complete as soon as its src is set), and with `hover` set,
+# {wait: "hover", at} while the element under the resting mouse is not :hover. Chromium moves the hover to an
+# element that appears under a still mouse (a re-rendered jQuery UI datepicker's "Prev" link after its click)
+# only at its next frame, and the mouseover that lands then makes libraries restyle it (ui-state-hover: a
+# border and a shifted box), so a walk before that frame read another page than a walk after it. A mouse move
+# to the same point updates the hover at once. `at` is HANDLER_MARK_JS's last mouse position.
+_WALK_AND_EXTRA_JS = f"""([args, extra, images, hover]) => {{
+  if (images && ({_IMAGE_URLS_JS})().some(u => {{ const im = new Image(); im.src = u; return !im.complete; }}))
+    return {{wait: "images"}};
+  const at = window.__agentrlMouse;
+  if (hover && at) {{
+    const hit = document.elementFromPoint(at[0], at[1]);
+    if (hit && !hit.matches(":hover")) return {{wait: "hover", at}};
+  }}
   return {{walk: ({WALK_JS.strip()})(args), extra: (0, eval)(extra)()}};
 }}"""
 

@@ -33,9 +33,8 @@ import dataclasses
 import functools
 import http.server
 import pathlib
-import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from agentrl.env import StepResult
@@ -61,10 +60,20 @@ from agentrl.environments.web.miniwob_js import (
 from agentrl.environments.web.miniwob_js import (
     UTTERANCE_JS as _UTTERANCE_JS,
 )
+from agentrl.environments.web.miniwob_policy import (  # noqa: F401  re-exported: oracles and tests import them here
+    PageItem,
+    _js_string,
+    fill_then_submit,
+    observation_parts,
+    parse_page,
+    quoted_strings,
+    scripted_policy,
+    solve,
+    submit_action,
+)
 from agentrl.errors import AgentRLError
-from agentrl.policy_contract import ScriptedPolicy
 from agentrl.rubric import Rubric
-from agentrl.types import Message, Task
+from agentrl.types import Task
 
 AGENT = "agent"
 
@@ -212,46 +221,48 @@ class EpisodeStart:
 async def start_episode(page: Any, seed: int | str, mode: str = "train", virtual_clock: bool = True) -> EpisodeStart:
     """Begin a MiniWoB episode on a task page loaded after `install_clock` (when `virtual_clock`), as the
     official env does (see the module docstring)."""
-    ticks = None
     if virtual_clock:
         await page.clock.pause_at(_VIRTUAL_EPOCH_S + 1)
+    # pause_at rounds to a whole tick, and float time can make that one past the mark: read where it stopped
     now = await page.evaluate(_HIDE_HUD_JS, _HIDE_HUD_CSS)
-    if virtual_clock:
-        # pause_at rounds to a whole tick, and float time can make that one past the mark: read where it stopped
-        ticks = await _align_clock(page, round(now))
     try:
         await asyncio.wait_for(page.evaluate(_PRELOAD_HOVER_JS), 5)
     except TimeoutError:
         pass  # an image that never loads: the page is read as it is
-    return EpisodeStart(await _start(page, seed, mode), ticks)
+    return await _start(page, seed, mode, ticks=round(now) if virtual_clock else None)
 
 
-async def run_clock(page: Any, ms: int) -> None:
-    """Advance the virtual clock. A page timer that throws is the page's own error (a real browser logs it and
-    goes on): Playwright still runs every timer due and advances the clock, then re-raises the first error,
-    which here is dropped. click-collapsible-2 needs it: a wrong click's accordion animation still running
-    when the next episode destroys the accordion reads a removed element's className."""
-    try:
-        await page.clock.run_for(ms)
-    except Exception as e:  # only the page's own errors come back as Clock.run_for
-        if not str(e).startswith("Clock.run_for:"):
-            raise
+# Playwright's clock calls (page.clock.run_for, set_system_time) cost two round trips each: the call is logged
+# in an init script of the context (replayed if a new document loads), then evaluated in every frame. A MiniWoB
+# episode loads no other document after `install_clock` (a fresh load gets a fresh context) and its pages have
+# no frames, so the env runs the same controller (`__pwClock.controller`, what those calls evaluate) inside its
+# own page calls: a re-seed and each step's thinking time cost no round trip of their own.
+_CLOCK = ("const clock = globalThis.__pwClock && globalThis.__pwClock.controller; if (!clock) throw new Error("
+          "'Playwright page clock (__pwClock) not found: the virtual clock needs install_clock before the load "
+          "and a Playwright whose clock keeps __pwClock.controller (1.45 or later)');")
+# A page timer that throws is the page's own error (a real browser logs it and goes on): the controller still
+# runs every due timer and moves the clock on, then rethrows the first such error, which `_RUN` drops.
+# click-collapsible-2 needs it: a wrong click's accordion animation, still running when the next episode
+# destroys the accordion, reads a removed element's className.
+_RUN = "const run = async (ms) => { try { await clock.runFor(ms); } catch (pageError) { /* the page's own */ } };"
+# Start the episode's page time: Date at the fixed mark, the ticks on an animation frame boundary (the fake
+# clock runs frames at multiples of 16 ticks), so a fresh load and a re-seed see their animations alike.
+_ALIGN_JS = (f"{_CLOCK} {_RUN} const lag = ((-ticks % {_FRAME_TICKS}) + {_FRAME_TICKS}) % {_FRAME_TICKS}; "
+             f"if (lag) await run(lag); clock.setSystemTime({(_VIRTUAL_EPOCH_S + 1) * 1000}); ")
+# the reply's thinking time, then the reward globals (time may have run out before the action)
+_THINK_JS = f"async (ms) => {{ {_CLOCK} {_RUN} await run(ms); return ({_REWARD_JS})(); }}"
 
 
-async def _align_clock(page: Any, ticks: int) -> int:
-    """Start the episode's page time: Date at the fixed mark, the ticks on an animation frame boundary (the fake
-    clock runs frames at multiples of 16 ticks), so a fresh load and a re-seed see their animations alike."""
-    lag = -ticks % _FRAME_TICKS
-    if lag:
-        await run_clock(page, lag)
-    await page.clock.set_system_time(_VIRTUAL_EPOCH_S + 1)
-    return ticks + lag
-
-
-async def _start(page: Any, seed: int | str, mode: str, before: str = "") -> str:
-    utterance = await page.evaluate(f"(a) => {{ {before} return ({_START_JS})(a); }}", [seed, mode])
+async def _start(page: Any, seed: int | str, mode: str, before: str = "", ticks: int | None = None) -> EpisodeStart:
+    """The official env's start; with `ticks` (the virtual clock's ticks now), the clock aligned first, in the
+    same call."""
+    align = _ALIGN_JS if ticks is not None else ""
+    utterance = await page.evaluate(f"async ([a, ticks]) => {{ {align}{before} return ({_START_JS})(a); }}",
+                                    [[seed, mode], ticks])
+    if ticks is not None:
+        ticks += -ticks % _FRAME_TICKS
     # most pages are ready at once: no polling round trip
-    return utterance if utterance is not None else await _wait_ready(page)
+    return EpisodeStart(utterance if utterance is not None else await _wait_ready(page), ticks)
 
 
 async def _wait_ready(page: Any) -> str:
@@ -275,11 +286,9 @@ async def reseed_episode(page: Any, seed: int | str, mode: str = "train", virtua
     """Begin the next episode on an already loaded task page (the official env's reset). `ticks`: the virtual
     clock's ticks now, when the caller counted them (else they are read from the page)."""
     await page.mouse.move(_PARK[0], _PARK[1])
-    if virtual_clock:
-        if ticks is None:
-            ticks = round(await page.evaluate("() => performance.now()"))
-        ticks = await _align_clock(page, ticks)
-    return EpisodeStart(await _start(page, seed, mode, before=f"({_TIDY_JS})();"), ticks if virtual_clock else None)
+    if virtual_clock and ticks is None:
+        ticks = round(await page.evaluate("() => performance.now()"))
+    return await _start(page, seed, mode, before=f"({_TIDY_JS})();", ticks=ticks if virtual_clock else None)
 
 
 async def read_state(page: Any) -> MiniWoBState:
@@ -370,10 +379,13 @@ class MiniWoBEnv:
         browser = self._browser
         action = parse_action(actions[AGENT])
         if self.config.clock == "virtual" and self.config.ms_per_action:
-            await run_clock(browser.page, self.config.ms_per_action)  # the reply's thinking time
+            # the reply's thinking time and the check that it did not end the episode, in one call
+            before = MiniWoBState.from_page(await browser.page.evaluate(_THINK_JS, self.config.ms_per_action))
             if self._ticks is not None:
                 self._ticks += self.config.ms_per_action
-        if (await read_state(browser.page)).done:  # time ran out before the action: the page ended it
+        else:
+            before = await read_state(browser.page)
+        if before.done:  # time ran out before the action: the page ended it
             obs, valid = None, not isinstance(action, BadAction)
         elif isinstance(action, BadAction):
             obs, valid = await browser.observe(action.reason), False
@@ -475,172 +487,3 @@ def rubric() -> Rubric:
     return Rubric(turn={"valid_action": (valid_action, 0.0)},
                   outcome={"miniwob": miniwob_reward, "miniwob_raw": (miniwob_raw_reward, 0.0)},
                   env_weight=0.0)
-
-
-# -- the scripted policy --------------------------------------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class PageItem:
-    """One line of a rendered page: an element (id set) or plain text (id None). `text` is the line without
-    its ``box=[...]`` suffix; `box` is (x, y, width, height) in viewport pixels, the frame of click_xy(x, y)."""
-
-    text: str
-    id: int | None = None
-    role: str = ""
-    name: str = ""
-    value: str | None = None
-    checked: bool | None = None
-    label: str = ""  # for an element: its name, or the text line next to it when the name is empty or generic
-    box: tuple[int, int, int, int] | None = None
-    options: tuple[str, ...] = ()
-    state: str = ""  # the element's state= text, on tasks in STATE_TASKS ("class=...; disabled; ...")
-
-    @property
-    def center(self) -> tuple[int, int] | None:
-        """The middle of the box (where click_xy would hit this item), or None without a box."""
-        if self.box is None:
-            return None
-        x, y, w, h = self.box
-        return x + w // 2, y + h // 2
-
-
-_ELEMENT_LINE = re.compile(r'^\[(\d+)\] (\S+) ("(?:[^"\\]|\\.)*")(?: value=("(?:[^"\\]|\\.)*"))?'
-                           r'(?: options=(\[(?:"(?:[^"\\]|\\.)*"(?:, )?)*\]))?(?: (checked|unchecked))?'
-                           r'(?: state=("(?:[^"\\]|\\.)*"))?(?: box=\[(-?\d+),(-?\d+),(\d+),(\d+)\])?$')
-_TEXT_BOX = re.compile(r' box=\[(-?\d+),(-?\d+),(\d+),(\d+)\]$')
-
-
-def parse_page(text: str) -> list[PageItem]:
-    """Read the page part of an observation back into items (the inverse of the browser's rendering)."""
-    import json
-
-    items: list[PageItem] = []
-    for line in text.splitlines():
-        m = _ELEMENT_LINE.match(line)
-        if not m:
-            tb = _TEXT_BOX.search(line)
-            items.append(PageItem(line[:tb.start()], box=tuple(int(v) for v in tb.groups())) if tb else PageItem(line))
-            continue
-        value = json.loads(m.group(4)) if m.group(4) else None
-        checked = None if m.group(6) is None else m.group(6) == "checked"
-        state = json.loads(m.group(7)) if m.group(7) else ""
-        box = tuple(int(v) for v in m.group(8, 9, 10, 11)) if m.group(8) is not None else None
-        options = tuple(json.loads(m.group(5))) if m.group(5) else ()
-        shown = line[:line.rindex(" box=[")] if box is not None else line
-        items.append(PageItem(shown, int(m.group(1)), m.group(2), json.loads(m.group(3)), value, checked,
-                              box=box, options=options, state=state))
-    return [dataclasses.replace(it, label=_label(items, i)) if it.id is not None else it
-            for i, it in enumerate(items)]
-
-
-def _label(items: Sequence[PageItem], i: int) -> str:
-    """A control's visible label: its name, or for a box wrapped in a <label> the text right after it, or
-    for a text field the text right before it."""
-    it = items[i]
-    generic = {"", it.role, "radio", "checkbox", "on"}
-    if it.name not in generic:
-        return it.name
-    neighbour = {"checkbox": i + 1, "radio": i + 1, "textbox": i - 1}.get(it.role, -1)
-    if 0 <= neighbour < len(items) and items[neighbour].id is None:
-        return items[neighbour].text.strip()
-    return it.name
-
-
-def observation_parts(content: str) -> tuple[str, str, str]:
-    """(task name, instruction, page text) of one observation rendered by `MiniWoBEnv`."""
-    task = re.search(r"^MiniWoB\+\+ task: (\S+)$", content, re.MULTILINE)
-    instruction = re.search(r"^Instruction: (.*)$", content, re.MULTILINE)
-    page = content.split("\n----\n")[1] if "\n----\n" in content else ""
-    return (task.group(1) if task else "", instruction.group(1) if instruction else "", page)
-
-
-def quoted_strings(instruction: str) -> list[str]:
-    return re.findall(r'"([^"]*)"', instruction)
-
-
-def _first(items: Sequence[PageItem], **want: Any) -> PageItem | None:
-    return next((it for it in items if it.id is not None and all(getattr(it, k) == v for k, v in want.items())), None)
-
-
-def submit_action(items: Sequence[PageItem]) -> str:
-    button = next((it for it in items if it.role == "button"
-                   and it.name.lower() in ("submit", "login", "ok", "search")), None)
-    return f"click({button.id})" if button else "stop()"
-
-
-def fill_then_submit(items: Sequence[PageItem], wanted: Sequence[str]) -> str:
-    """Type each wanted text into the text fields in order, then press the submit button."""
-    fields = [it for it in items if it.role == "textbox"]
-    for field, text in zip(fields, wanted):
-        if field.value != text:
-            return f"type({field.id}, {_js_string(text)})"
-    return submit_action(items)
-
-
-def _js_string(text: str) -> str:
-    import json
-
-    return json.dumps(text, ensure_ascii=False)
-
-
-def solve(content: str) -> str:
-    """The next action that solves the task shown in a `MiniWoBEnv` observation, read from the instruction and
-    the page's current state (so it needs no memory of earlier turns). Returns stop() if it cannot tell."""
-    task, instruction, page = observation_parts(content)
-    from agentrl.environments.web.miniwob_oracles import SOLVERS
-
-    if task in SOLVERS and task not in BASIC_TASKS:
-        return SOLVERS[task](content)
-    items = parse_page(page)
-    quoted = quoted_strings(instruction)
-    target: PageItem | None = None
-    if task == "click-button" and quoted:
-        target = _first(items, role="button", name=quoted[0])
-    elif task == "click-link" and quoted:
-        target = next((it for it in items if it.id is not None and it.name == quoted[-1]), None)
-    elif task == "click-dialog":
-        target = next((it for it in items if it.role == "button" and it.name.lower() in ("close", "x", "×")), None)
-    elif task == "click-tab":
-        m = re.search(r"(Tab #\d+)", instruction)
-        target = next((it for it in items if it.role in ("tab", "link") and m and it.name == m.group(1)), None)
-    elif task == "focus-text":
-        target = _first(items, role="textbox")
-    elif task in ("click-option", "click-checkboxes"):
-        return _choose_boxes(items, instruction)
-    elif task == "choose-list":
-        m = re.search(r"^Select (.*) from the list", instruction)
-        box = _first(items, role="combobox")
-        if m and box:
-            return f"select({box.id}, {_js_string(m.group(1))})" if box.value != m.group(1) else submit_action(items)
-    elif task == "enter-text" and quoted:
-        return fill_then_submit(items, quoted[:1])
-    elif task == "enter-text-2" and quoted:
-        text = quoted[0].lower() if "lower case" in instruction else quoted[0].upper()
-        return fill_then_submit(items, [text])
-    elif task == "enter-password" and quoted:
-        return fill_then_submit(items, [quoted[0], quoted[0]])
-    elif task == "login-user" and len(quoted) >= 2:
-        return fill_then_submit(items, quoted[:2])
-    return f"click({target.id})" if target else "stop()"
-
-
-def _choose_boxes(items: Sequence[PageItem], instruction: str) -> str:
-    m = re.search(r"^Select (.*) and click Submit", instruction)
-    if not m:
-        return "stop()"
-    wanted = set() if m.group(1) == "nothing" else set(m.group(1).split(", "))
-    for box in (it for it in items if it.role in ("checkbox", "radio")):
-        if (box.label in wanted) != bool(box.checked):
-            return f"click({box.id})"
-    return submit_action(items)
-
-
-def scripted_policy(seed: int = 0) -> ScriptedPolicy:
-    """Solves every task in `TASKS` from the latest observation (instruction + page)."""
-
-    def script(agent: str, messages: Sequence[Message], rng: Any) -> str:
-        latest = next((m["content"] for m in reversed(messages)
-                       if m.get("role") == "user" and "MiniWoB++ task:" in str(m.get("content"))), "")
-        return solve(latest)
-
-    return ScriptedPolicy(script, seed=seed)
