@@ -1,7 +1,7 @@
 """Rollout overhead: multi-turn episodes through agentrl versus raw vLLM generate on the same token workload.
 
     python bench/rollout_overhead.py [--episodes 32] [--turns 4] [--max-tokens 32] [--repeats 5] [--model DIR]
-                                     [--max-num-seqs N]
+                                     [--max-num-seqs N] [--no-hop]
 
 Phase "agentrl": `run_episode` with `VLLMPolicy` on a small multi-turn env (chat template, token-exact prompt
 building, env steps, rubric, records), the round awaited through `VLLMPolicy.hosted` as the trainers do (it
@@ -65,6 +65,10 @@ class EchoCountEnv:
 
     async def close(self):
         pass
+
+
+def _hop_note(rates) -> str:
+    return f" (hop {rates['agentrl-hop'][-1]:.0f})" if rates["agentrl-hop"] else ""
 
 
 def decode_step_bounds(workload, slots: int) -> tuple[int, int]:
@@ -132,6 +136,8 @@ def main() -> None:
                         help="engine sequence slots (default: --episodes, every episode has one)")
     parser.add_argument("--model", default=None, help="model folder or name (default: the tiny model)")
     parser.add_argument("--eager", action="store_true", help="enforce_eager=True (default: CUDA graphs on a GPU)")
+    parser.add_argument("--no-hop", action="store_true",
+                        help="skip the agentrl-hop phase (reported only, not in the ratio): more rounds per minute")
     args = parser.parse_args()
 
     from agentrl.inference import VLLMPolicy
@@ -145,13 +151,16 @@ def main() -> None:
         _, warm = asyncio.run(agentrl_phase(policy, args.episodes, args.turns))
         workload = [[(list(t.prompt_ids), len(t.completion_ids)) for t in e.turns] for e in warm]
         asyncio.run(batched_phase(policy, workload))  # warm-up of the raw paths too
-        asyncio.run(agentrl_phase(policy, args.episodes, args.turns, hosted=False))  # warm-up of the hop path
+        if not args.no_hop:
+            asyncio.run(agentrl_phase(policy, args.episodes, args.turns, hosted=False))  # warm-up of the hop path
         rates = {"agentrl": [], "agentrl-hop": [], "sequential": [], "batched": []}
         ratios, caps = [], []
         for round_ in range(args.repeats):
             # Alternate which phase runs first; the raw phases replay the latest agentrl workload.
             phases = ["sequential", "batched", "agentrl-hop", "agentrl"] if round_ % 2 else \
                 ["agentrl", "agentrl-hop", "sequential", "batched"]
+            if args.no_hop:
+                phases.remove("agentrl-hop")
             for phase in phases:
                 reset_cache()
                 gc.collect()  # no phase pays for the garbage of the one before it
@@ -172,16 +181,18 @@ def main() -> None:
             ratios.append(rates["agentrl"][-1] / limit)
             print(f"  round {round_} ({' then '.join(phases)}): {len(episodes)} episodes, "
                   f"{sum(len(e.turns) for e in episodes)} turns, {tokens} generated / {prompt_tokens} prompt tokens: "
-                  f"agentrl {rates['agentrl'][-1]:.0f} tok/s (hop {rates['agentrl-hop'][-1]:.0f}), "
+                  f"agentrl {rates['agentrl'][-1]:.0f} tok/s{_hop_note(rates)}, "
                   f"raw sequential {rates['sequential'][-1]:.0f}, "
                   f"raw batched {rates['batched'][-1]:.0f}, ratio {ratios[-1]:.3f}", flush=True)
             multi, flat = decode_step_bounds(workload, policy.engine_args["max_num_seqs"])
             caps.append(flat / multi)
             print(f"    least decode steps on {policy.engine_args['max_num_seqs']} slots: multi-turn {multi}, "
-                  f"batched {flat}: cap on the ratio at equal step cost {caps[-1]:.3f}", flush=True)
-    median = {k: statistics.median(v) for k, v in rates.items()}
-    print(f"agentrl multi-turn rollouts: {median['agentrl']:.0f} generated tokens/s "
-          f"(from the caller's loop, a thread hop a turn: {median['agentrl-hop']:.0f})")
+                  f"batched {flat}: cap on the ratio at equal step cost {caps[-1]:.3f}; "
+                  f"median ratio so far {statistics.median(ratios):.3f} over {len(ratios)} rounds", flush=True)
+    median = {k: statistics.median(v) for k, v in rates.items() if v}
+    print(f"agentrl multi-turn rollouts: {median['agentrl']:.0f} generated tokens/s"
+          + (f" (from the caller's loop, a thread hop a turn: {median['agentrl-hop']:.0f})" if "agentrl-hop" in median
+             else ""))
     print(f"raw vLLM generate, same workload, turns in sequence: {median['sequential']:.0f} generated tokens/s")
     print(f"raw vLLM generate, same workload, all at once, prompts cached: {median['batched']:.0f} generated tokens/s")
     print(f"ratio agentrl/limit (median of per-round ratios against the faster raw run): "
