@@ -1,7 +1,7 @@
 """Rollout overhead: multi-turn episodes through agentrl versus raw vLLM generate on the same token workload.
 
     python bench/rollout_overhead.py [--episodes 32] [--turns 4] [--max-tokens 32] [--repeats 5] [--model DIR]
-                                     [--max-num-seqs N] [--no-hop]
+                                     [--max-num-seqs N] [--no-hop] [--cached-bound]
 
 Phase "agentrl": `run_episode` with `VLLMPolicy` on a small multi-turn env (chat template, token-exact prompt
 building, env steps, rubric, records), the round awaited through `VLLMPolicy.hosted` as the trainers do (it
@@ -12,12 +12,16 @@ each forced to produce exactly as many tokens as the agentrl phase sampled:
 
 - "sequential": turns of an episode in sequence, episodes concurrently, as agentrl runs them (prefix cache
   reset first, as for agentrl);
-- "batched": every prompt of every turn submitted at once, with the prefix cache already holding the prompts
-  (an untimed one-token pass fills it): no turn waits for another and almost no prefill is left, so no
-  multi-turn rollout of this workload can beat it.
+- "batched": every prompt of every turn submitted at once, with the prefix cache already holding what a
+  multi-turn run has cached when it sends that turn (the turn before's prompt and completion, an untimed
+  one-token pass fills it): the same prefill and decode work as the multi-turn run, with no turn waiting for
+  another, so no multi-turn rollout of this workload can beat it;
+- "cached" (reported, not in the ratio; `--cached-bound`): the same, with each turn's whole prompt cached
+  (decode alone). Earlier versions used this as the limit, but a multi-turn run must prefill each turn's new
+  messages (the env's observation and the template), so it bounds decode, not rollouts.
 
-The ratio is agentrl over the faster of the two (the limit), so it stays <= 1 up to timing noise by
-construction. Rounds alternate phase order (load drifts on a shared machine); medians are reported.
+The ratio is agentrl over the faster of sequential and batched (the limit), so it stays <= 1 up to timing noise
+by construction. Rounds alternate phase order (load drifts on a shared machine); medians are reported.
 Goal: >= 0.95.
 
 Each round also prints the decode steps the workload needs at least, counted from its token counts with the
@@ -34,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import statistics
 import time
 
@@ -71,6 +76,10 @@ def _hop_note(rates) -> str:
     return f" (hop {rates['agentrl-hop'][-1]:.0f})" if rates["agentrl-hop"] else ""
 
 
+def _cached_note(rates) -> str:
+    return f" (whole prompts cached {rates['cached'][-1]:.0f})" if rates["cached"] else ""
+
+
 def decode_step_bounds(workload, slots: int) -> tuple[int, int]:
     """Least decode steps for (multi-turn, batched) replays of `workload` on `slots` sequence slots."""
     total = sum(n for turns in workload for _, n in turns)
@@ -93,6 +102,12 @@ async def agentrl_phase(policy, episodes: int, turns: int, hosted: bool = True):
     bad = [e for e in results if e.status.is_failure]
     if bad:
         raise RuntimeError(f"{len(bad)} episodes failed: {bad[0].error}")
+    # the batched bound caches each turn's history as the turn before's prompt + completion: check the premise
+    for e in results:
+        for prev, turn in itertools.pairwise(e.turns):
+            history = list(prev.prompt_ids) + list(prev.completion_ids)
+            if list(turn.prompt_ids[:len(history)]) != history:
+                raise RuntimeError("a turn's prompt does not start with the turn before's prompt and completion")
     return seconds, results
 
 
@@ -114,11 +129,20 @@ async def sequential_phase(policy, workload):
     return await policy.hosted(play())
 
 
-async def batched_phase(policy, workload):
+def cached_prefixes(workload, whole: bool) -> list[list[int]]:
+    """What the prefix cache holds when each turn is sent: with `whole`, the turn's own prompt; else (what a
+    multi-turn run has) the turn before's prompt and completion, which token-exact prompts start with."""
+    if whole:
+        return [list(p) for turns in workload for p, _ in turns]
+    return [list(p[:len(prev) + n]) for turns in workload for (prev, n), (p, _) in itertools.pairwise(turns)]
+
+
+async def batched_phase(policy, workload, whole_prompts_cached: bool = False):
     flat = [turn for turns in workload for turn in turns]
 
     async def play():
-        await asyncio.gather(*(_exact(policy, p, 1) for p, _ in flat))  # untimed: fills the prefix cache
+        # untimed: fills the prefix cache
+        await asyncio.gather(*(_exact(policy, p, 1) for p in cached_prefixes(workload, whole_prompts_cached)))
         started = time.perf_counter()
         await asyncio.gather(*(_exact(policy, p, n) for p, n in flat))
         return time.perf_counter() - started
@@ -136,6 +160,8 @@ def main() -> None:
                         help="engine sequence slots (default: --episodes, every episode has one)")
     parser.add_argument("--model", default=None, help="model folder or name (default: the tiny model)")
     parser.add_argument("--eager", action="store_true", help="enforce_eager=True (default: CUDA graphs on a GPU)")
+    parser.add_argument("--cached-bound", action="store_true",
+                        help="also run the 'cached' phase (whole prompts cached: a decode-only bound, reported)")
     parser.add_argument("--no-hop", action="store_true",
                         help="skip the agentrl-hop phase (reported only, not in the ratio): more rounds per minute")
     args = parser.parse_args()
@@ -153,7 +179,7 @@ def main() -> None:
         asyncio.run(batched_phase(policy, workload))  # warm-up of the raw paths too
         if not args.no_hop:
             asyncio.run(agentrl_phase(policy, args.episodes, args.turns, hosted=False))  # warm-up of the hop path
-        rates = {"agentrl": [], "agentrl-hop": [], "sequential": [], "batched": []}
+        rates = {"agentrl": [], "agentrl-hop": [], "sequential": [], "batched": [], "cached": []}
         ratios, caps = [], []
         for round_ in range(args.repeats):
             # Alternate which phase runs first; the raw phases replay the latest agentrl workload.
@@ -161,6 +187,8 @@ def main() -> None:
                 ["agentrl", "agentrl-hop", "sequential", "batched"]
             if args.no_hop:
                 phases.remove("agentrl-hop")
+            if args.cached_bound:
+                phases.insert(phases.index("batched") + 1, "cached")
             for phase in phases:
                 reset_cache()
                 gc.collect()  # no phase pays for the garbage of the one before it
@@ -174,7 +202,8 @@ def main() -> None:
                     tokens = sum(n for turns in workload for _, n in turns)
                     prompt_tokens = sum(len(p) for turns in workload for p, _ in turns)
                 else:
-                    run = sequential_phase if phase == "sequential" else batched_phase
+                    run = {"sequential": sequential_phase, "batched": batched_phase,
+                           "cached": lambda *a: batched_phase(*a, whole_prompts_cached=True)}[phase]
                     seconds = asyncio.run(run(policy, workload))
                 rates[phase].append(sum(n for turns in workload for _, n in turns) / seconds)
             limit = max(rates["sequential"][-1], rates["batched"][-1])
@@ -183,7 +212,7 @@ def main() -> None:
                   f"{sum(len(e.turns) for e in episodes)} turns, {tokens} generated / {prompt_tokens} prompt tokens: "
                   f"agentrl {rates['agentrl'][-1]:.0f} tok/s{_hop_note(rates)}, "
                   f"raw sequential {rates['sequential'][-1]:.0f}, "
-                  f"raw batched {rates['batched'][-1]:.0f}, ratio {ratios[-1]:.3f}", flush=True)
+                  f"raw batched {rates['batched'][-1]:.0f}{_cached_note(rates)}, ratio {ratios[-1]:.3f}", flush=True)
             multi, flat = decode_step_bounds(workload, policy.engine_args["max_num_seqs"])
             caps.append(flat / multi)
             print(f"    least decode steps on {policy.engine_args['max_num_seqs']} slots: multi-turn {multi}, "
@@ -194,7 +223,11 @@ def main() -> None:
           + (f" (from the caller's loop, a thread hop a turn: {median['agentrl-hop']:.0f})" if "agentrl-hop" in median
              else ""))
     print(f"raw vLLM generate, same workload, turns in sequence: {median['sequential']:.0f} generated tokens/s")
-    print(f"raw vLLM generate, same workload, all at once, prompts cached: {median['batched']:.0f} generated tokens/s")
+    print(f"raw vLLM generate, same workload, all at once, each turn's history cached: {median['batched']:.0f} "
+          "generated tokens/s")
+    if "cached" in median:
+        print(f"raw vLLM generate, all at once, whole prompts cached (decode only, reported): {median['cached']:.0f} "
+              "generated tokens/s")
     print(f"ratio agentrl/limit (median of per-round ratios against the faster raw run): "
           f"{statistics.median(ratios):.3f} (goal >= 0.95); the workload's own cap (median): "
           f"{statistics.median(caps):.3f}")
