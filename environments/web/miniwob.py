@@ -251,6 +251,10 @@ _ALIGN_JS = (f"{_CLOCK} {_RUN} const lag = ((-ticks % {_FRAME_TICKS}) + {_FRAME_
              f"if (lag) await run(lag); clock.setSystemTime({(_VIRTUAL_EPOCH_S + 1) * 1000}); ")
 # the reply's thinking time, then the reward globals (time may have run out before the action)
 _THINK_JS = f"async (ms) => {{ {_CLOCK} {_RUN} await run(ms); return ({_REWARD_JS})(); }}"
+# A frame of page time after each intermediate move of a drag (`ChromiumBrowser.drag_pace`): a real mouse's moves
+# are apart in time, and jQuery UI's sortable refreshes its cached item positions in a timer after each
+# rearrangement; with no page time between the moves, the later moves were tested against stale positions.
+_PACE_JS = f"async () => {{ {_CLOCK} {_RUN} await run({_FRAME_TICKS}); }}"
 
 
 async def _start(page: Any, seed: int | str, mode: str, before: str = "", ticks: int | None = None) -> EpisodeStart:
@@ -353,11 +357,12 @@ class MiniWoBEnv:
         if self._server is None:
             self._server = PageServer()
         if self._saved_settings is None:  # a shared browser comes with its own; close() puts them back
-            self._saved_settings = {key: getattr(browser, key) for key in (*_EPISODE_SETTINGS, "state")}
+            self._saved_settings = {key: getattr(browser, key) for key in (*_EPISODE_SETTINGS, "state", "drag_pace")}
         for key, value in _EPISODE_SETTINGS.items():
             setattr(browser, key, value)
         browser.state = name in _state_tasks()
         virtual = self.config.clock == "virtual"
+        browser.drag_pace = self._drag_pace if virtual else None
         page = browser.page
         if (self.config.reseed and name not in RELOAD_TASKS and page is not None and page is self._page
                 and self._task_name == name and not page.is_closed() and page.url == self._server.url(name)):
@@ -413,7 +418,9 @@ class MiniWoBEnv:
             return
         self._closed = True
         try:
-            if not self._own_browser and self._browser is not None and self._saved_settings is not None:
+            # a shared browser gets its own settings back; a pooled one too, so that no drag_pace of this closed
+            # env stays on it
+            if self._browser is not None and self._saved_settings is not None:
                 for key, value in self._saved_settings.items():
                     setattr(self._browser, key, value)
             if self._own_browser and self._browser is not None:
@@ -430,6 +437,12 @@ class MiniWoBEnv:
         if self._browser is None:
             self._browser = await browser_pool().acquire(**BROWSER_SETTINGS)
         return self._browser
+
+    async def _drag_pace(self) -> None:
+        """A frame of page time after a drag's intermediate move (`_PACE_JS`), counted in the episode's ticks."""
+        await self._browser.page.evaluate(_PACE_JS)
+        if self._ticks is not None:
+            self._ticks += _FRAME_TICKS
 
     def _render(self, obs: Any, first: bool) -> str:
         # Our own header instead of Observation.render(): the page url carries the server's random port,
