@@ -18,8 +18,9 @@ Contract:
 - Time: MiniWoB discounts a positive reward by the elapsed fraction of ``core.EPISODE_MAX_TIME`` (10 s on most
   tasks) and ends the episode with -1 when it runs out. An LLM's thinking time depends on the hardware, so by
   default the page runs on a virtual clock (Playwright's clock): every agent reply costs `ms_per_action`
-  milliseconds of page time (200 by default), then the action runs. Rewards are then deterministic and hardware-independent, and
-  the page still computes them with its own code. ``clock="real"`` keeps wall-clock time, as the official env does.
+  milliseconds of page time (200 by default), then the action runs; each of a drag's moves takes a frame of page
+  time (`DRAG_MS` per drag). Rewards are then deterministic and hardware-independent, and the page still
+  computes them with its own code. ``clock="real"`` keeps wall-clock time, as the official env does.
 - Resources: the env holds one Chromium process (from the event loop's `BrowserPool`, or a browser passed in)
   and one local HTTP server on 127.0.0.1 for the task pages, reuses both across its episodes with a fresh
   browser context per episode, and gives them back in `close()`. The browser aborts every request that is not
@@ -39,6 +40,7 @@ from typing import Any, ClassVar
 
 from agentrl.env import StepResult
 from agentrl.environments.web.browser import browser_pool
+from agentrl.environments.web.chromium import _DRAG_STEPS
 from agentrl.environments.web.miniwob_js import (
     HIDE_HUD_CSS as _HIDE_HUD_CSS,
 )
@@ -165,6 +167,7 @@ _PARK = (1000, 700)  # where the mouse waits between episodes: inside the viewpo
 _VIRTUAL_EPOCH_S = 1_700_000_000  # a fixed page clock start (seconds), so every episode sees the same dates
 _LOAD_ALLOWANCE_S = 600  # the virtual clock starts this long before the episode: more than any page load takes
 _FRAME_TICKS = 16  # the fake clock runs animation frames at multiples of this many ticks (ms)
+DRAG_MS = _DRAG_STEPS * _FRAME_TICKS  # page time a drag's moves take on the virtual clock (`_drag_pace`)
 _READY_POLL_S, _READY_ATTEMPTS = 0.05, 100
 
 
