@@ -24,7 +24,7 @@ import signal
 import subprocess
 import tempfile
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Self
 
 from agentrl.environments.web.actions import Action, BadAction, act_and_observe, key_name
@@ -128,6 +128,11 @@ class ChromiumBrowser:
         # is `last_extra` (MiniWoB reads its reward globals this way after every action)
         self.observe_extra = ""
         self.last_extra: Any = None
+        # `drag_pace`: an optional async callable awaited after each intermediate move of a drag. A page on a
+        # virtual clock (MiniWoB) passes no time between moves by itself, while a real mouse's moves are apart
+        # in time, and drag libraries refresh their state on timers between them; MiniWoB sets it to run a
+        # frame of page time. None: the moves go back to back (a real clock runs on meanwhile anyway).
+        self.drag_pace: Callable[[], Awaitable[None]] | None = None
         self.timeout_ms = int(timeout_s * 1000)
         self.allow_file_urls = allow_file_urls
         self.viewport = {"width": viewport[0], "height": viewport[1]}
@@ -365,7 +370,12 @@ class ChromiumBrowser:
             await page.evaluate("() => { const s = window.getSelection(); if (s) s.removeAllRanges(); }")
             await page.mouse.move(x1, y1)
             await page.mouse.down()
-            await page.mouse.move(x2, y2, steps=_DRAG_STEPS)
+            if self.drag_pace is None:
+                await page.mouse.move(x2, y2, steps=_DRAG_STEPS)
+            else:  # the points Playwright's `steps` gives, each followed by the pace
+                for i in range(1, _DRAG_STEPS + 1):
+                    await page.mouse.move(x1 + (x2 - x1) * i / _DRAG_STEPS, y1 + (y2 - y1) * i / _DRAG_STEPS)
+                    await self.drag_pace()
             await page.mouse.up()
         elif kind == "type":
             if loc is not None:

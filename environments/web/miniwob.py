@@ -18,8 +18,9 @@ Contract:
 - Time: MiniWoB discounts a positive reward by the elapsed fraction of ``core.EPISODE_MAX_TIME`` (10 s on most
   tasks) and ends the episode with -1 when it runs out. An LLM's thinking time depends on the hardware, so by
   default the page runs on a virtual clock (Playwright's clock): every agent reply costs `ms_per_action`
-  milliseconds of page time (200 by default), then the action runs. Rewards are then deterministic and hardware-independent, and
-  the page still computes them with its own code. ``clock="real"`` keeps wall-clock time, as the official env does.
+  milliseconds of page time (200 by default), then the action runs; each of a drag's moves takes a frame of page
+  time (`DRAG_MS` per drag). Rewards are then deterministic and hardware-independent, and the page still
+  computes them with its own code. ``clock="real"`` keeps wall-clock time, as the official env does.
 - Resources: the env holds one Chromium process (from the event loop's `BrowserPool`, or a browser passed in)
   and one local HTTP server on 127.0.0.1 for the task pages, reuses both across its episodes with a fresh
   browser context per episode, and gives them back in `close()`. The browser aborts every request that is not
@@ -39,6 +40,7 @@ from typing import Any, ClassVar
 
 from agentrl.env import StepResult
 from agentrl.environments.web.browser import browser_pool
+from agentrl.environments.web.chromium import _DRAG_STEPS
 from agentrl.environments.web.miniwob_js import (
     HIDE_HUD_CSS as _HIDE_HUD_CSS,
 )
@@ -165,6 +167,7 @@ _PARK = (1000, 700)  # where the mouse waits between episodes: inside the viewpo
 _VIRTUAL_EPOCH_S = 1_700_000_000  # a fixed page clock start (seconds), so every episode sees the same dates
 _LOAD_ALLOWANCE_S = 600  # the virtual clock starts this long before the episode: more than any page load takes
 _FRAME_TICKS = 16  # the fake clock runs animation frames at multiples of this many ticks (ms)
+DRAG_MS = _DRAG_STEPS * _FRAME_TICKS  # page time a drag's moves take on the virtual clock (`_drag_pace`)
 _READY_POLL_S, _READY_ATTEMPTS = 0.05, 100
 
 
@@ -251,6 +254,10 @@ _ALIGN_JS = (f"{_CLOCK} {_RUN} const lag = ((-ticks % {_FRAME_TICKS}) + {_FRAME_
              f"if (lag) await run(lag); clock.setSystemTime({(_VIRTUAL_EPOCH_S + 1) * 1000}); ")
 # the reply's thinking time, then the reward globals (time may have run out before the action)
 _THINK_JS = f"async (ms) => {{ {_CLOCK} {_RUN} await run(ms); return ({_REWARD_JS})(); }}"
+# A frame of page time after each intermediate move of a drag (`ChromiumBrowser.drag_pace`): a real mouse's moves
+# are apart in time, and jQuery UI's sortable refreshes its cached item positions in a timer after each
+# rearrangement; with no page time between the moves, the later moves were tested against stale positions.
+_PACE_JS = f"async () => {{ {_CLOCK} {_RUN} await run({_FRAME_TICKS}); }}"
 
 
 async def _start(page: Any, seed: int | str, mode: str, before: str = "", ticks: int | None = None) -> EpisodeStart:
@@ -353,11 +360,12 @@ class MiniWoBEnv:
         if self._server is None:
             self._server = PageServer()
         if self._saved_settings is None:  # a shared browser comes with its own; close() puts them back
-            self._saved_settings = {key: getattr(browser, key) for key in (*_EPISODE_SETTINGS, "state")}
+            self._saved_settings = {key: getattr(browser, key) for key in (*_EPISODE_SETTINGS, "state", "drag_pace")}
         for key, value in _EPISODE_SETTINGS.items():
             setattr(browser, key, value)
         browser.state = name in _state_tasks()
         virtual = self.config.clock == "virtual"
+        browser.drag_pace = self._drag_pace if virtual else None
         page = browser.page
         if (self.config.reseed and name not in RELOAD_TASKS and page is not None and page is self._page
                 and self._task_name == name and not page.is_closed() and page.url == self._server.url(name)):
@@ -413,7 +421,9 @@ class MiniWoBEnv:
             return
         self._closed = True
         try:
-            if not self._own_browser and self._browser is not None and self._saved_settings is not None:
+            # a shared browser gets its own settings back; a pooled one too, so that no drag_pace of this closed
+            # env stays on it
+            if self._browser is not None and self._saved_settings is not None:
                 for key, value in self._saved_settings.items():
                     setattr(self._browser, key, value)
             if self._own_browser and self._browser is not None:
@@ -430,6 +440,12 @@ class MiniWoBEnv:
         if self._browser is None:
             self._browser = await browser_pool().acquire(**BROWSER_SETTINGS)
         return self._browser
+
+    async def _drag_pace(self) -> None:
+        """A frame of page time after a drag's intermediate move (`_PACE_JS`), counted in the episode's ticks."""
+        await self._browser.page.evaluate(_PACE_JS)
+        if self._ticks is not None:
+            self._ticks += _FRAME_TICKS
 
     def _render(self, obs: Any, first: bool) -> str:
         # Our own header instead of Observation.render(): the page url carries the server's random port,

@@ -309,6 +309,31 @@ def _select_keys(u: Any, ref: int, text: str) -> tuple[int, list[str]] | None:
 
 _BLUR_JS = "if (document.activeElement && document.activeElement.blur) document.activeElement.blur();"
 
+# The official reset lists the page (core.getDOMInfo, which skips elements of zero size) as soon as the task is
+# ready, and on a freshly loaded official page its icons may not have loaded by then: social-media's icons (CSS
+# `content: url(...)`) have no width until they load, and one fresh official env in eight listed none of them.
+# The replay then found no official element for our 'more' click and fell back to a real click at our pixels,
+# where the hover swaps in an image that page had not loaded yet: the click was lost (official 0.0, not done).
+# Ours reads a page only once its images have loaded (chromium's walk waits for them), so the replay gives the
+# official listing the same condition: it waits for the page's images and, only where the reset's listing
+# skipped an element that has a size once they have loaded, lists the page again (else it keeps the listing,
+# so the official timeline is unchanged).
+_UNLISTED_AFTER_IMAGES_JS = """var done = arguments[arguments.length - 1];
+var imaged = [], urls = new Set();
+for (const el of document.querySelectorAll("body *")) {
+  const cs = getComputedStyle(el);
+  const found = [cs.content, cs.backgroundImage].map(v => /^url\\("?([^")]+)"?\\)$/.exec(v || "")).filter(Boolean);
+  if (el instanceof HTMLImageElement && el.src) found.push([null, el.src]);
+  if (found.length) imaged.push(el);
+  for (const m of found) urls.add(m[1]);
+}
+Promise.all([...urls].map(u => new Promise(ok => {
+  const im = new Image(); im.onload = im.onerror = () => ok(); im.src = u; if (im.complete) ok();
+}))).then(() => setTimeout(() => done(imaged.some(el => {
+  const r = el.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && el.dataset.wob_eps !== "e" + WOB_EPISODE_ID && !el.closest("#query");
+})), 0));"""
+
 
 def play_official(env: Any, seed: int, steps: Sequence[Step], ms_per_action: int = 200) -> Outcome:
     """Our steps in the official env. Each waits `ms_per_action` of wall-clock time first, as each of our
@@ -319,6 +344,8 @@ def play_official(env: Any, seed: int, steps: Sequence[Step], ms_per_action: int
     # input still focused gets no focus event from the next element click, which decides login-user-popup's
     # popup and which segment of enter-time's time input takes the keys. Both episodes start unfocused.
     env.unwrapped.instance.driver.execute_script(_BLUR_JS)
+    if env.unwrapped.instance.driver.execute_async_script(_UNLISTED_AFTER_IMAGES_JS):
+        obs, _ = env.unwrapped.instance.get_observation(use_cached_fields=True)
     utterance = obs["utterance"]
     raw, done, reward = 0.0, False, 0.0
     mouse, pointer_on_page = _AWAY, False

@@ -102,9 +102,13 @@ def drag_items_grid(content: str) -> str:
     if not 0 <= to < 9 or to == at:
         return "stop()"
     # a floating sortable moves the item once the pointer is over the target cell's half that the pointer moves
-    # towards: aim at the cell's left part when going back or moving leftwards, else at its right part
+    # towards: aim at the cell's left part when going back or moving leftwards, else at its right part. A cell
+    # is a 40 px square from 3 px above and left of its text line; going down to a lower row, the pointer must
+    # also end in the cell's lower half (seed 6's Carol, top left to center right, lands in the wrong cell at
+    # the line's middle once the drag's moves take page time, as the official env's do): 24 px under the line's
+    # top is 7 px past the cell's middle (any end from 18 px on works there)
     (x1, y1), target = rows[at].center, rows[to]
-    x, y = target.box[0], target.center[1]
+    x, y = target.box[0], target.box[1] + 24 if to // 3 > at // 3 else target.center[1]
     x2 = x + 4 if to < at or x + 36 < x1 else x + 36
     return f"drag_xy({x1}, {y1}, {x2}, {y})"
 

@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 
 from agentrl.environments.web import miniwob as mw
+from agentrl.environments.web.browser import parse_action
 from agentrl.rollout import run_episode
 from agentrl.types import Task
 
@@ -41,9 +42,12 @@ async def test_scripted_solution_scores_the_pages_own_reward(env, name):
     assert ep.status.value == "ok" and info["miniwob_done"], [t.text for t in ep.turns]
     assert all(t.info["valid_action"] for t in ep.turns)
     assert ep.outcome_rewards["agent"]["miniwob_raw"] == 1.0
-    # MiniWoB's discount, applied by the page to the page time the replies used (n replies of MS each)
-    assert info["elapsed_ms"] == n * MS
-    expected = 1.0 * max(0.0, 1.0 - n * MS / info["miniwob_max_time_ms"])
+    # MiniWoB's discount, applied by the page to the page time the replies used (n replies of MS each, and
+    # DRAG_MS more for each drag's moves)
+    drags = sum(parse_action(t.text).kind in ("drag", "drag_xy") for t in ep.turns)
+    page_ms = n * MS + drags * mw.DRAG_MS
+    assert info["elapsed_ms"] == page_ms
+    expected = 1.0 * max(0.0, 1.0 - page_ms / info["miniwob_max_time_ms"])
     assert ep.outcome_rewards["agent"]["miniwob"] == pytest.approx(expected, abs=1e-12)
     assert ep.turns[-1].rewards["env"] == ep.outcome_rewards["agent"]["miniwob"]
     assert ep.reward["agent"] == ep.outcome_rewards["agent"]["miniwob"]

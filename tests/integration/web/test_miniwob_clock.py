@@ -1,11 +1,15 @@
 """The virtual clock's own runner (`miniwob._RUN`, inside the env's page calls): a page timer that throws is
-the page's own error and does not end the episode; the timers due after it still run and the clock moves on."""
+the page's own error and does not end the episode; the timers due after it still run and the clock moves on.
+A drag's moves take page time on that clock (`ChromiumBrowser.drag_pace`), as a real mouse's moves do."""
 
 from __future__ import annotations
+
+import itertools
 
 import pytest
 
 from agentrl.environments.web import miniwob as mw
+from agentrl.types import Task
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -30,3 +34,40 @@ async def test_without_the_runner_the_page_error_comes_back(chromium):
     page = await _clock_page(chromium)
     with pytest.raises(Exception, match="a removed element"):
         await page.evaluate(f"async () => {{ {mw._CLOCK} await clock.runFor(200); }}")
+
+
+# every mouse move the page hears: [page time, x, y, buttons]
+_RECORD_MOVES_JS = """() => { window.moves = [];
+  document.addEventListener("mousemove", e => window.moves.push([performance.now(), e.clientX, e.clientY, e.buttons]),
+                            true); }"""
+
+
+async def _drag_moves(chromium, action: str, **config) -> tuple[list[list[float]], mw.MiniWoBEnv]:
+    env = mw.MiniWoBEnv(browser=chromium, **config)
+    await env.reset(Task(id="drag-items-grid/seed0", env_kwargs={"task": "drag-items-grid", "seed": 0}), 0)
+    await chromium.page.evaluate(_RECORD_MOVES_JS)
+    await env.step({mw.AGENT: action})
+    return [m for m in await chromium.page.evaluate("() => window.moves") if m[3] == 1], env
+
+
+async def test_drag_moves_take_a_frame_of_page_time_each_on_the_virtual_clock(chromium):
+    chromium.drag_pace = None  # what a shared browser had before: the env must put it back
+    moves, env = await _drag_moves(chromium, "drag_xy(20, 60, 100, 140)")
+    try:
+        # the points Playwright's steps=8 gives, each a frame (16 ms) of page time after the one before
+        assert [(x, y) for _, x, y, _ in moves] == [(20 + 10 * i, 60 + 10 * i) for i in range(1, 9)]
+        assert [b[0] - a[0] for a, b in itertools.pairwise(moves)] == [mw._FRAME_TICKS] * 7
+        # the env counts that time in its ticks, which a re-seed aligns the clock from
+        assert env._ticks == round(await chromium.page.evaluate("() => performance.now()"))
+    finally:
+        await env.close()
+    assert chromium.drag_pace is None
+
+
+async def test_drag_moves_on_the_real_clock_are_not_paced(chromium):
+    moves, env = await _drag_moves(chromium, "drag_xy(20, 60, 100, 140)", clock="real")
+    try:
+        assert chromium.drag_pace is None  # real time passes between the moves by itself
+        assert [(x, y) for _, x, y, _ in moves] == [(20 + 10 * i, 60 + 10 * i) for i in range(1, 9)]
+    finally:
+        await env.close()
