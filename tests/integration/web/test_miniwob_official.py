@@ -18,7 +18,7 @@ from agentrl.environments.web import miniwob_official as mo
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
-SAMPLE_SIZE, SEEDS = 20, (0, 1, 2)
+SAMPLE_SIZE, SEEDS = 20, (0, 1, 2)  # at least SAMPLE_SIZE tasks compared strictly (no xfail)
 # A fixed sample (drawn once with random.Random(17) from the 81 tasks with oracles), so adding an oracle does not
 # silently change what CI compares. click-pie left it: in one CI run its page spun Chromium's renderer at 100% CPU
 # for over 10 minutes during this comparison (ours raw 1.0 vs official 0.0 before that); not yet understood.
@@ -26,6 +26,9 @@ SAMPLE = ["choose-date", "click-collapsible-2", "click-dialog", "click-widget", 
           "drag-shapes-2", "drag-single-shape", "email-inbox", "email-inbox-star-reply", "enter-text-2", "enter-time",
           "focus-text", "multi-orderings", "phone-book", "scroll-text", "simple-algebra", "social-media",
           "use-autocomplete"]
+# Added by hand: tasks on which issue 17 first found bugs (elements with script handlers only, a covered element,
+# non-ASCII text, a click sequence with overlap), so at least 20 tasks are compared strictly.
+SAMPLE += ["navigate-tree", "click-test-2", "unicode-test", "click-button-sequence"]
 # Open mismatches, not yet explained (issue 17): they fail here as strict xfails, never as passes.
 KNOWN_MISMATCHES: dict[str, str] = {}
 # Intermittent: passed in earlier full runs, failed once in a fresh-clone CI run (seed 0, oracle click(2),
@@ -52,7 +55,8 @@ async def env(chromium):
 
 
 def test_the_sample_covers_the_tasks_with_oracles():
-    assert len(SAMPLE) == SAMPLE_SIZE - 1 and len(SAMPLE) >= len(mw.BASIC_TASKS)
+    strict = [t for t in SAMPLE if t not in KNOWN_MISMATCHES and t not in FLAKY_MISMATCHES]
+    assert len(strict) >= SAMPLE_SIZE and len(set(SAMPLE)) == len(SAMPLE) >= len(mw.BASIC_TASKS)
     assert set(SAMPLE) <= set(mw.TASKS)
 
 
