@@ -129,7 +129,7 @@ class VLLMPolicy:
                  enforce_eager: bool | None = None, dtype: str = "auto", enable_prefix_caching: bool = True,
                  max_num_seqs: int = 256, on_output: Callable[[str, Any], None] | None = None,
                  engine_kwargs: Mapping[str, Any] | None = None, kv_cache_memory_bytes: int | None = None,
-                 sleep_mode: bool = False):
+                 sleep_mode: bool = False, weight_sync_chunk_bytes: int | None = None):
         _refuse_spawned_reimport()
         from agentrl.models import resolve_model
 
@@ -141,6 +141,14 @@ class VLLMPolicy:
         self.last_sync_seconds: float | None = None
         self._closed = False
         self.last_sync_path: str | None = None  # "cuda-ipc" or "host" after an update_weights
+        self.last_sync_chunks = 0  # RPCs the last host sync took
+        from agentrl.inference.weight_sync import DEFAULT_CHUNK_BYTES
+
+        if weight_sync_chunk_bytes is not None and weight_sync_chunk_bytes < 0:
+            raise ConfigError(f"weight_sync_chunk_bytes must be >= 0 (0: the whole state in one message), got "
+                              f"{weight_sync_chunk_bytes}.")
+        self.weight_sync_chunk_bytes = DEFAULT_CHUNK_BYTES if weight_sync_chunk_bytes is None \
+            else weight_sync_chunk_bytes
         engine_kwargs = dict(engine_kwargs or {})
         cuda = _on_cuda()
         if sleep_mode and not cuda:
@@ -327,9 +335,7 @@ class VLLMPolicy:
             self._sync_shared(items)
             self.last_sync_path = "cuda-ipc"
         else:
-            from agentrl.inference.weight_sync import pack
-
-            self._sync(("agentrl_load_weights", pack(items)))
+            self._sync_host(items)
             self.last_sync_path = "host"
         self.version = self.version + 1 if version is None else int(version)
         self.last_sync_seconds = time.monotonic() - started
@@ -343,6 +349,25 @@ class VLLMPolicy:
             await self.engine.reset_prefix_cache()
 
         self._call(sync())
+
+    def _sync_host(self, items: list[tuple[str, Any]]) -> None:
+        """Host bytes, a chunk of whole layers per RPC (`weight_sync.chunks`): each chunk is packed, sent and
+        loaded in place before the next is packed, so the sync's copies are a few chunks' worth, not a few
+        models' worth. Between two chunks the engine holds a valid mix of old and new layers (as requests in
+        flight during any sync see); the prefix cache is reset once, after the last."""
+        from agentrl.inference.weight_sync import chunks, pack
+
+        parts = chunks(items, self.weight_sync_chunk_bytes)
+
+        async def sync():
+            for k, part in enumerate(parts):
+                packed = pack(part)
+                await self.engine.collective_rpc("agentrl_load_weights", args=(packed, k, len(parts)))
+                del packed
+            await self.engine.reset_prefix_cache()
+
+        self._call(sync())
+        self.last_sync_chunks = len(parts)
 
     def _sync_shared(self, items: list[tuple[str, Any]]) -> None:
         """The learner's tensors are on the engine's GPU: hand over CUDA IPC handles, the worker copies on-device."""
