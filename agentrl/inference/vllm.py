@@ -355,9 +355,9 @@ class VLLMPolicy:
         loaded in place before the next is packed, so the sync's copies are a few chunks' worth, not a few
         models' worth. Between two chunks the engine holds a valid mix of old and new layers (as requests in
         flight during any sync see); the prefix cache is reset once, after the last."""
-        from agentrl.inference.weight_sync import chunks, pack
+        from agentrl.inference.weight_sync import chunks, distinct, pack
 
-        parts = chunks(items, self.weight_sync_chunk_bytes)
+        parts = chunks(distinct(items), self.weight_sync_chunk_bytes)
 
         async def sync():
             for k, part in enumerate(parts):

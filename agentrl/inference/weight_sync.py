@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,6 +44,22 @@ def group_key(name: str) -> str:
     final norm and the head, which travel together so a tied head always comes with its embedding)."""
     match = _LAYER.match(name)
     return match.group(1) if match else ""
+
+
+def distinct(named_tensors: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The pairs less any whose tensor is the very same memory as an earlier pair's (same storage, offset, shape,
+    strides, dtype): a head tied to the embedding is in a Hugging Face state_dict under both names, and vLLM
+    loads only the first name of tied parameters (AutoWeightsLoader skips the rest), so the second only cost a
+    copy of the largest tensor in every sync."""
+    seen, out = set(), []
+    for name, tensor in named_tensors:
+        key = (tensor.device, tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape),
+               tensor.stride(), tensor.dtype) if tensor.numel() else None
+        if key is not None and key in seen:
+            continue
+        seen.add(key)
+        out.append((name, tensor))
+    return out
 
 
 def chunks(named_tensors: Iterable[tuple[str, Any]], max_bytes: int | None) -> list[list[tuple[str, Any]]]:
@@ -84,8 +101,16 @@ def pack(named_tensors) -> Packed:
 
 
 def unpack(packed: Packed) -> Iterator[tuple[str, torch.Tensor]]:
+    """Tensors viewing the received bytes, not copies of them: the loaders only read what they load (copying it
+    into the model's parameters), and the message is dropped after the load. torch warns once that the buffer
+    is read-only; that is the point here, so the warning is silenced."""
     for name, dtype, shape, raw in packed:
-        flat = torch.frombuffer(bytearray(raw), dtype=torch.uint8) if raw else torch.empty(0, dtype=torch.uint8)
+        if raw:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The given buffer is not writable")
+                flat = torch.frombuffer(raw, dtype=torch.uint8)
+        else:
+            flat = torch.empty(0, dtype=torch.uint8)
         yield name, flat.view(getattr(torch, dtype)).reshape(shape)
 
 

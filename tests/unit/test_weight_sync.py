@@ -4,13 +4,22 @@ tensor once; the bytes round trip; the engine-side log filter that turns per-chu
 from __future__ import annotations
 
 import logging
+import warnings
 
 import pytest
 import torch
 
 from agentrl.config import load_config
 from agentrl.errors import ConfigError
-from agentrl.inference.weight_sync import _RELOAD_LOGGERS, _ChunkLogFilter, chunks, group_key, pack, unpack
+from agentrl.inference.weight_sync import (
+    _RELOAD_LOGGERS,
+    _ChunkLogFilter,
+    chunks,
+    distinct,
+    group_key,
+    pack,
+    unpack,
+)
 from agentrl.models import build_tiny_model
 from agentrl.train import TrainConfig
 
@@ -60,6 +69,19 @@ def test_chunks_carry_whole_layers_within_the_bound_and_every_tensor_once(max_by
         assert len(parts) == 5  # one group each: embedding+norm+head, then the 4 layers
 
 
+def test_a_tied_head_is_sent_once_and_equal_copies_are_not_mistaken_for_it():
+    state = _state(layers=1)
+    embed = state[0][1]
+    kept = [n for n, _ in distinct(state)]
+    assert "lm_head.weight" not in kept and kept == [n for n, _ in state if n != "lm_head.weight"]
+    clones = [(n, t.clone()) for n, t in state]  # equal values in separate memory are separate tensors
+    assert [n for n, _ in distinct(clones)] == [n for n, _ in state]
+    views = [("a", embed[:4]), ("b", embed[4:8]), ("c", embed.t()), ("d", embed[:4])]  # same storage, other views
+    assert [n for n, _ in distinct(views)] == ["a", "b", "c"]
+    empties = [("x", torch.zeros(0)), ("y", torch.zeros(0))]
+    assert [n for n, _ in distinct(empties)] == ["x", "y"]
+
+
 def test_chunk_size_zero_or_none_is_one_message():
     state = _state()
     assert chunks(state, 0) == [state] and chunks(state, None) == [state] and chunks([], 100) == []
@@ -71,7 +93,9 @@ def test_pack_unpack_round_trip_without_copying_on_the_sender(dtype):
     packed = pack(state)
     raw = packed[0][3]
     assert isinstance(raw, memoryview) and raw.nbytes == state[0][1].numel() * state[0][1].element_size()
-    back = dict(unpack([(n, d, s, bytes(r)) for n, d, s, r in packed]))  # the receiver gets plain bytes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the read-only buffer warning is silenced in unpack
+        back = dict(unpack([(n, d, s, bytes(r)) for n, d, s, r in packed]))  # the receiver gets plain bytes
     for name, tensor in state:
         assert back[name].dtype == dtype and back[name].shape == tensor.shape and torch.equal(back[name], tensor)
 
