@@ -145,6 +145,18 @@ def open_shared(shared: Shared, device: int) -> Iterator[tuple[str, torch.Tensor
                                         event_sync)
 
 
+def trim_memory() -> bool:
+    """glibc's ``malloc_trim(0)``: returns freed heap memory to the system. False where there is no glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
+
+
 _RELOAD_LOGGERS = ("vllm.model_executor.model_loader.reload.layerwise",
                    "vllm.model_executor.model_loader.reload.inplace")
 
@@ -209,6 +221,10 @@ class WeightSyncExtension:
                 "Following weights were not loaded by any of the %d chunks of the weight sync: %s", count,
                 sorted(missing))
         return len(packed)
+
+    def agentrl_trim_memory(self) -> bool:
+        """Hand the memory the C allocator keeps after frees back to the system (glibc's ``malloc_trim``)."""
+        return trim_memory()
 
     def agentrl_device_uuid(self) -> str:
         """The UUID of this worker's GPU ("" on CPU), to tell whether a learner's tensors live on it."""

@@ -18,6 +18,7 @@ from agentrl.inference.weight_sync import (
     distinct,
     group_key,
     pack,
+    trim_memory,
     unpack,
 )
 from agentrl.models import build_tiny_model
@@ -130,3 +131,15 @@ def test_a_real_models_state_chunks_by_its_layers(tmp_path):
     parts = chunks(state, 1)
     assert [sorted({group_key(n) for n, _ in p}) for p in parts] == [[""], ["model.layers.0"], ["model.layers.1"]]
     assert {"model.embed_tokens.weight", "lm_head.weight"} <= {n for n, _ in parts[0]}  # the tied pair together
+
+
+def test_trim_memory_hands_freed_heap_back_on_glibc():
+    import platform
+
+    blocks = [bytearray(64 * 1024) for _ in range(2000)]  # ~128 MiB of heap-sized blocks (under mmap's threshold)
+    del blocks
+    released = trim_memory()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert released is True
+    else:
+        assert released is False
