@@ -119,6 +119,8 @@ class VLLMPolicy:
     Device defaults: `enforce_eager=None` means CUDA graphs on a GPU, eager on CPU. `dtype` "auto" takes the
     checkpoint's on CPU and bf16 on a GPU for float32/bf16 checkpoints; use "float32" when logprobs must match
     a float32 learner closely.
+    `weight_sync_chunk_bytes`: a host weight sync sends at most this many bytes of tensors per RPC, whole layers
+    each (None: `weight_sync.DEFAULT_CHUNK_BYTES`, 128 MiB; 0: the whole state in one message).
     `on_output(request_id, request_output)` (optional) sees vLLM's raw output of every request, in the
     engine thread; each Turn's ``info["request_id"]`` names its request. `engine_kwargs` go to vLLM's
     `AsyncEngineArgs` unchanged.
