@@ -359,9 +359,12 @@ class VLLMPolicy:
         loaded in place before the next is packed, so the sync's copies are a few chunks' worth, not a few
         models' worth. Between two chunks the engine holds a valid mix of old and new layers (as requests in
         flight during any sync see); the prefix cache is reset once, after the last."""
-        from agentrl.inference.weight_sync import chunks, distinct, pack
+        from agentrl.inference.weight_sync import chunks, pack
 
-        parts = chunks(distinct(items), self.weight_sync_chunk_bytes)
+        # Every name goes, a tied head's too: vLLM's reload puts each layer on the meta device by itself, which
+        # unties the head from the embedding while it loads, so a head that gets no weights keeps its old
+        # oneDNN copy on the CPU (the quickstart then never learned; tests/integration/vllm/test_weight_sync_chunks.py).
+        parts = chunks(items, self.weight_sync_chunk_bytes)
 
         async def sync():
             for k, part in enumerate(parts):

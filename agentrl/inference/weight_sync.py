@@ -46,22 +46,6 @@ def group_key(name: str) -> str:
     return match.group(1) if match else ""
 
 
-def distinct(named_tensors: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """The pairs less any whose tensor is the very same memory as an earlier pair's (same storage, offset, shape,
-    strides, dtype): a head tied to the embedding is in a Hugging Face state_dict under both names, and vLLM
-    loads only the first name of tied parameters (AutoWeightsLoader skips the rest), so the second only cost a
-    copy of the largest tensor in every sync."""
-    seen, out = set(), []
-    for name, tensor in named_tensors:
-        key = (tensor.device, tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape),
-               tensor.stride(), tensor.dtype) if tensor.numel() else None
-        if key is not None and key in seen:
-            continue
-        seen.add(key)
-        out.append((name, tensor))
-    return out
-
-
 def chunks(named_tensors: Iterable[tuple[str, Any]], max_bytes: int | None) -> list[list[tuple[str, Any]]]:
     """(name, tensor) pairs split into chunks of at most `max_bytes` of tensor data, never splitting a
     `group_key` group: vLLM fuses a layer's projections (q/k/v, gate/up) into one parameter and processes a

@@ -15,7 +15,6 @@ from agentrl.inference.weight_sync import (
     _RELOAD_LOGGERS,
     _ChunkLogFilter,
     chunks,
-    distinct,
     group_key,
     pack,
     trim_memory,
@@ -68,19 +67,6 @@ def test_chunks_carry_whole_layers_within_the_bound_and_every_tensor_once(max_by
         assert len(parts) == 1
     if max_bytes == 1:
         assert len(parts) == 5  # one group each: embedding+norm+head, then the 4 layers
-
-
-def test_a_tied_head_is_sent_once_and_equal_copies_are_not_mistaken_for_it():
-    state = _state(layers=1)
-    embed = state[0][1]
-    kept = [n for n, _ in distinct(state)]
-    assert "lm_head.weight" not in kept and kept == [n for n, _ in state if n != "lm_head.weight"]
-    clones = [(n, t.clone()) for n, t in state]  # equal values in separate memory are separate tensors
-    assert [n for n, _ in distinct(clones)] == [n for n, _ in state]
-    views = [("a", embed[:4]), ("b", embed[4:8]), ("c", embed.t()), ("d", embed[:4])]  # same storage, other views
-    assert [n for n, _ in distinct(views)] == ["a", "b", "c"]
-    empties = [("x", torch.zeros(0)), ("y", torch.zeros(0))]
-    assert [n for n, _ in distinct(empties)] == ["x", "y"]
 
 
 def test_chunk_size_zero_or_none_is_one_message():
