@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agentrl.config import load_config, to_dict
+from agentrl.inference.weight_sync import trim_memory
 from agentrl.training import checkpoints, memwatch
 from agentrl.training.build import RunParts, learner_args, make_engine, prepare, trained_agents
 from agentrl.training.config import PolicyConfig, TrainConfig
@@ -196,6 +197,10 @@ def learn(slots: list[Slot], episodes: list[Episode]) -> dict[str, float]:
         if sleeps:
             metrics["time/sleep_s"] = metrics.get("time/sleep_s", 0.0) + slot.engine.sleep()
         m = slot.learner.update(episodes, agents=trained_agents(slot.config))
+        if slot.learner.device.type == "cpu":
+            # the update's freed gradients and activations go back to the system before the weight sync and
+            # the next rollouts, instead of staying with the C allocator (docs/reliability.md)
+            trim_memory()
         if sleeps:
             metrics["time/wake_s"] = metrics.get("time/wake_s", 0.0) + slot.engine.wake()
         t = time.monotonic()

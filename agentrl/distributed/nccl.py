@@ -62,7 +62,7 @@ class NCCLWeightReceiver:
         torch.cuda.synchronize()
         return len(specs)
 
-    def agentrl_load_weights(self, packed: list) -> int:
+    def agentrl_load_weights(self, packed: list, index: int = 0, count: int = 1) -> int:
         from agentrl.inference.weight_sync import WeightSyncExtension
 
-        return WeightSyncExtension.agentrl_load_weights(self, packed)  # type: ignore[arg-type]
+        return WeightSyncExtension.agentrl_load_weights(self, packed, index, count)  # type: ignore[arg-type]

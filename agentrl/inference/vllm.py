@@ -119,6 +119,8 @@ class VLLMPolicy:
     Device defaults: `enforce_eager=None` means CUDA graphs on a GPU, eager on CPU. `dtype` "auto" takes the
     checkpoint's on CPU and bf16 on a GPU for float32/bf16 checkpoints; use "float32" when logprobs must match
     a float32 learner closely.
+    `weight_sync_chunk_bytes`: a host weight sync sends at most this many bytes of tensors per RPC, whole layers
+    each (None: `weight_sync.DEFAULT_CHUNK_BYTES`, 128 MiB; 0: the whole state in one message).
     `on_output(request_id, request_output)` (optional) sees vLLM's raw output of every request, in the
     engine thread; each Turn's ``info["request_id"]`` names its request. `engine_kwargs` go to vLLM's
     `AsyncEngineArgs` unchanged.
@@ -129,7 +131,7 @@ class VLLMPolicy:
                  enforce_eager: bool | None = None, dtype: str = "auto", enable_prefix_caching: bool = True,
                  max_num_seqs: int = 256, on_output: Callable[[str, Any], None] | None = None,
                  engine_kwargs: Mapping[str, Any] | None = None, kv_cache_memory_bytes: int | None = None,
-                 sleep_mode: bool = False):
+                 sleep_mode: bool = False, weight_sync_chunk_bytes: int | None = None):
         _refuse_spawned_reimport()
         from agentrl.models import resolve_model
 
@@ -141,6 +143,14 @@ class VLLMPolicy:
         self.last_sync_seconds: float | None = None
         self._closed = False
         self.last_sync_path: str | None = None  # "cuda-ipc" or "host" after an update_weights
+        self.last_sync_chunks = 0  # RPCs the last host sync took
+        from agentrl.inference.weight_sync import DEFAULT_CHUNK_BYTES
+
+        if weight_sync_chunk_bytes is not None and weight_sync_chunk_bytes < 0:
+            raise ConfigError(f"weight_sync_chunk_bytes must be >= 0 (0: the whole state in one message), got "
+                              f"{weight_sync_chunk_bytes}.")
+        self.weight_sync_chunk_bytes = DEFAULT_CHUNK_BYTES if weight_sync_chunk_bytes is None \
+            else weight_sync_chunk_bytes
         engine_kwargs = dict(engine_kwargs or {})
         cuda = _on_cuda()
         if sleep_mode and not cuda:
@@ -181,6 +191,8 @@ class VLLMPolicy:
             with engine_owner(), in_process_worker(self.engine_args.get("distributed_executor_backend") == "uni"):
                 self.engine = self._call(self._start(self.engine_args))
             self._device_uuid = self._call(self.engine.collective_rpc("agentrl_device_uuid"))[0] if cuda else ""
+            self._trims = not cuda
+            self._trim()
         except BaseException:
             self._stop_loop()
             raise
@@ -327,9 +339,7 @@ class VLLMPolicy:
             self._sync_shared(items)
             self.last_sync_path = "cuda-ipc"
         else:
-            from agentrl.inference.weight_sync import pack
-
-            self._sync(("agentrl_load_weights", pack(items)))
+            self._sync_host(items)
             self.last_sync_path = "host"
         self.version = self.version + 1 if version is None else int(version)
         self.last_sync_seconds = time.monotonic() - started
@@ -343,6 +353,36 @@ class VLLMPolicy:
             await self.engine.reset_prefix_cache()
 
         self._call(sync())
+
+    def _sync_host(self, items: list[tuple[str, Any]]) -> None:
+        """Host bytes, a chunk of whole layers per RPC (`weight_sync.chunks`): each chunk is packed, sent and
+        loaded in place before the next is packed, so the sync's copies are a few chunks' worth, not a few
+        models' worth. Between two chunks the engine holds a valid mix of old and new layers (as requests in
+        flight during any sync see); the prefix cache is reset once, after the last."""
+        from agentrl.inference.weight_sync import chunks, pack
+
+        # Every name goes, a tied head's too: vLLM's reload puts each layer on the meta device by itself, which
+        # unties the head from the embedding while it loads, so a head that gets no weights keeps its old
+        # oneDNN copy on the CPU (the quickstart then never learned; tests/integration/vllm/test_weight_sync_chunks.py).
+        parts = chunks(items, self.weight_sync_chunk_bytes)
+
+        async def sync():
+            for k, part in enumerate(parts):
+                packed = pack(part)
+                await self.engine.collective_rpc("agentrl_load_weights", args=(packed, k, len(parts)))
+                del packed
+            await self.engine.reset_prefix_cache()
+
+        self._call(sync())
+        self.last_sync_chunks = len(parts)
+        self._trim()
+
+    def _trim(self) -> None:
+        """A CPU engine returns the heap memory its C allocator kept after frees (glibc ``malloc_trim``): the
+        engine start's and each reload's temporaries, 0.1 and 0.2 GiB for SmolLM2-135M in bf16, that would
+        otherwise stay counted against the machine until the allocator reuses them (docs/reliability.md)."""
+        if self._trims:
+            self._call(self.engine.collective_rpc("agentrl_trim_memory"))
 
     def _sync_shared(self, items: list[tuple[str, Any]]) -> None:
         """The learner's tensors are on the engine's GPU: hand over CUDA IPC handles, the worker copies on-device."""

@@ -131,6 +131,8 @@ def make_engine(cfg: TrainConfig, model: str, *, seed: int | None = None, device
         return TorchSamplerPolicy(model, device=device, **common)
     from agentrl.inference.vllm import VLLMPolicy
 
+    chunk = cfg.model.weight_sync_chunk_mib
     return VLLMPolicy(model, gpu_memory_utilization=cfg.model.gpu_memory_utilization,
                       kv_cache_memory_bytes=cfg.model.kv_cache_memory_bytes, enforce_eager=cfg.model.enforce_eager, max_num_seqs=cfg.model.max_num_seqs,
-                      sleep_mode=cfg.model.sleep_during_update, engine_kwargs=engine_kwargs or {}, **common)
+                      sleep_mode=cfg.model.sleep_during_update, engine_kwargs=engine_kwargs or {},
+                      weight_sync_chunk_bytes=None if chunk is None else int(chunk * 2**20), **common)

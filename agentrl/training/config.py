@@ -43,6 +43,10 @@ class ModelConfig:
     # GPU only: vLLM's sleep mode while the learner updates (KV cache dropped, weights moved to host memory, both
     # back before the weight sync), so learner and engine can each use most of one GPU. Costs a wake per step.
     sleep_during_update: bool = False
+    # Host weight syncs (the learner's tensors not on the engine's GPU) go in chunks of at most this many MiB of
+    # tensors, whole decoder layers each, each loaded in place before the next is sent: the sync's transient is
+    # a few chunks, not a few copies of the model (docs/reliability.md). None: 128 MiB; 0: the whole state at once.
+    weight_sync_chunk_mib: float | None = None
     dtype: str = "float32"
     tiny: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -186,6 +190,9 @@ def problems(cfg: TrainConfig) -> list[str]:
     if r.dynamic_sampling and r.group_size < 2:
         out.append("rollout.dynamic_sampling keeps groups whose rewards differ, so it needs rollout.group_size >= 2 "
                    f"(got {r.group_size}); without it every update would be skipped.")
+    if cfg.model.weight_sync_chunk_mib is not None and cfg.model.weight_sync_chunk_mib < 0:
+        out.append(f"model.weight_sync_chunk_mib must be >= 0 (0 sends the whole state at once) or null (128 MiB); "
+                   f"got {cfg.model.weight_sync_chunk_mib}.")
     if r.max_sampling_rounds < 1:
         out.append(f"rollout.max_sampling_rounds must be >= 1 (got {r.max_sampling_rounds}).")
     o = a.overlong
