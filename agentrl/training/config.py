@@ -45,7 +45,8 @@ class ModelConfig:
     sleep_during_update: bool = False
     # Host weight syncs (the learner's tensors not on the engine's GPU) go in chunks of at most this many MiB of
     # tensors, whole decoder layers each, each loaded in place before the next is sent: the sync's transient is
-    # a few chunks, not a few copies of the model (docs/reliability.md). None: 128 MiB; 0: the whole state at once.
+    # a few chunks, not a few copies of the model (docs/reliability.md). None: 128 MiB on a CPU engine, the whole state
+    # at once on a CUDA one (chunked partial reloads not yet run on vLLM's CUDA build); 0: the whole state at once.
     weight_sync_chunk_mib: float | None = None
     dtype: str = "float32"
     tiny: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -191,7 +192,7 @@ def problems(cfg: TrainConfig) -> list[str]:
         out.append("rollout.dynamic_sampling keeps groups whose rewards differ, so it needs rollout.group_size >= 2 "
                    f"(got {r.group_size}); without it every update would be skipped.")
     if cfg.model.weight_sync_chunk_mib is not None and cfg.model.weight_sync_chunk_mib < 0:
-        out.append(f"model.weight_sync_chunk_mib must be >= 0 (0 sends the whole state at once) or null (128 MiB); "
+        out.append(f"model.weight_sync_chunk_mib must be >= 0 (0 sends the whole state at once) or null (128 MiB on CPU engines, whole on CUDA ones); "
                    f"got {cfg.model.weight_sync_chunk_mib}.")
     if r.max_sampling_rounds < 1:
         out.append(f"rollout.max_sampling_rounds must be >= 1 (got {r.max_sampling_rounds}).")
