@@ -52,3 +52,37 @@ def pytest_collection_modifyitems(config, items):
     if gpu:
         config.hook.pytest_deselected(items=gpu)
         items[:] = [item for item in items if not item.get_closest_marker("gpu")]
+
+
+def _tree_rss_bytes() -> tuple[int, int]:
+    """(this process's RSS, the RSS of its live descendants), from /proc: what the suite itself holds."""
+    import psutil
+
+    me = psutil.Process()
+    children = 0
+    for child in me.children(recursive=True):
+        try:
+            children += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return me.memory_info().rss, children
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """With AGENTRL_TEST_MEMLOG=FILE, one JSON line per test after its teardown: the pytest process's RSS, its
+    descendants' and the machine's MemAvailable. This is how docs/reliability.md finds which tests leave
+    memory behind when the suite runs on a machine with little to spare."""
+    path = os.environ.get("AGENTRL_TEST_MEMLOG")
+    if not path:
+        return
+    import json
+    import time
+
+    own, children = _tree_rss_bytes()
+    with open("/proc/meminfo") as f:
+        available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    with open(path, "a") as f:
+        f.write(json.dumps({"test": item.nodeid, "time": round(time.time(), 1), "rss_gib": round(own / 2**30, 3),
+                            "children_rss_gib": round(children / 2**30, 3),
+                            "available_gib": round(available / 2**30, 3)}) + "\n")
