@@ -1,7 +1,7 @@
 """Rollout overhead: multi-turn episodes through agentrl versus raw vLLM generate on the same token workload.
 
     python bench/rollout_overhead.py [--episodes 32] [--turns 4] [--max-tokens 32] [--repeats 5] [--model DIR]
-                                     [--max-num-seqs N] [--no-hop] [--cached-bound]
+                                     [--max-num-seqs N] [--no-hop] [--cached-bound] [--text-in-engine]
 
 Phase "agentrl": `run_episode` with `VLLMPolicy` on a small multi-turn env (chat template, token-exact prompt
 building, env steps, rubric, records), the round awaited through `VLLMPolicy.hosted` as the trainers do (it
@@ -43,6 +43,7 @@ import statistics
 import time
 
 from agentrl.env import StepResult
+from agentrl.inference.vllm import TOKENS_ONLY
 from agentrl.models import build_tiny_model
 from agentrl.rollout import run_episode
 from agentrl.types import Task
@@ -72,6 +73,29 @@ class EchoCountEnv:
         pass
 
 
+LAGS: dict[str, list[float]] = {}
+
+
+async def lag_watched(phase: str, coro):
+    """Await `coro` on the engine's loop while a 5 ms ticker measures how late the loop wakes it: the mean
+    lateness (ms) says how busy the loop was (vLLM's output handling plus, in the agentrl phase, the episodes)."""
+    late, done = [], asyncio.Event()
+
+    async def tick():
+        while not done.is_set():
+            due = time.perf_counter() + 0.005
+            await asyncio.sleep(0.005)
+            late.append(time.perf_counter() - due)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        return await coro
+    finally:
+        done.set()
+        await ticker
+        LAGS.setdefault(phase, []).append(1000 * statistics.fmean(late) if late else 0.0)
+
+
 def _hop_note(rates) -> str:
     return f" (hop {rates['agentrl-hop'][-1]:.0f})" if rates["agentrl-hop"] else ""
 
@@ -97,7 +121,7 @@ async def agentrl_phase(policy, episodes: int, turns: int, hosted: bool = True):
                                       for i in range(episodes)))
 
     started = time.perf_counter()
-    results = await (policy.hosted(play()) if hosted else play())
+    results = await (policy.hosted(lag_watched("agentrl", play())) if hosted else play())
     seconds = time.perf_counter() - started
     bad = [e for e in results if e.status.is_failure]
     if bad:
@@ -112,7 +136,9 @@ async def agentrl_phase(policy, episodes: int, turns: int, hosted: bool = True):
 
 
 async def _exact(policy, prompt_ids, n):
-    out = await policy.raw_generate(prompt_ids, max_tokens=n, min_tokens=n, ignore_eos=True, logprobs=0)
+    # the same output processing as the agentrl phase's requests (tokens only, or vLLM's text with --text-in-engine)
+    extra = {} if policy._text_in_engine else TOKENS_ONLY
+    out = await policy.raw_generate(prompt_ids, max_tokens=n, min_tokens=n, ignore_eos=True, logprobs=0, **extra)
     assert len(out.outputs[0].token_ids) == n
 
 
@@ -126,7 +152,7 @@ async def sequential_phase(policy, workload):
         await asyncio.gather(*(replay(t) for t in workload))
         return time.perf_counter() - started
 
-    return await policy.hosted(play())
+    return await policy.hosted(lag_watched("sequential", play()))
 
 
 def cached_prefixes(workload, whole: bool) -> list[list[int]]:
@@ -144,7 +170,8 @@ async def batched_phase(policy, workload, whole_prompts_cached: bool = False):
         # untimed: fills the prefix cache
         await asyncio.gather(*(_exact(policy, p, 1) for p in cached_prefixes(workload, whole_prompts_cached)))
         started = time.perf_counter()
-        await asyncio.gather(*(_exact(policy, p, n) for p, n in flat))
+        await lag_watched("cached" if whole_prompts_cached else "batched",
+                          asyncio.gather(*(_exact(policy, p, n) for p, n in flat)))
         return time.perf_counter() - started
 
     return await policy.hosted(play())
@@ -162,6 +189,8 @@ def main() -> None:
     parser.add_argument("--eager", action="store_true", help="enforce_eager=True (default: CUDA graphs on a GPU)")
     parser.add_argument("--cached-bound", action="store_true",
                         help="also run the 'cached' phase (whole prompts cached: a decode-only bound, reported)")
+    parser.add_argument("--text-in-engine", action="store_true",
+                        help="every phase has vLLM detokenize and build per-token logprob objects (before 2026-12-06)")
     parser.add_argument("--no-hop", action="store_true",
                         help="skip the agentrl-hop phase (reported only, not in the ratio): more rounds per minute")
     args = parser.parse_args()
@@ -173,6 +202,9 @@ def main() -> None:
                     enforce_eager=args.eager or None) as policy:
         print(f"engine: enforce_eager={policy.engine_args['enforce_eager']} dtype={policy.engine_args['dtype']} "
               f"kv_cache_memory_bytes={policy.engine_args.get('kv_cache_memory_bytes')}", flush=True)
+        policy._text_in_engine = policy._text_in_engine or args.text_in_engine
+        print(f"output processing: {'vLLM text and logprob objects' if policy._text_in_engine else 'tokens only'}",
+              flush=True)
         reset_cache = lambda: policy._call(policy.engine.reset_prefix_cache())
         _, warm = asyncio.run(agentrl_phase(policy, args.episodes, args.turns))
         workload = [[(list(t.prompt_ids), len(t.completion_ids)) for t in e.turns] for e in warm]
@@ -215,6 +247,8 @@ def main() -> None:
                   f"raw batched {rates['batched'][-1]:.0f}{_cached_note(rates)}, ratio {ratios[-1]:.3f}", flush=True)
             multi, flat = decode_step_bounds(workload, policy.engine_args["max_num_seqs"])
             caps.append(flat / multi)
+            print("    engine loop lateness of a 5 ms timer (ms): " + ", ".join(
+                f"{k} {v[-1]:.2f}" for k, v in LAGS.items() if k in phases), flush=True)
             print(f"    least decode steps on {policy.engine_args['max_num_seqs']} slots: multi-turn {multi}, "
                   f"batched {flat}: cap on the ratio at equal step cost {caps[-1]:.3f}; "
                   f"median ratio so far {statistics.median(ratios):.3f} over {len(ratios)} rounds", flush=True)

@@ -22,9 +22,37 @@ def smollm2_engine():
     """
     from agentrl.inference import VLLMPolicy
 
-    policy = VLLMPolicy("smollm2-135m", temperature=0.7, max_model_len=8192, seed=0, dtype="bfloat16")
+    # A fixed 512 MiB KV cache (23k tokens: two full-length sequences, many short ones; requests beyond it
+    # queue), not a share of what the host has free: the suite's memory bar leaves ~3 GiB for everything.
+    policy = VLLMPolicy("smollm2-135m", temperature=0.7, max_model_len=8192, seed=0, dtype="bfloat16",
+                        max_num_seqs=16, kv_cache_memory_bytes=512 * 2**20)
     yield policy
     policy.close()
+
+
+# Engines shared by many tests, closed right after their last user instead of at the end of the session, so
+# at most one of them lives at a time next to the rest of the suite. Collection puts each one's users next to
+# each other (at the place of the last one). Each must be idempotently closable.
+SHARED_UNTIL_LAST_USER = ("tiny_policy", "smollm2_engine")
+
+
+def _group_users(items):
+    for name in SHARED_UNTIL_LAST_USER:
+        users = [item for item in items if name in item.fixturenames]
+        if not users:
+            continue
+        last = items.index(users[-1])
+        before = [item for item in items[:last] if name not in item.fixturenames]
+        after = items[last + 1:]
+        items[:] = before + users + after
+
+
+def _close_after_last_user(item, nextitem):
+    for name in SHARED_UNTIL_LAST_USER:
+        if name in item.fixturenames and (nextitem is None or name not in nextitem.fixturenames):
+            engine = (item.funcargs or {}).get(name)
+            if engine is not None:
+                engine.close()
 
 
 def _cuda_present() -> bool:
@@ -43,6 +71,7 @@ def pytest_report_header(config):
 
 def pytest_collection_modifyitems(config, items):
     """tests/gpu are all marked gpu; without a CUDA device they are deselected (never skipped-as-passed)."""
+    _group_users(items)
     for item in items:
         if "tests/gpu/" in item.nodeid.replace("\\", "/") or item.nodeid.startswith("gpu/"):
             item.add_marker(pytest.mark.gpu)
@@ -72,7 +101,9 @@ def _tree_rss_bytes() -> tuple[int, int]:
 def pytest_runtest_teardown(item, nextitem):
     """With AGENTRL_TEST_MEMLOG=FILE, one JSON line per test after its teardown: the pytest process's RSS, its
     descendants' and the machine's MemAvailable. This is how docs/reliability.md finds which tests leave
-    memory behind when the suite runs on a machine with little to spare."""
+    memory behind when the suite runs on a machine with little to spare. Before that: shared engines whose
+    last user this was are closed."""
+    _close_after_last_user(item, nextitem)
     path = os.environ.get("AGENTRL_TEST_MEMLOG")
     if not path:
         return

@@ -50,6 +50,12 @@ from agentrl.types import AgentID, Message, Turn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# What rollouts ask of vLLM's output processing (which runs on the same loop as the episodes): by default it
+# detokenizes every reply incrementally, decodes every logprob's token and keeps a dict and a Logprob object per
+# position (long-lived garbage for the collector). Token ids and flat logprob lists are all a Turn needs; its
+# text is decoded once at the end (`VLLMPolicy.decode`). Stop strings would need the engine's text; the policy
+# sends none.
+TOKENS_ONLY = {"detokenize": False, "flat_logprobs": True}
 
 _PROBE = ({"role": "user", "content": "probe"}, {"role": "assistant", "content": "\x00agentrl-mark\x00"})
 
@@ -202,6 +208,11 @@ class VLLMPolicy:
         log.info("vLLM engine for %s started in %.1f s", self.model, time.monotonic() - started)
         self.tokenizer = self.engine.tokenizer
         self.chat = ChatTokens(self.tokenizer)
+        # True: vLLM detokenizes each reply incrementally and builds per-token logprob objects (the bench's
+        # `--text-in-engine` A/B); False: tokens and flat logprobs only, the text decoded once per turn.
+        # A tokenizer that drops a leading space when decoding (SentencePiece) needs the prompt's context for
+        # the first token's text, which vLLM's detokenizer has: such models keep the engine's text.
+        self._text_in_engine = self.tokenizer.decode(self.tokenizer.encode(" a b", add_special_tokens=False)) != " a b"
         self._id_prefix, self._id_counter = uuid.uuid4().hex[:12], itertools.count()
         atexit.register(self.close)
 
@@ -269,8 +280,14 @@ class VLLMPolicy:
             self._generate_ids(request_id, prompt, {**sampling, "max_tokens": min(sampling["max_tokens"], room)}))
         sample = out.outputs[0]
         completion = list(sample.token_ids)
-        logprobs = [sample.logprobs[i][tok].logprob for i, tok in enumerate(completion)]
-        return assistant_turn(agent, messages, previous, sample.text, prompt_ids=list(out.prompt_token_ids),
+        if self._text_in_engine:
+            text, logprobs = sample.text, [sample.logprobs[i][tok].logprob for i, tok in enumerate(completion)]
+        else:
+            # Flat logprobs with logprobs=0 hold exactly the sampled token's, position by position.
+            text, logprobs = self.decode(completion), list(sample.logprobs.logprobs)
+            if list(sample.logprobs.token_ids) != completion:
+                raise PolicyError(f"vLLM's logprobs of request {request_id} are not those of its sampled tokens.")
+        return assistant_turn(agent, messages, previous, text, prompt_ids=list(out.prompt_token_ids),
                               completion_ids=completion, logprobs=logprobs,
                               finish_reason=sample.finish_reason or "stop", policy_version=version,
                               info={"request_id": request_id})
@@ -279,8 +296,8 @@ class VLLMPolicy:
         from vllm import SamplingParams, TokensPrompt
         from vllm.sampling_params import RequestOutputKind
 
-        params = SamplingParams(**sampling, logprobs=0,
-                                output_kind=RequestOutputKind.FINAL_ONLY)
+        params = SamplingParams(**sampling, logprobs=0, output_kind=RequestOutputKind.FINAL_ONLY,
+                                **({} if self._text_in_engine else TOKENS_ONLY))
         final = None
         async for final in self.engine.generate(TokensPrompt(prompt_token_ids=prompt_ids), params, request_id):
             pass
@@ -289,6 +306,18 @@ class VLLMPolicy:
         if self.on_output is not None:
             self.on_output(request_id, final)
         return final
+
+    def decode(self, completion_ids: Sequence[int]) -> str:
+        """A reply's text from its token ids, as vLLM's own detokenizer gives it by default (special tokens
+        skipped): one decode per turn instead of vLLM's incremental one per token."""
+        ids = list(completion_ids)
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        # vLLM's stream holds back text that ends in an incomplete character (waiting for its other bytes), so
+        # a reply cut off mid-character ends before that character there; the same here.
+        while text.endswith("\ufffd") and ids:
+            ids.pop()
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        return text
 
     async def raw_generate(self, prompt_ids: Sequence[int], **sampling: Any) -> Any:
         """vLLM's own generate on token ids (for benchmarks and tests); returns its final RequestOutput."""

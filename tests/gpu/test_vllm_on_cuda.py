@@ -1,5 +1,5 @@
-"""tests/integration/vllm's VLLMPolicy tests (token exactness, logprobs, weight sync, overflow, concurrency)
-run unchanged on the CUDA build, with the GPU defaults (CUDA graphs, memory sized in bytes)."""
+"""tests/integration/vllm's VLLMPolicy tests (token exactness, logprobs, weight sync, chunked host sync, reply
+text, overflow, concurrency) run unchanged on the CUDA build, with the GPU defaults (CUDA graphs, memory sized in bytes)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from reuse import load
 
 pytestmark = [pytest.mark.gpu, pytest.mark.vllm]
 
-for _name in ("test_vllm_policy", "test_sampling_view"):
+for _name in ("test_vllm_policy", "test_sampling_view", "test_weight_sync_chunks", "test_reply_text"):
     _module = load(_name)
-    globals().update({k: v for k, v in vars(_module).items() if k.startswith("test_")})
+    # SmolLM2 is the CPU tier's (its GGUF conversion is not part of the GPU bundle)
+    globals().update({k: v for k, v in vars(_module).items() if k.startswith("test_") and "smollm2" not in k})
 
 
 def test_the_engine_runs_on_cuda_with_graphs_and_a_byte_sized_cache(tiny_policy):

